@@ -1,0 +1,125 @@
+package dev.based4j;
+
+import dev.based4j.spi.Availability;
+import dev.based4j.spi.Backend;
+import dev.based4j.spi.BackendProvider;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.stream.Collectors;
+
+/**
+ * Backend selection at run time. Rules: an explicit name, else {@link Settings#BACKEND} (system property
+ * {@code based4j.backend}, then environment variable {@code BASED4J_BACKEND}), else the usable provider with the
+ * highest priority. A backend that was named but cannot run is an error with its reason and fix, never a silent
+ * fall-back to another one.
+ */
+public final class Backends {
+    private Backends() {}
+
+    /** One provider and whether it can run here. */
+    public record ProviderStatus(BackendProvider provider, Availability availability) {
+        /** @return the provider's name */
+        public String name() {
+            return provider.name();
+        }
+    }
+
+    /** @return every provider found by {@link ServiceLoader} on the class or module path, by descending priority */
+    public static List<BackendProvider> providers() {
+        List<BackendProvider> out = new ArrayList<>();
+        ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader()).forEach(out::add);
+        if (out.isEmpty()) {
+            ServiceLoader.load(BackendProvider.class).forEach(out::add);
+        }
+        // the same provider may be visible through both loaders: keep the first of each name
+        List<BackendProvider> unique = new ArrayList<>();
+        for (BackendProvider p : out) {
+            if (unique.stream().noneMatch(u -> u.name().equals(p.name()))) {
+                unique.add(p);
+            }
+        }
+        unique.sort(Comparator.comparingInt(BackendProvider::priority).reversed().thenComparing(BackendProvider::name));
+        return unique;
+    }
+
+    /** @return every provider with its probe result, usable or not, by descending priority */
+    public static List<ProviderStatus> list() {
+        return providers().stream().map(p -> new ProviderStatus(p, safeProbe(p))).toList();
+    }
+
+    /** @return the provider named {@code name} (case-insensitive) */
+    public static Optional<BackendProvider> provider(String name) {
+        if (name == null) {
+            return Optional.empty();
+        }
+        String n = name.strip().toLowerCase(Locale.ROOT);
+        return providers().stream().filter(p -> p.name().equalsIgnoreCase(n)).findFirst();
+    }
+
+    /**
+     * Selects by configuration: {@link Settings#BACKEND} if set, else the highest-priority usable provider.
+     *
+     * @throws BackendUnavailableException when the configured backend is unknown or unusable, or none is usable
+     */
+    public static Backend select() {
+        Optional<String> configured = Settings.BACKEND.configured();
+        if (configured.isPresent()) {
+            return select(configured.get());
+        }
+        List<ProviderStatus> all = list();
+        for (ProviderStatus s : all) {
+            if (s.availability().usable()) {
+                return create(s.provider());
+            }
+        }
+        throw new BackendUnavailableException("no usable based4j backend found; providers: "
+                + (all.isEmpty() ? "none (add based4j-backend-cpu to the class or module path)" : describe(all)));
+    }
+
+    /**
+     * Selects the backend named {@code name}.
+     *
+     * @throws BackendUnavailableException naming the backend when it is unknown (listing the known ones) or
+     *     cannot run here (with the probe's reason and fix)
+     */
+    public static Backend select(String name) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("name: expected a backend name, got " + (name == null ? "null" : "''"));
+        }
+        Optional<BackendProvider> p = provider(name);
+        if (p.isEmpty()) {
+            throw new BackendUnavailableException("backend '" + name + "' not found; known backends: "
+                    + providers().stream().map(BackendProvider::name).collect(Collectors.joining(", ")));
+        }
+        Availability a = safeProbe(p.get());
+        if (!a.usable()) {
+            throw new BackendUnavailableException(
+                    "backend '" + p.get().name() + "' cannot run here: " + a.reason() + "; fix: " + a.fix());
+        }
+        return create(p.get());
+    }
+
+    private static Backend create(BackendProvider p) {
+        try {
+            return p.create();
+        } catch (RuntimeException | LinkageError e) {
+            throw new BackendUnavailableException("backend '" + p.name() + "' failed to start: " + e, e);
+        }
+    }
+
+    private static Availability safeProbe(BackendProvider p) {
+        try {
+            return p.probe();
+        } catch (RuntimeException | LinkageError e) {
+            return Availability.unusable("probe failed: " + e, "report this as a bug of backend " + p.name());
+        }
+    }
+
+    private static String describe(List<ProviderStatus> all) {
+        return all.stream().map(s -> s.name() + " (" + s.availability().reason() + ")").collect(Collectors.joining(", "));
+    }
+}

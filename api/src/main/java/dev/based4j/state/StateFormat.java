@@ -1,0 +1,349 @@
+package dev.based4j.state;
+
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.zip.CRC32C;
+
+/**
+ * The saved-state byte format, version {@value #VERSION}. Little-endian throughout:
+ *
+ * <pre>
+ * magic      8 bytes  "B4JSTATE"
+ * version    u16      format version (1)
+ * count      u16      number of states that follow
+ * per state:
+ *   kind     u16      {@link StateSnapshot.Kind#code()}
+ *   position i64
+ *   metas    u16, then per entry: name (u16 length + UTF-8), i32 value
+ *   tensors  u16, then per entry: name (u16 length + UTF-8), dtype u8 (1 = f32, 2 = f64),
+ *            rank u8, dims i32 × rank, element data
+ * length     i64      bytes from the magic to here
+ * crc32c     u32      CRC-32C of every byte before it
+ * </pre>
+ *
+ * Reading checks every length against the bytes present before allocating, then the trailer length and the
+ * checksum, so every truncation and every single-byte change is refused with {@link CorruptStateException}.
+ * {@link #save} writes a temporary file and moves it over the target, so a crash mid-save leaves the old file.
+ */
+public final class StateFormat {
+    /** The current format version. */
+    public static final int VERSION = 1;
+    private static final byte[] MAGIC = "B4JSTATE".getBytes(StandardCharsets.US_ASCII);
+    /** Upper bound on one file, refused before reading it into memory. */
+    public static final long MAX_BYTES = 1L << 34;
+
+    private StateFormat() {}
+
+    /** Encodes the snapshots. */
+    public static byte[] encode(List<StateSnapshot> states) {
+        Objects.requireNonNull(states, "states");
+        if (states.size() > 0xFFFF) {
+            throw new IllegalArgumentException("states: expected at most 65535, got " + states.size());
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Writer w = new Writer(out);
+        w.bytes(MAGIC);
+        w.u16(VERSION);
+        w.u16(states.size());
+        for (StateSnapshot s : states) {
+            Objects.requireNonNull(s, "states: null element");
+            w.u16(s.kind().code());
+            w.i64(s.position());
+            w.u16(s.meta().size());
+            for (StateSnapshot.Meta m : s.meta()) {
+                w.string(m.name());
+                w.i32(m.value());
+            }
+            w.u16(s.tensors().size());
+            for (StateSnapshot.Entry e : s.tensors()) {
+                w.string(e.name());
+                HostTensor t = e.tensor();
+                w.u8(t.dtype() == DType.F32 ? 1 : 2);
+                int[] dims = t.shape().dims();
+                w.u8(dims.length);
+                for (int d : dims) {
+                    w.i32(d);
+                }
+                w.bytes(t.segment().toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+        w.i64(out.size() + 8L);
+        CRC32C crc = new CRC32C();
+        byte[] body = out.toByteArray();
+        crc.update(body);
+        w.i32((int) crc.getValue());
+        return out.toByteArray();
+    }
+
+    /**
+     * Decodes bytes written by {@link #encode}.
+     *
+     * @throws CorruptStateException when the bytes are truncated, corrupted or of another format version
+     */
+    public static List<StateSnapshot> decode(byte[] bytes) throws CorruptStateException {
+        Objects.requireNonNull(bytes, "bytes");
+        int minimum = MAGIC.length + 4 + 12;
+        if (bytes.length < minimum) {
+            throw new CorruptStateException("state: " + bytes.length + " bytes is shorter than the smallest valid state ("
+                    + minimum + " bytes): truncated");
+        }
+        for (int i = 0; i < MAGIC.length; i++) {
+            if (bytes[i] != MAGIC[i]) {
+                throw new CorruptStateException("state: not a based4j state file (magic bytes differ at offset " + i + ")");
+            }
+        }
+        ByteBuffer tail = ByteBuffer.wrap(bytes, bytes.length - 12, 12).order(ByteOrder.LITTLE_ENDIAN);
+        long declared = tail.getLong();
+        int storedCrc = tail.getInt();
+        if (declared != bytes.length - 4L) {
+            throw new CorruptStateException("state: trailer says " + (declared + 4) + " bytes, file has " + bytes.length
+                    + ": truncated or extended");
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, bytes.length - 4);
+        if ((int) crc.getValue() != storedCrc) {
+            throw new CorruptStateException(String.format(
+                    "state: checksum mismatch (stored crc32c %08x, computed %08x): the file is corrupted",
+                    storedCrc, (int) crc.getValue()));
+        }
+        Reader r = new Reader(bytes, bytes.length - 12);
+        r.pos = MAGIC.length;
+        int version = r.u16();
+        if (version != VERSION) {
+            throw new CorruptStateException("state: format version " + version + " is not supported (this build reads "
+                    + VERSION + ")");
+        }
+        int count = r.u16();
+        List<StateSnapshot> out = new ArrayList<>(count);
+        for (int s = 0; s < count; s++) {
+            int code = r.u16();
+            StateSnapshot.Kind kind = StateSnapshot.Kind.ofCode(code);
+            if (kind == null) {
+                throw new CorruptStateException("state " + s + ": unknown kind code " + code);
+            }
+            long position = r.i64();
+            if (position < 0) {
+                throw new CorruptStateException("state " + s + ": negative position " + position);
+            }
+            int metas = r.u16();
+            List<StateSnapshot.Meta> meta = new ArrayList<>();
+            for (int i = 0; i < metas; i++) {
+                meta.add(new StateSnapshot.Meta(r.string(), r.i32()));
+            }
+            int tensors = r.u16();
+            List<StateSnapshot.Entry> entries = new ArrayList<>();
+            for (int i = 0; i < tensors; i++) {
+                String name = r.string();
+                int dt = r.u8();
+                if (dt != 1 && dt != 2) {
+                    throw new CorruptStateException("state " + s + ", tensor " + name + ": unknown dtype code " + dt);
+                }
+                DType dtype = dt == 1 ? DType.F32 : DType.F64;
+                int rank = r.u8();
+                if (rank < 1 || rank > 8) {
+                    throw new CorruptStateException("state " + s + ", tensor " + name + ": rank " + rank + " not in 1..8");
+                }
+                int[] dims = new int[rank];
+                long elements = 1;
+                for (int d = 0; d < rank; d++) {
+                    dims[d] = r.i32();
+                    if (dims[d] < 1) {
+                        throw new CorruptStateException("state " + s + ", tensor " + name + ": dimension " + dims[d]);
+                    }
+                    elements *= dims[d];
+                    if (elements > r.remaining()) {
+                        throw new CorruptStateException("state " + s + ", tensor " + name + ": shape larger than the file");
+                    }
+                }
+                long nbytes = elements * dtype.byteSize();
+                if (nbytes > r.remaining()) {
+                    throw new CorruptStateException("state " + s + ", tensor " + name + ": needs " + nbytes
+                            + " bytes, " + r.remaining() + " left");
+                }
+                HostTensor t = HostTensor.allocate(Shape.of(dims), dtype);
+                MemorySegment.copy(MemorySegment.ofArray(bytes), r.pos, t.segment(), 0, nbytes);
+                r.pos += (int) nbytes;
+                entries.add(new StateSnapshot.Entry(name, t));
+            }
+            out.add(new StateSnapshot(kind, position, meta, entries));
+        }
+        if (r.pos != bytes.length - 12) {
+            throw new CorruptStateException("state: " + (bytes.length - 12 - r.pos) + " unexpected bytes before the trailer");
+        }
+        return out;
+    }
+
+    /** Writes the snapshots to {@code out}. */
+    public static void write(OutputStream out, List<StateSnapshot> states) throws IOException {
+        Objects.requireNonNull(out, "out");
+        out.write(encode(states));
+    }
+
+    /** Reads all of {@code in} and decodes it. */
+    public static List<StateSnapshot> read(InputStream in) throws IOException {
+        Objects.requireNonNull(in, "in");
+        return decode(in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, MAX_BYTES)));
+    }
+
+    /** Saves atomically: writes {@code file}'s sibling temp file, then moves it over {@code file}. */
+    public static void save(Path file, List<StateSnapshot> states) throws IOException {
+        Objects.requireNonNull(file, "file");
+        byte[] bytes = encode(states);
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try {
+            Files.write(tmp, bytes);
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Saves the states' snapshots atomically. */
+    public static void saveStates(Path file, List<? extends RecurrentState> states) throws IOException {
+        Objects.requireNonNull(states, "states");
+        List<StateSnapshot> snaps = new ArrayList<>();
+        for (RecurrentState s : states) {
+            snaps.add(Objects.requireNonNull(s, "states: null element").snapshot());
+        }
+        save(file, snaps);
+    }
+
+    /**
+     * Loads a file written by {@link #save}.
+     *
+     * @throws CorruptStateException when it is truncated, corrupted or of another version
+     */
+    public static List<StateSnapshot> load(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        long size = Files.size(file);
+        if (size > MAX_BYTES || size > Integer.MAX_VALUE - 8) {
+            throw new CorruptStateException("state: " + file + " is " + size + " bytes, above the limit");
+        }
+        return decode(Files.readAllBytes(file));
+    }
+
+    private static final class Writer {
+        private final OutputStream out;
+        private final ByteBuffer buf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+
+        Writer(OutputStream out) {
+            this.out = out;
+        }
+
+        void bytes(byte[] b) {
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        void u8(int v) {
+            bytes(new byte[] {(byte) v});
+        }
+
+        void u16(int v) {
+            buf.clear();
+            buf.putShort((short) v);
+            bytes(java.util.Arrays.copyOf(buf.array(), 2));
+        }
+
+        void i32(int v) {
+            buf.clear();
+            buf.putInt(v);
+            bytes(java.util.Arrays.copyOf(buf.array(), 4));
+        }
+
+        void i64(long v) {
+            buf.clear();
+            buf.putLong(v);
+            bytes(java.util.Arrays.copyOf(buf.array(), 8));
+        }
+
+        void string(String s) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            if (b.length > 0xFFFF) {
+                throw new IllegalArgumentException("name: longer than 65535 bytes: " + s.substring(0, 40) + "...");
+            }
+            u16(b.length);
+            bytes(b);
+        }
+    }
+
+    private static final class Reader {
+        private final ByteBuffer buf;
+        private final int end;
+        int pos;
+
+        Reader(byte[] bytes, int end) {
+            this.buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            this.end = end;
+        }
+
+        long remaining() {
+            return end - pos;
+        }
+
+        private void need(int n) throws CorruptStateException {
+            if (pos + n > end) {
+                throw new CorruptStateException("state: truncated at byte " + pos + " (needs " + n + " more)");
+            }
+        }
+
+        int u8() throws CorruptStateException {
+            need(1);
+            return buf.get(pos++) & 0xFF;
+        }
+
+        int u16() throws CorruptStateException {
+            need(2);
+            int v = buf.getShort(pos) & 0xFFFF;
+            pos += 2;
+            return v;
+        }
+
+        int i32() throws CorruptStateException {
+            need(4);
+            int v = buf.getInt(pos);
+            pos += 4;
+            return v;
+        }
+
+        long i64() throws CorruptStateException {
+            need(8);
+            long v = buf.getLong(pos);
+            pos += 8;
+            return v;
+        }
+
+        String string() throws CorruptStateException {
+            int n = u16();
+            need(n);
+            String s = new String(buf.array(), pos, n, StandardCharsets.UTF_8);
+            pos += n;
+            return s;
+        }
+    }
+}
