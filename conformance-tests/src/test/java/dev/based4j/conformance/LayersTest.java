@@ -77,6 +77,23 @@ class LayersTest {
         }
 
         @Test
+        void theBasedPatternInterleavesLikeTheReleasedModels() {
+            LayerStack.Config c = LayerStack.Config.based(50264, 1024, 27, 16, 16, 128);
+            List<Integer> linear = new java.util.ArrayList<>();
+            List<Integer> window = new java.util.ArrayList<>();
+            for (int i = 0; i < c.mixers().size(); i++) {
+                if (c.mixers().get(i) instanceof LinearAttentionLayer.Config) {
+                    linear.add(i);
+                } else if (c.mixers().get(i) instanceof SlidingWindowLayer.Config) {
+                    window.add(i);
+                }
+            }
+            assertThat(linear).containsExactly(1, 6, 11, 16, 21, 26);
+            assertThat(window).containsExactly(2, 7, 12, 17, 22);
+            assertThat(c.mlp().hidden()).isEqualTo(2048);
+        }
+
+        @Test
         void theHiddenWidthRoundsUpToAMultipleOf256() {
             assertThat(SwiGluMlp.roundedHidden(128, 256)).isEqualTo(256);
             assertThat(SwiGluMlp.roundedHidden(2048, 256)).isEqualTo(2048);
