@@ -49,9 +49,9 @@ class ConformanceRunnerTest {
         @Test
         void aModelRunnerTurnsTheWholeModelCaseIntoAComparisonOfLogits() {
             List<ResultRow> rows = ConformanceRunner.builder().catalogue(false).modelRunners(List.of(new TinyLmRunner()))
-                    .build().run(ReferenceBackend::new);
+                    .filter(c -> c.op().equals("tiny_lm")).build().run(ReferenceBackend::new);
 
-            assertThat(rows).filteredOn(r -> r.op().equals("tiny_lm")).hasSize(2)
+            assertThat(rows).hasSize(2).allMatch(r -> r.verdict() == Verdict.PASS)
                     .allSatisfy(r -> assertThat(r.maxRelativeError()).as("%s: %s", r.caseId(), r.message())
                             .isLessThanOrEqualTo(r.dtype() == DType.F64 ? 1e-9 : 1e-4));
         }

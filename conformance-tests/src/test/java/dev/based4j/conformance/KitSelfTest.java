@@ -105,6 +105,24 @@ class KitSelfTest {
     }
 
     @Nested
+    class Resuming {
+        @Test
+        void aStateSavedHereResumesOnEveryOtherBackendServiceLoaderFinds() {
+            List<ConformanceCase> cases = Catalogue.of(KernelFamily.STATE_FORMAT).stream()
+                    .filter(c -> c.description().endsWith("every other usable backend found by ServiceLoader")).toList();
+            assertThat(cases).hasSize(8);
+            for (ConformanceCase c : cases) {
+                CaseResult twin = c.run(new ReferenceBackend("twin"), () -> new ReferenceBackend("twin"));
+                assertThat(twin.verdict()).as("%s: %s", c.id(), twin.message()).isEqualTo(Verdict.PASS);
+                assertThat(twin.message()).contains("(resumed on reference)");
+                CaseResult alone = c.run(new ReferenceBackend(), ReferenceBackend::new);
+                assertThat(alone.verdict()).as("the only backend: %s", alone.message()).isEqualTo(Verdict.SKIP);
+                assertThat(alone.message()).startsWith("no other usable backend");
+            }
+        }
+    }
+
+    @Nested
     class Naming {
         @Test
         void everyCaseHasAUniqueIdAndASentenceWithShapeDtypeAndSeed() {
