@@ -49,10 +49,11 @@ import java.util.SequencedMap;
  *     overrides it with {@code n_head})</td></tr>
  * <tr><td>{@code rotary_emb_fraction}, {@code rotary_emb_base}</td><td>1 *, 10000</td><td>rotary dimension =
  *     int(fraction·head_dim), rounded down to even</td></tr>
- * <tr><td>{@code mixer.expand_proj}, {@code .kernel_size}, {@code .use_bias}</td><td>4 *, 3, true</td><td>BaseConv;
+ * <tr><td>{@code mixer.expand_proj}, {@code .kernel_size}</td><td>4 *, 3</td><td>BaseConv;
  *     {@code kernel_sizes} is read by nobody (the original constructor takes {@code kernel_size})</td></tr>
- * <tr><td>{@code mlp_fc1_bias}, {@code mlp_fc2_bias}, {@code qkv_proj_bias}, {@code out_proj_bias}</td>
- *     <td>false *</td><td>true or false</td></tr>
+ * <tr><td>{@code qkv_proj_bias}, {@code out_proj_bias}</td><td>false *</td><td>true or false (window layers)</td></tr>
+ * <tr><td>{@code mixer.use_bias}; {@code mlp_fc1_bias}, {@code mlp_fc2_bias}</td><td>true; false *</td><td>only
+ *     these (the released BaseConv has biases, the released MLP none)</td></tr>
  * <tr><td>{@code scale_attn_weights}, {@code scale_attn_by_inverse_layer_idx}</td><td>true, false</td>
  *     <td>true or false</td></tr>
  * <tr><td>{@code tie_word_embeddings}</td><td>true</td><td>false reads {@code lm_head.weight}</td></tr>
@@ -125,10 +126,8 @@ public record BasedConfig(
      * {@code [a | g] = fc1(x)}.
      *
      * @param hidden width after the round-up to a multiple of 256
-     * @param fc1Bias whether {@code fc1} has a bias
-     * @param fc2Bias whether {@code fc2} has a bias
      */
-    public record Mlp(int hidden, boolean fc1Bias, boolean fc2Bias) {
+    public record Mlp(int hidden) {
         /** Validates the width. */
         public Mlp {
             positive("mlp.hidden", hidden);
@@ -210,14 +209,13 @@ public record BasedConfig(
     }
 
     /**
-     * BaseConv layers: {@code in_proj [expandProj·D, D]}, {@code conv.conv [innerDim, 1, kernelSize]},
-     * {@code out_proj [D, innerDim]} with {@code innerDim = expandProj·D/2}.
+     * BaseConv layers: {@code in_proj [expandProj·D, D]} with bias, {@code conv.conv [innerDim, 1, kernelSize]},
+     * {@code out_proj [D, innerDim]} with bias, {@code innerDim = expandProj·D/2}.
      *
      * @param expandProj {@code mixer.expand_proj}
      * @param kernelSize taps of the causal depthwise convolution
-     * @param bias whether {@code in_proj} and {@code out_proj} have biases
      */
-    public record BaseConv(int expandProj, int kernelSize, boolean bias) {
+    public record BaseConv(int expandProj, int kernelSize) {
         /** Validates every field. */
         public BaseConv {
             positive("mixer.expand_proj", expandProj);
@@ -374,25 +372,15 @@ public record BasedConfig(
                 case BASE_CONV -> {
                     int inner = baseConv.expandProj() * d / 2;
                     m.put(p + "mixer.in_proj.weight", Shape.of(2 * inner, d));
-                    if (baseConv.bias()) {
-                        m.put(p + "mixer.in_proj.bias", Shape.of(2 * inner));
-                    }
+                    m.put(p + "mixer.in_proj.bias", Shape.of(2 * inner));
                     m.put(p + "mixer.conv.conv.weight", Shape.of(inner, 1, baseConv.kernelSize()));
                     m.put(p + "mixer.out_proj.weight", Shape.of(d, inner));
-                    if (baseConv.bias()) {
-                        m.put(p + "mixer.out_proj.bias", Shape.of(d));
-                    }
+                    m.put(p + "mixer.out_proj.bias", Shape.of(d));
                 }
             }
             m.put(p + "norm1.weight", Shape.of(d));
             m.put(p + "mlp.fc1.weight", Shape.of(2 * mlp.hidden(), d));
-            if (mlp.fc1Bias()) {
-                m.put(p + "mlp.fc1.bias", Shape.of(2 * mlp.hidden()));
-            }
             m.put(p + "mlp.fc2.weight", Shape.of(d, mlp.hidden()));
-            if (mlp.fc2Bias()) {
-                m.put(p + "mlp.fc2.bias", Shape.of(d));
-            }
             m.put(p + "norm2.weight", Shape.of(d));
         }
         m.put("transformer.ln_f.weight", Shape.of(d));

@@ -91,8 +91,9 @@ final class ConfigJson {
             throw new CheckpointException("n_inner: expected >= 1, got " + hidden0);
         }
         int hidden = Math.ceilDiv(hidden0, MLP_MULTIPLE) * MLP_MULTIPLE;
-        BasedConfig.Mlp mlp = new BasedConfig.Mlp(hidden, top.bool("mlp_fc1_bias", false),
-                top.bool("mlp_fc2_bias", false));
+        top.require("mlp_fc1_bias", false, "the SwiGLU MLP of BASED has no biases");
+        top.require("mlp_fc2_bias", false, "the SwiGLU MLP of BASED has no biases");
+        BasedConfig.Mlp mlp = new BasedConfig.Mlp(hidden);
 
         List<Integer> laLayers = top.layerList("alt_mixer_layers", layers);
         List<Integer> swLayers = top.layerList("alt_mixer_2_layers", layers);
@@ -208,17 +209,17 @@ final class ConfigJson {
     private static BasedConfig.BaseConv readBaseConv(Keys top, boolean used) {
         Keys m = top.object("mixer", used);
         if (m == null) {
-            return new BasedConfig.BaseConv(4, 3, true);
+            return new BasedConfig.BaseConv(4, 3);
         }
         m.target("BaseConv");
         int expand = m.integer("expand_proj", 4);
         int kernel = m.integer("kernel_size", 3);
-        boolean bias = m.bool("use_bias", true);
+        m.require("use_bias", true, "the BaseConv of BASED has biases on in_proj and out_proj");
         m.require("use_cuda", false,
                 "use_cuda trains the convolution with a bias (conv.conv.bias) that BaseConv otherwise lacks");
         m.ignore(Set.of("l_max", "layer_idx", "kernel_sizes"));
         m.finish();
-        return new BasedConfig.BaseConv(expand, kernel, bias);
+        return new BasedConfig.BaseConv(expand, kernel);
     }
 
     static String write(BasedConfig c) {
@@ -235,8 +236,8 @@ final class ConfigJson {
         o.put("n_positions", 0);
         o.put("rms_norm", true);
         o.put("activation_function", "swiglu");
-        o.put("mlp_fc1_bias", c.mlp().fc1Bias());
-        o.put("mlp_fc2_bias", c.mlp().fc2Bias());
+        o.put("mlp_fc1_bias", false);
+        o.put("mlp_fc2_bias", false);
         o.put("qkv_proj_bias", c.slidingWindow().qkvBias());
         o.put("out_proj_bias", c.slidingWindow().outBias());
         o.put("rotary_emb_fraction", (double) c.slidingWindow().rotaryDim() / c.slidingWindow().headDim());
@@ -256,7 +257,7 @@ final class ConfigJson {
         mixer.put("_target_", "based.models.mixers.convolution.BaseConv");
         mixer.put("expand_proj", c.baseConv().expandProj());
         mixer.put("kernel_size", c.baseConv().kernelSize());
-        mixer.put("use_bias", c.baseConv().bias());
+        mixer.put("use_bias", true);
         ObjectNode alt = o.putObject("alt_mixer");
         alt.put("_target_", "based.models.mixers.linear_attention.LinearAttention");
         alt.put("num_heads", c.linearAttention().heads());
