@@ -390,6 +390,20 @@ public record BasedConfig(
         return m;
     }
 
+    /**
+     * The shape of the golden {@code tiny_lm} case: 5 layers of width 64 (BaseConv, linear attention with 4 heads of
+     * feature dim 16, sliding window of {@code window_size 8} with 4 heads, BaseConv, BaseConv), MLP 256, vocabulary
+     * 100 padded to 104. Small enough for demos with random weights.
+     */
+    public static BasedConfig tiny() {
+        return parse("""
+                {"n_embd": 64, "n_layer": 5, "n_head": 4, "n_inner": 128, "vocab_size": 100,
+                 "pad_vocab_size_multiple": 8, "alt_mixer_layers": [1], "alt_mixer_2_layers": [2],
+                 "alt_mixer": {"feature_dim": 16, "num_heads": 4}, "alt_mixer_2": {"window_size": 8},
+                 "mixer": {"expand_proj": 4}}
+                """);
+    }
+
     /** @return weights of the model in elements (the tied head counted once) */
     public long parameterCount() {
         return weightShapes().values().stream().mapToLong(Shape::elementCount).sum();

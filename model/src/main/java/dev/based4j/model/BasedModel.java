@@ -182,6 +182,15 @@ public final class BasedModel implements AutoCloseable {
         return new BasedModel(config, stack, owned);
     }
 
+    /**
+     * A model with seeded random weights (PyTorch's default initialisation, as {@link LayerStack#randomWeights}): the
+     * same seed gives the same weights on every backend. For demos, tests and throughput measurements.
+     */
+    public static BasedModel random(Backend backend, BasedConfig config, long seed, DType dtype) {
+        Objects.requireNonNull(config, "config");
+        return fromWeights(backend, config, WeightSource.of(LayerStack.randomWeights(stackConfig(config), seed)), dtype);
+    }
+
     /** @return the layer-stack configuration of {@code config}: one mixer per layer, SwiGLU MLP, tied head */
     public static LayerStack.Config stackConfig(BasedConfig config) {
         Objects.requireNonNull(config, "config");
