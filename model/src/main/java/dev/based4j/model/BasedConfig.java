@@ -404,6 +404,70 @@ public record BasedConfig(
                 """);
     }
 
+    /**
+     * Reads the {@code config} object of a golden {@code tiny_lm} case ({@code golden/FORMAT.md}): {@code d_model},
+     * {@code n_layer}, {@code n_head}, {@code la_num_heads}, {@code feature_dim}, {@code window_size},
+     * {@code n_inner}, {@code alt_mixer_layers}, {@code alt_mixer_2_layers}, {@code vocab_size},
+     * {@code pad_vocab_size_multiple}, {@code layer_norm_epsilon}; the derived keys it also holds
+     * ({@code padded_vocab_size}, {@code gated_mlp_hidden}, {@code layer_types}) are checked against the result.
+     * This is how the conformance kit's golden runner builds the model of such a case.
+     *
+     * @param caseConfigJson the text of the case's {@code config} object
+     * @throws CheckpointException naming the key that is missing or contradicts the rest
+     */
+    public static BasedConfig fromTinyLmCase(String caseConfigJson) {
+        Objects.requireNonNull(caseConfigJson, "caseConfigJson");
+        com.fasterxml.jackson.databind.JsonNode c;
+        try {
+            c = ConfigJson.MAPPER.readTree(caseConfigJson);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new CheckpointException("tiny_lm case config: not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        for (String key : List.of("d_model", "n_layer", "n_head", "la_num_heads", "feature_dim", "window_size",
+                "n_inner", "alt_mixer_layers", "alt_mixer_2_layers", "vocab_size")) {
+            if (c == null || !c.has(key)) {
+                throw new CheckpointException("tiny_lm case config: missing key " + key);
+            }
+        }
+        var o = ConfigJson.MAPPER.createObjectNode();
+        o.put("n_embd", c.get("d_model").asInt());
+        o.put("n_layer", c.get("n_layer").asInt());
+        o.put("n_head", c.get("n_head").asInt());
+        o.put("n_inner", c.get("n_inner").asInt());
+        o.put("vocab_size", c.get("vocab_size").asInt());
+        o.put("pad_vocab_size_multiple", c.has("pad_vocab_size_multiple") ? c.get("pad_vocab_size_multiple").asInt() : 1);
+        o.put("layer_norm_epsilon", c.has("layer_norm_epsilon") ? c.get("layer_norm_epsilon").asDouble() : 1e-5);
+        o.set("alt_mixer_layers", c.get("alt_mixer_layers"));
+        o.set("alt_mixer_2_layers", c.get("alt_mixer_2_layers"));
+        o.putObject("alt_mixer").put("num_heads", c.get("la_num_heads").asInt())
+                .put("feature_dim", c.get("feature_dim").asInt());
+        o.putObject("alt_mixer_2").put("window_size", c.get("window_size").asInt());
+        o.putObject("mixer").put("expand_proj", 4);
+        BasedConfig config = parse(o.toString());
+        if (c.has("padded_vocab_size") && c.get("padded_vocab_size").asInt() != config.paddedVocabSize()) {
+            throw new CheckpointException("tiny_lm case config: padded_vocab_size " + c.get("padded_vocab_size")
+                    + " contradicts vocab_size and pad_vocab_size_multiple (" + config.paddedVocabSize() + ")");
+        }
+        if (c.has("gated_mlp_hidden") && c.get("gated_mlp_hidden").asInt() != config.mlp().hidden()) {
+            throw new CheckpointException("tiny_lm case config: gated_mlp_hidden " + c.get("gated_mlp_hidden")
+                    + " contradicts n_inner rounded up to 256 (" + config.mlp().hidden() + ")");
+        }
+        if (c.has("layer_types")) {
+            for (int i = 0; i < config.layerCount(); i++) {
+                String expected = switch (config.mixer(i)) {
+                    case BASE_CONV -> "BaseConv";
+                    case LINEAR_ATTENTION -> "LinearAttention";
+                    case SLIDING_WINDOW -> "SlidingAttention";
+                };
+                if (!expected.equals(c.get("layer_types").path(i).asText())) {
+                    throw new CheckpointException("tiny_lm case config: layer_types[" + i + "] is "
+                            + c.get("layer_types").path(i) + ", the layer lists make it " + expected);
+                }
+            }
+        }
+        return config;
+    }
+
     /** @return weights of the model in elements (the tied head counted once) */
     public long parameterCount() {
         return weightShapes().values().stream().mapToLong(Shape::elementCount).sum();

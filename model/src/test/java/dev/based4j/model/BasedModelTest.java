@@ -104,6 +104,12 @@ class BasedModelTest {
         }
     }
 
+    @Test
+    void theGoldenCaseConfigIsTheConfigJsonOfTheReleasedLayout() {
+        assertThat(golden.config).isEqualTo(BasedConfig.parse(BasedConfigTest.TINY));
+        assertThat(golden.config).isEqualTo(BasedConfig.tiny());
+    }
+
     @Nested
     class Checkpoints {
         void writeTiny(Path to, StoredType stored, int shards) {

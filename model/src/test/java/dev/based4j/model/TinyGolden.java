@@ -22,10 +22,11 @@ final class TinyGolden {
     final int batch;
     final int seq;
     final double[] logits;
-    final BasedConfig config = BasedConfig.parse(BasedConfigTest.TINY);
+    final BasedConfig config;
 
     private TinyGolden(Path dir) throws IOException {
         JsonNode c = new ObjectMapper().readTree(dir.resolve("case.json").toFile());
+        config = BasedConfig.fromTinyLmCase(c.get("config").toString());
         batch = c.get("config").get("batch").asInt();
         seq = c.get("config").get("seq_len").asInt();
         JsonNode tensors = c.get("tensors");
