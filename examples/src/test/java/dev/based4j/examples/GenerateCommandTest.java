@@ -77,6 +77,53 @@ class GenerateCommandTest {
         assertThat(r.err()).contains("missing tensor 'transformer.layers.1.mixer.proj_k.weight'");
     }
 
+    /** GPT-2's vocab.json for the 256 byte tokens plus end-of-text, and a merges.txt with one merge. */
+    static void writeByteTokenizer(Path to) throws java.io.IOException {
+        java.util.List<Integer> printable = new java.util.ArrayList<>();
+        for (int b = '!'; b <= '~'; b++) {
+            printable.add(b);
+        }
+        for (int b = 0xA1; b <= 0xAC; b++) {
+            printable.add(b);
+        }
+        for (int b = 0xAE; b <= 0xFF; b++) {
+            printable.add(b);
+        }
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        int n = 0;
+        for (int b = 0; b < 256; b++) {
+            vocab.put(Character.toString(printable.contains(b) ? b : 256 + n++), b);
+        }
+        vocab.put("he", 256);
+        vocab.put("<|endoftext|>", 257);
+        String json = vocab.entrySet().stream()
+                .map(e -> "\"" + e.getKey().replace("\\", "\\\\").replace("\"", "\\\"") + "\": " + e.getValue())
+                .collect(Collectors.joining(", ", "{", "}"));
+        java.nio.file.Files.writeString(to.resolve("vocab.json"), json);
+        java.nio.file.Files.writeString(to.resolve("merges.txt"), "#version: 0.2\nh e\n");
+    }
+
+    @Test
+    void aTextPromptStreamsTextWithTheCheckpointsTokenizer() throws java.io.IOException {
+        BasedConfig config = BasedConfig.parse(BasedConfig.tiny().toJson().replace("\"vocab_size\" : 100",
+                "\"vocab_size\" : 258"));
+        assertThat(config.vocabSize()).isEqualTo(258);
+        Checkpoint.write(dir, config, LayerStack.randomWeights(BasedModel.stackConfig(config), 9), StoredType.F32, 1);
+        writeByteTokenizer(dir);
+        Run r = run("generate", "--model", dir.toString(), "--prompt", "hello", "--print-ids", "--max-tokens", "5",
+                "--backend", "cpu");
+        assertThat(r.status()).as(r.err()).isZero();
+        String[] lines = r.out().strip().split("\n");
+        assertThat(lines[0]).startsWith("hello");
+        try (Backend cpu = Backends.select("cpu");
+                BasedModel m = BasedModel.random(cpu, config, 9, DType.F32)) {
+            int[] prompt = {256, 'l', 'l', 'o'};
+            int[] ids = new Generator(m).generate(prompt, GenerationOptions.greedy(5), null, null).tokens().get(0);
+            assertThat(lines[lines.length - 1]).isEqualTo(Arrays.stream(ids).mapToObj(Integer::toString)
+                    .collect(Collectors.joining(",")));
+        }
+    }
+
     @Test
     void textNeedsATokenizer() {
         Checkpoint.write(dir, BasedConfig.tiny(), tinyWeights(5), StoredType.F32, 1);
