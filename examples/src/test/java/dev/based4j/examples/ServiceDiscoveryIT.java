@@ -58,18 +58,9 @@ class ServiceDiscoveryIT {
 
     @Test
     void findsTheCpuBackendOnTheModulePath() throws Exception {
-        // only the named modules the command line needs, so no automatic module of another backend is resolved
         List<String> mp = new ArrayList<>();
         mp.add(examplesJar().toString());
-        for (Path p : libraries()) {
-            String n = p.getFileName().toString();
-            if (n.startsWith("based4j-api") || n.startsWith("based4j-backend-cpu") || n.startsWith("based4j-conformance")
-                    || n.startsWith("picocli") || n.startsWith("junit-") || n.startsWith("opentest4j")
-                    || n.startsWith("apiguardian") || n.startsWith("assertj") || n.startsWith("jackson-")
-                    || n.startsWith("byte-buddy")) {
-                mp.add(p.toString());
-            }
-        }
+        libraries().forEach(p -> mp.add(p.toString()));
         String out = run(List.of(java(), "--add-modules", "jdk.incubator.vector", "-p", String.join(File.pathSeparator, mp),
                 "-m", "dev.based4j.examples/dev.based4j.examples.Based4j", "info"));
         assertThat(out).containsPattern("cpu\\s+priority \\d+\\s+usable");
