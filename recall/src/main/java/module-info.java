@@ -10,4 +10,5 @@ module dev.based4j.recall {
     requires java.desktop;
 
     exports dev.based4j.recall;
+    exports dev.based4j.recall.capacity;
 }
