@@ -67,7 +67,8 @@ public final class CapacityCharts {
             }
             panels.add(chart);
         }
-        legendOnFirst(panels, Styler.LegendPosition.InsideNW);
+        // the last panel (most pairs) has the least in its top left corner
+        legendOn(panels, panels.size() - 1, Styler.LegendPosition.InsideNW);
         return panels;
     }
 
@@ -78,8 +79,9 @@ public final class CapacityCharts {
     public static List<XYChart> windowChart(CapacityResults results) {
         List<XYChart> panels = new ArrayList<>();
         for (int n : results.config().kvPairs()) {
-            XYChart chart = panel(results, n, "window lookback (tokens, log scale)");
-            chart.getStyler().setXAxisLogarithmic(true);
+            XYChart chart = panel(results, n, "window lookback (tokens, log2 scale)");
+            // x is log2 of the lookback so that every doubling gets a labelled tick
+            chart.setCustomXAxisTickLabelsFormatter(CapacityCharts::powerOfTwoLabel);
             List<CapacityPoint> window = byLookback(results, n, RecallMixer.Window.class);
             List<CapacityPoint> fused = byLookback(results, n, RecallMixer.Fused.class);
             List<CapacityPoint> all = new ArrayList<>(window);
@@ -88,8 +90,8 @@ public final class CapacityCharts {
                 panels.add(chart);
                 continue;
             }
-            double lo = all.stream().mapToInt(p -> p.mixer().lookback().orElseThrow()).min().orElseThrow();
-            double hi = all.stream().mapToInt(p -> p.mixer().lookback().orElseThrow()).max().orElseThrow();
+            double lo = all.stream().mapToDouble(p -> log2(p.mixer().lookback().orElseThrow())).min().orElseThrow();
+            double hi = all.stream().mapToDouble(p -> log2(p.mixer().lookback().orElseThrow())).max().orElseThrow();
             if (!fused.isEmpty()) {
                 RecallMixer.Linear alone = new RecallMixer.Linear(fused.getFirst().mixer().linearMap().orElseThrow());
                 results.point(alone, n).ifPresent(p -> flat(chart, "linear alone (" + alone.label() + ")", p, lo, hi,
@@ -111,7 +113,7 @@ public final class CapacityCharts {
                             PALETTE[9]));
             panels.add(chart);
         }
-        legendOnFirst(panels, Styler.LegendPosition.InsideSE);
+        legendOn(panels, 0, Styler.LegendPosition.InsideSE);
         return panels;
     }
 
@@ -151,9 +153,9 @@ public final class CapacityCharts {
         return chart;
     }
 
-    private static void legendOnFirst(List<XYChart> panels, Styler.LegendPosition position) {
+    private static void legendOn(List<XYChart> panels, int index, Styler.LegendPosition position) {
         for (int i = 0; i < panels.size(); i++) {
-            panels.get(i).getStyler().setLegendVisible(i == 0);
+            panels.get(i).getStyler().setLegendVisible(i == index);
             panels.get(i).getStyler().setLegendPosition(position);
         }
     }
@@ -167,7 +169,7 @@ public final class CapacityCharts {
 
     private static void lookbackSeries(XYChart chart, String name, List<CapacityPoint> points, Color c) {
         XYSeries s = chart.addSeries(name,
-                points.stream().mapToDouble(p -> p.mixer().lookback().orElseThrow()).toArray(),
+                points.stream().mapToDouble(p -> log2(p.mixer().lookback().orElseThrow())).toArray(),
                 percent(points, CapacityPoint::mean), percent(points, CapacityPoint::stdDev));
         s.setLineColor(c);
         s.setMarkerColor(c);
@@ -196,6 +198,20 @@ public final class CapacityCharts {
             default -> family;
         };
         return name + " (" + points.size() + (points.size() == 1 ? " size)" : " sizes)");
+    }
+
+    private static double log2(int lookback) {
+        // a lookback of 0 (the token alone) sits one step left of 1
+        return lookback == 0 ? -1 : Math.log(lookback) / Math.log(2);
+    }
+
+    /** Labels whole log2 positions with their power of two and leaves the in-between ticks blank. */
+    static String powerOfTwoLabel(Double x) {
+        double r = Math.rint(x);
+        if (Math.abs(x - r) > 1e-9 || r < 0 || r > 62) {
+            return "";
+        }
+        return Long.toString(1L << (long) r);
     }
 
     private static double[] percent(List<CapacityPoint> points, java.util.function.ToDoubleFunction<CapacityPoint> f) {

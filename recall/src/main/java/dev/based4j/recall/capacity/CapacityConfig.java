@@ -87,16 +87,35 @@ public record CapacityConfig(int vocabSize, int seqLen, List<Integer> kvPairs, i
                 MqarSeeds.DEFAULT_MASTER_SEED, DType.F32, 16, defaultMixers(DEFAULT_SEQ_LEN));
     }
 
+    /** {@link #defaultMixers(int, List)} with lookbacks 16, 32, 64, ... below {@code seqLen}. */
+    public static List<RecallMixer> defaultMixers(int seqLen) {
+        return defaultMixers(seqLen, defaultLookbacks(seqLen));
+    }
+
+    /** @return 16, 32, 64, ... while below {@code seqLen - 1} (a lookback of {@code seqLen - 1} is full attention) */
+    public static List<Integer> defaultLookbacks(int seqLen) {
+        List<Integer> lookbacks = new ArrayList<>();
+        for (int w = 16; w < seqLen - 1; w *= 2) {
+            lookbacks.add(w);
+        }
+        return lookbacks;
+    }
+
     /**
      * The default heads. Linear attention with Taylor at f = 8, 16, 24 (feature dimensions D = 73, 273, 601), and
-     * PosELU, ReLU, Square, Performer (input 16, M features) and CosFormer at the same D (CosFormer's D = 2d is
-     * one short of it), so every map is measured at exactly Taylor's state sizes; sliding windows and the fused
-     * layer (Taylor f = 16) with lookbacks 16, 32, 64, ... below {@code seqLen}; full softmax attention. Window,
-     * fused and full attention use query/key dimension {@value #WINDOW_KEY_DIM}.
+     * PosELU, ReLU, Square, Performer (input {@value #WINDOW_KEY_DIM}, M = D features) and CosFormer (d = D/2) at
+     * the same D, so every map is measured at Taylor's state sizes (CosFormer's 2·⌊D/2⌋ is one short); sliding
+     * windows and the fused layer (Taylor f = {@value #WINDOW_KEY_DIM}) with each lookback; full softmax
+     * attention. Window, fused and full attention use query/key dimension {@value #WINDOW_KEY_DIM}.
      *
-     * @param seqLen the sequence length, which bounds the useful lookbacks
+     * @param seqLen the sequence length (kept for symmetry with {@link #defaultMixers(int)})
+     * @param lookbacks window sizes (previous tokens each query sees), each at least 0
+     * @throws IllegalArgumentException for a null list or a negative lookback
      */
-    public static List<RecallMixer> defaultMixers(int seqLen) {
+    public static List<RecallMixer> defaultMixers(int seqLen, List<Integer> lookbacks) {
+        if (lookbacks == null) {
+            throw new IllegalArgumentException("lookbacks: expected a list, got null");
+        }
         List<RecallMixer> mixers = new ArrayList<>();
         int[] taylorDims = {8, 16, 24};
         for (int f : taylorDims) {
@@ -110,10 +129,10 @@ public record CapacityConfig(int vocabSize, int seqLen, List<Integer> kvPairs, i
             mixers.add(new RecallMixer.Linear(Performer.orthogonal(WINDOW_KEY_DIM, expanded, PERFORMER_SEED)));
             mixers.add(new RecallMixer.Linear(new CosFormer(expanded / 2)));
         }
-        for (int w = 16; w < seqLen; w *= 2) {
+        for (int w : lookbacks) {
             mixers.add(new RecallMixer.Window(WINDOW_KEY_DIM, w));
         }
-        for (int w = 16; w < seqLen; w *= 2) {
+        for (int w : lookbacks) {
             mixers.add(new RecallMixer.Fused(new Taylor(WINDOW_KEY_DIM), w));
         }
         mixers.add(new RecallMixer.FullAttention(WINDOW_KEY_DIM));
