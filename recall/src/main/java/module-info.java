@@ -5,7 +5,7 @@
  */
 module dev.based4j.recall {
     requires transitive dev.based4j.api;
-    requires org.knowm.xchart;
+    requires transitive org.knowm.xchart;
     requires me.tongfei.progressbar;
     requires java.desktop;
 

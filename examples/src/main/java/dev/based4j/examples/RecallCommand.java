@@ -51,11 +51,11 @@ final class RecallCommand implements Callable<Integer> {
             description = "MQAR vocabulary, larger than L (default: ${DEFAULT-VALUE}).")
     int vocab;
 
-    @Option(names = "--pairs", paramLabel = "N,...", split = ",", defaultValue = "16,32,64",
+    @Option(names = "--pairs", paramLabel = "N", split = ",", defaultValue = "16,32,64",
             description = "Numbers of key-value pairs, each at most L/4 (default: ${DEFAULT-VALUE}).")
     List<Integer> pairs;
 
-    @Option(names = "--lookbacks", paramLabel = "W,...", split = ",",
+    @Option(names = "--lookbacks", paramLabel = "W", split = ",",
             description = "Window lookbacks of the window and fused heads (default: 16, 32, ... below L-1).")
     List<Integer> lookbacks;
 
