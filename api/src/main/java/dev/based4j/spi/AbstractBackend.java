@@ -7,11 +7,16 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;
+import dev.based4j.state.RecurrentState;
 import dev.based4j.state.WindowState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Base class of backends: every public method validates its arguments (nulls, ownership, closed tensors,
@@ -19,9 +24,29 @@ import dev.based4j.tensor.Tensor;
  * assume well-formed input. After a successful attention or convolution kernel it advances the state's position;
  * a {@code compute...} method must not. Messages follow the project's style: the parameter, the expected value,
  * what was found.
+ *
+ * <p>What the base class adds to every backend:
+ * <ul>
+ *   <li><b>Allocation accounting.</b> Every {@link AbstractTensor} is counted in {@link #allocations()}; closing the
+ *       backend frees the tensors still open (before {@link #closeBackend()}), and a tensor collected without
+ *       {@code close()} is freed by a cleaner and reported once.</li>
+ *   <li><b>One writer per tensor.</b> A kernel claims the tensors it writes (its output and its state) for its
+ *       duration; a second thread writing or reading one of them meanwhile gets an {@link IllegalStateException}
+ *       that says so, instead of a corrupted result. The tensors of a call stay reachable until it returns.</li>
+ *   <li><b>States survive failed kernels.</b> Unless {@link #computeLeavesStateOnFailure()} says the backend's
+ *       kernels never leave a state half-written, the state's tensors are copied on the device before each
+ *       kernel that updates a state ({@link #copyTensor}) and copied back if it throws; the position advances
+ *       only on success.</li>
+ * </ul>
  */
 public abstract class AbstractBackend implements Backend {
+    /** Ledger of tensors whose backend is not an {@code AbstractBackend}: counts that nobody reads. */
+    static final AllocationLedger UNOWNED = new AllocationLedger("(not an AbstractBackend)");
+
     private volatile boolean closed;
+    private volatile AllocationLedger ledger;
+    private final AtomicInteger injectedFaults = new AtomicInteger();
+    private final ConcurrentHashMap<BackupKey, ConcurrentLinkedQueue<Tensor>> backups = new ConcurrentHashMap<>();
 
     // ---------------------------------------------------------------- what implementations write
 
@@ -34,8 +59,29 @@ public abstract class AbstractBackend implements Backend {
     /** Copies {@code src} into {@code dst}; shapes and types match. */
     protected abstract void downloadTensor(Tensor src, HostTensor dst);
 
-    /** Frees device resources; called once. */
+    /**
+     * Frees device resources; called once, after the base class has freed every tensor made with a free action
+     * that was still open. Tensors of the older kind ({@link AbstractTensor#release()}) are the subclass's to free.
+     */
     protected abstract void closeBackend();
+
+    /**
+     * Whether the {@code compute...} methods that update a state leave it untouched when they throw (they compute
+     * into scratch and commit at the end, or cannot fail once the arguments are valid). When false, the default,
+     * the base class backs the state up before each such kernel and restores it on failure, at the cost of one
+     * device-side copy of the state per call.
+     */
+    protected boolean computeLeavesStateOnFailure() {
+        return false;
+    }
+
+    /**
+     * Copies {@code src} into {@code dst} (same shape and type) on the device, for state backups. The default runs
+     * {@link #computeSlice} over the whole last dimension; a backend without plumbing overrides it.
+     */
+    protected void copyTensor(Tensor src, Tensor dst) {
+        computeSlice(src, 0, dst);
+    }
 
     protected abstract void computeFeatureMap(FeatureMap map, Tensor x, Tensor out);
 
@@ -81,6 +127,45 @@ public abstract class AbstractBackend implements Backend {
 
     protected abstract void computeSlice(Tensor x, int from, Tensor out);
 
+    // ---------------------------------------------------------------- accounting
+
+    /** @return the ledger of this backend's tensors, created on first use */
+    final AllocationLedger ledger() {
+        AllocationLedger l = ledger;
+        if (l == null) {
+            synchronized (this) {
+                l = ledger;
+                if (l == null) {
+                    l = new AllocationLedger(name());
+                    ledger = l;
+                }
+            }
+        }
+        return l;
+    }
+
+    /** @return live tensors and bytes of this backend, state backups included */
+    @Override
+    public final Allocations allocations() {
+        return ledger().snapshot();
+    }
+
+    /**
+     * Testing aid for fault handling: each of the next {@code count} kernels that update a state fails after it has
+     * computed and before it returns, with an {@link IllegalStateException} whose message starts with
+     * {@code "injected fault"}, as a device error reported at the end of a kernel would. The state is backed up
+     * for those calls whatever {@link #computeLeavesStateOnFailure()} says, so the restore path is exercised on
+     * this backend. {@code 0} disarms.
+     *
+     * @throws IllegalArgumentException when {@code count} is negative
+     */
+    public final void injectStateKernelFaults(int count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("count: expected >= 0, got " + count);
+        }
+        injectedFaults.set(count);
+    }
+
     // ---------------------------------------------------------------- memory
 
     @Override
@@ -109,13 +194,24 @@ public abstract class AbstractBackend implements Backend {
             throw new IllegalArgumentException("dst: expected " + src.dtype().label() + " " + src.shape()
                     + " like src, got " + dst.dtype().label() + " " + dst.shape());
         }
-        downloadTensor(src, dst);
+        try (Access a = new Access()) {
+            a.read("src", src);
+            downloadTensor(src, dst);
+        }
     }
 
     @Override
     public final void close() {
-        if (!closed) {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
             closed = true;
+        }
+        try {
+            backups.clear();
+            ledger().closeAll();
+        } finally {
             closeBackend();
         }
     }
@@ -143,7 +239,10 @@ public abstract class AbstractBackend implements Backend {
             throw new IllegalArgumentException("x: " + map.kind().label() + " needs a [..., seq, d] input");
         }
         expect("out", out, s.withLast(map.outputDim()), x.dtype());
-        computeFeatureMap(map, x, out);
+        try (Access a = new Access()) {
+            a.read("x", x).write("out", out);
+            computeFeatureMap(map, x, out);
+        }
     }
 
     // ---------------------------------------------------------------- linear attention
@@ -152,16 +251,22 @@ public abstract class AbstractBackend implements Backend {
     public final void linearAttentionPrefill(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
         int seq = checkLinear(spec, q, k, v, state, out, false);
-        computeLinearAttentionPrefill(spec, q, k, v, state, out);
-        state.advance(seq);
+        try (Access a = attentionAccess(q, k, v, out, state)) {
+            updateState(state, "linearAttentionPrefill",
+                    () -> computeLinearAttentionPrefill(spec, q, k, v, state, out));
+            state.advance(seq);
+        }
     }
 
     @Override
     public final void linearAttentionDecode(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
         checkLinear(spec, q, k, v, state, out, true);
-        computeLinearAttentionDecode(spec, q, k, v, state, out);
-        state.advance(1);
+        try (Access a = attentionAccess(q, k, v, out, state)) {
+            updateState(state, "linearAttentionDecode",
+                    () -> computeLinearAttentionDecode(spec, q, k, v, state, out));
+            state.advance(1);
+        }
     }
 
     private int checkLinear(LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state,
@@ -194,16 +299,22 @@ public abstract class AbstractBackend implements Backend {
     public final void slidingWindowPrefill(
             SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
         int seq = checkWindow(spec, q, k, v, state, out, false);
-        computeSlidingWindowPrefill(spec, q, k, v, state, out);
-        state.advance(seq);
+        try (Access a = attentionAccess(q, k, v, out, state)) {
+            updateState(state, "slidingWindowPrefill",
+                    () -> computeSlidingWindowPrefill(spec, q, k, v, state, out));
+            state.advance(seq);
+        }
     }
 
     @Override
     public final void slidingWindowDecode(
             SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
         checkWindow(spec, q, k, v, state, out, true);
-        computeSlidingWindowDecode(spec, q, k, v, state, out);
-        state.advance(1);
+        try (Access a = attentionAccess(q, k, v, out, state)) {
+            updateState(state, "slidingWindowDecode",
+                    () -> computeSlidingWindowDecode(spec, q, k, v, state, out));
+            state.advance(1);
+        }
     }
 
     private int checkWindow(SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out,
@@ -237,16 +348,22 @@ public abstract class AbstractBackend implements Backend {
     public final void basedAttentionPrefill(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
         int seq = checkBased(spec, q, k, v, state, out, false);
-        computeBasedAttentionPrefill(spec, q, k, v, state, out);
-        state.advance(seq);
+        try (Access a = attentionAccess(q, k, v, out, state)) {
+            updateState(state, "basedAttentionPrefill",
+                    () -> computeBasedAttentionPrefill(spec, q, k, v, state, out));
+            state.advance(seq);
+        }
     }
 
     @Override
     public final void basedAttentionDecode(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
         checkBased(spec, q, k, v, state, out, true);
-        computeBasedAttentionDecode(spec, q, k, v, state, out);
-        state.advance(1);
+        try (Access a = attentionAccess(q, k, v, out, state)) {
+            updateState(state, "basedAttentionDecode",
+                    () -> computeBasedAttentionDecode(spec, q, k, v, state, out));
+            state.advance(1);
+        }
     }
 
     private int checkBased(BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state,
@@ -288,8 +405,12 @@ public abstract class AbstractBackend implements Backend {
         stateTensor("state.window", state.window(), Shape.of(s.dim(0), s.dim(2), kernel), x.dtype());
         owned("out", out);
         expect("out", out, s, x.dtype());
-        computeCausalConv(x, weight, state, out);
-        state.advance(s.dim(1));
+        try (Access a = new Access()) {
+            a.read("x", x).read("weight", weight).write("out", out);
+            claimState(a, state);
+            updateState(state, "causalConv", () -> computeCausalConv(x, weight, state, out));
+            state.advance(s.dim(1));
+        }
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -316,7 +437,10 @@ public abstract class AbstractBackend implements Backend {
         owned("out", out);
         expect("out", out, x.shape().withLast(ws.dim(0)), x.dtype());
         noAlias("out", out, x);
-        computeLinear(x, weight, bias, out);
+        try (Access a = new Access()) {
+            a.read("x", x).read("weight", weight).read("bias", bias).write("out", out);
+            computeLinear(x, weight, bias, out);
+        }
     }
 
     @Override
@@ -331,31 +455,46 @@ public abstract class AbstractBackend implements Backend {
         }
         owned("out", out);
         expect("out", out, x.shape(), x.dtype());
-        computeRmsNorm(x, weight, eps, out);
+        try (Access a = new Access()) {
+            a.write("out", out).read("x", x).read("weight", weight);
+            computeRmsNorm(x, weight, eps, out);
+        }
     }
 
     @Override
     public final void silu(Tensor x, Tensor out) {
         unary(x, out);
-        computeSilu(x, out);
+        try (Access a = new Access()) {
+            a.write("out", out).read("x", x);
+            computeSilu(x, out);
+        }
     }
 
     @Override
     public final void gelu(Tensor x, Tensor out) {
         unary(x, out);
-        computeGelu(x, out);
+        try (Access a = new Access()) {
+            a.write("out", out).read("x", x);
+            computeGelu(x, out);
+        }
     }
 
     @Override
     public final void add(Tensor a, Tensor b, Tensor out) {
         binary(a, b, out);
-        computeAdd(a, b, out);
+        try (Access access = new Access()) {
+            access.write("out", out).read("a", a).read("b", b);
+            computeAdd(a, b, out);
+        }
     }
 
     @Override
     public final void multiply(Tensor a, Tensor b, Tensor out) {
         binary(a, b, out);
-        computeMultiply(a, b, out);
+        try (Access access = new Access()) {
+            access.write("out", out).read("a", a).read("b", b);
+            computeMultiply(a, b, out);
+        }
     }
 
     @Override
@@ -384,7 +523,10 @@ public abstract class AbstractBackend implements Backend {
                         "ids: element " + i + " is " + ids[i] + ", expected a token id in [0, " + ts.dim(0) + ")");
             }
         }
-        computeEmbedding(table, ids, out);
+        try (Access a = new Access()) {
+            a.read("table", table).write("out", out);
+            computeEmbedding(table, ids, out);
+        }
     }
 
     @Override
@@ -408,7 +550,10 @@ public abstract class AbstractBackend implements Backend {
         }
         owned("out", out);
         expect("out", out, s, x.dtype());
-        computeRotary(x, startPosition, rotaryDim, base, out);
+        try (Access a = new Access()) {
+            a.write("out", out).read("x", x);
+            computeRotary(x, startPosition, rotaryDim, base, out);
+        }
     }
 
     @Override
@@ -426,7 +571,10 @@ public abstract class AbstractBackend implements Backend {
         }
         sameType("out", out, x.dtype());
         noAlias("out", out, x);
-        computeSplitHeads(x, out);
+        try (Access a = new Access()) {
+            a.read("x", x).write("out", out);
+            computeSplitHeads(x, out);
+        }
     }
 
     @Override
@@ -441,7 +589,10 @@ public abstract class AbstractBackend implements Backend {
         }
         expect("out", out, Shape.of(s.dim(0), s.dim(2), s.dim(1) * s.dim(3)), x.dtype());
         noAlias("out", out, x);
-        computeMergeHeads(x, out);
+        try (Access a = new Access()) {
+            a.read("x", x).write("out", out);
+            computeMergeHeads(x, out);
+        }
     }
 
     @Override
@@ -458,7 +609,107 @@ public abstract class AbstractBackend implements Backend {
         }
         expect("out", out, x.shape().withLast(m), x.dtype());
         noAlias("out", out, x);
-        computeSlice(x, from, out);
+        try (Access a = new Access()) {
+            a.read("x", x).write("out", out);
+            computeSlice(x, from, out);
+        }
+    }
+
+    // ---------------------------------------------------------------- state updates
+
+    private Access attentionAccess(Tensor q, Tensor k, Tensor v, Tensor out, RecurrentState state) {
+        Access a = new Access();
+        try {
+            a.read("q", q).read("k", k).read("v", v).write("out", out);
+            claimState(a, state);
+            return a;
+        } catch (RuntimeException e) {
+            a.close();
+            throw e;
+        }
+    }
+
+    private static void claimState(Access a, RecurrentState state) {
+        switch (state) {
+            case LinearAttentionState s -> a.write("state.kv", s.kv()).write("state.z", s.z());
+            case WindowState s -> a.write("state.keys", s.keys()).write("state.values", s.values());
+            case BasedAttentionState s -> a.write("state.far.kv", s.far().kv()).write("state.far.z", s.far().z())
+                    .write("state.near.keys", s.near().keys()).write("state.near.values", s.near().values());
+            case ConvState s -> a.write("state.window", s.window());
+        }
+    }
+
+    private static List<Tensor> tensorsOf(RecurrentState state) {
+        return switch (state) {
+            case LinearAttentionState s -> List.of(s.kv(), s.z());
+            case WindowState s -> List.of(s.keys(), s.values());
+            case BasedAttentionState s -> List.of(s.far().kv(), s.far().z(), s.near().keys(), s.near().values());
+            case ConvState s -> List.of(s.window());
+        };
+    }
+
+    private record BackupKey(Shape shape, DType dtype) {}
+
+    /** Bound on idle backup tensors kept per shape and type, for reuse by the next calls. */
+    private static final int BACKUPS_KEPT = 4;
+
+    /**
+     * Runs a kernel that updates {@code state}; when it throws, the state's tensors are as they were before (see
+     * {@link #computeLeavesStateOnFailure()}).
+     */
+    private void updateState(RecurrentState state, String operation, Runnable compute) {
+        boolean inject = injectedFaults.get() > 0 && injectedFaults.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
+        if (!inject && computeLeavesStateOnFailure()) {
+            compute.run();
+            return;
+        }
+        List<Tensor> live = tensorsOf(state);
+        Tensor[] saved = new Tensor[live.size()];
+        try {
+            for (int i = 0; i < saved.length; i++) {
+                saved[i] = borrowBackup(live.get(i));
+                copyTensor(live.get(i), saved[i]);
+            }
+            try {
+                compute.run();
+                if (inject) {
+                    throw new IllegalStateException("injected fault: " + operation + " on backend " + name()
+                            + " failed after computing (AbstractBackend.injectStateKernelFaults)");
+                }
+            } catch (RuntimeException | Error e) {
+                try {
+                    for (int i = 0; i < saved.length; i++) {
+                        copyTensor(saved[i], live.get(i));
+                    }
+                } catch (RuntimeException | Error restoreFailure) {
+                    e.addSuppressed(new IllegalStateException("state: restoring " + state + " after the failure of "
+                            + operation + " failed too; the state is invalid, close it", restoreFailure));
+                }
+                throw e;
+            }
+        } finally {
+            for (Tensor t : saved) {
+                if (t != null) {
+                    returnBackup(t);
+                }
+            }
+        }
+    }
+
+    private Tensor borrowBackup(Tensor like) {
+        ConcurrentLinkedQueue<Tensor> idle = backups.get(new BackupKey(like.shape(), like.dtype()));
+        Tensor t = idle == null ? null : idle.poll();
+        return t != null ? t : allocateTensor(like.shape(), like.dtype());
+    }
+
+    private void returnBackup(Tensor t) {
+        ConcurrentLinkedQueue<Tensor> idle =
+                backups.computeIfAbsent(new BackupKey(t.shape(), t.dtype()), k -> new ConcurrentLinkedQueue<>());
+        if (closed || idle.size() >= BACKUPS_KEPT) {
+            t.close();
+        } else {
+            idle.add(t);
+        }
     }
 
     // ---------------------------------------------------------------- checks
