@@ -38,6 +38,7 @@ class CpuBackendProviderTest {
             assertThat(backend).isInstanceOf(CpuBackend.class);
             assertThat(backend.name()).isEqualTo("cpu");
             assertThat(((CpuBackend) backend).threads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+            assertThat(((CpuBackend) backend).f32Kernels()).isNotBlank();
         }
     }
 

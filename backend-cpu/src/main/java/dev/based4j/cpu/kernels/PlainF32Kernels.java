@@ -17,6 +17,11 @@ public final class PlainF32Kernels implements F32Kernels {
     }
 
     @Override
+    public String toString() {
+        return name();
+    }
+
+    @Override
     public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
         float s0 = 0;
         float s1 = 0;
