@@ -1,6 +1,7 @@
 package dev.based4j.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.based4j.Backends;
 import dev.based4j.spi.Availability;
@@ -29,6 +30,26 @@ class CpuBackendProviderTest {
         assertThat(a.usable()).isTrue();
         assertThat(a.device()).matches("CPU \\(\\d+ threads?, Java " + Runtime.version().feature() + ".*\\)");
         assertThat(a.precisions()).containsExactlyInAnyOrder(DType.F32, DType.F64);
+    }
+
+    @Test
+    void aMalformedThreadSettingMakesItUnusableWithTheFix() {
+        String before = System.getProperty("based4j.cpu.threads");
+        System.setProperty("based4j.cpu.threads", "many");
+        try {
+            Availability a = new CpuBackendProvider().probe();
+            assertThat(a.usable()).isFalse();
+            assertThat(a.reason()).contains("based4j.cpu.threads").contains("many");
+            assertThat(a.fix()).contains("based4j.cpu.threads");
+            assertThatThrownBy(() -> new CpuBackendProvider().create()).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("many");
+        } finally {
+            if (before == null) {
+                System.clearProperty("based4j.cpu.threads");
+            } else {
+                System.setProperty("based4j.cpu.threads", before);
+            }
+        }
     }
 
     @Test
