@@ -12,7 +12,12 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.tensor.DType;
 import java.io.IOException;
 import java.io.InputStream;
+import dev.based4j.spi.BackendProvider;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.ServiceLoader;
 import java.util.EnumSet;
 import org.junit.jupiter.api.Test;
 
@@ -72,6 +77,26 @@ class CpuBackendProviderTest {
             assertThat(caps.precisions()).containsExactlyInAnyOrder(DType.F32, DType.F64);
             assertThat(caps.reducedPrecision()).isFalse();
             assertThat(caps.runsModels()).isTrue();
+        }
+    }
+
+    @Test
+    void serviceLoaderFindsItOnAPlainClassPathToo() throws Exception {
+        // the test itself runs on the module path; a fresh loader over the same class folders is a class path
+        URL[] classPath = {CpuBackendProvider.class.getProtectionDomain().getCodeSource().getLocation(),
+                BackendProvider.class.getProtectionDomain().getCodeSource().getLocation()};
+        // parent: the bootstrap loader, which (unlike the platform loader) does not hand back the named modules
+        try (URLClassLoader loader = new URLClassLoader(classPath, null)) {
+            Class<?> spi = loader.loadClass(BackendProvider.class.getName());
+            assertThat(spi.getModule().isNamed()).as("loaded as a class-path class").isFalse();
+            // this test runs inside a named module, which may only look up services it declares it uses
+            getClass().getModule().addUses(spi);
+            List<Object> found = ServiceLoader.load(spi, loader).stream().map(ServiceLoader.Provider::get)
+                    .map(Object.class::cast).toList();
+            assertThat(found).singleElement().satisfies(p -> {
+                assertThat(p.getClass().getName()).isEqualTo(CpuBackendProvider.class.getName());
+                assertThat(p.getClass().getMethod("name").invoke(p)).isEqualTo("cpu");
+            });
         }
     }
 
