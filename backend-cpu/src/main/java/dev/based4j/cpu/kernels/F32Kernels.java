@@ -1,6 +1,7 @@
 package dev.based4j.cpu.kernels;
 
 import dev.based4j.Settings;
+import java.lang.foreign.MemorySegment;
 
 /**
  * The float32 inner loops of the CPU backend: the part of every F32 kernel that a SIMD implementation replaces.
@@ -50,6 +51,14 @@ public interface F32Kernels {
      */
     void updateThenProject(float[] s, int sOffset, int rows, int cols, float[] u, int uOffset, float[] w, int wOffset,
             float[] x, int xOffset, float[] out, int outOffset);
+
+    /**
+     * {@link #updateThenProject(float[], int, int, int, float[], int, float[], int, float[], int, float[], int)}
+     * on a state that stays in tensor memory ({@code s} from element {@code sIndex}, native byte order), so a
+     * decode step reads and writes each state element once instead of copying the state in and out.
+     */
+    void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset, float[] w,
+            int wOffset, float[] x, int xOffset, float[] out, int outOffset);
 
     /** @return the largest of {@code n >= 1} values */
     float max(float[] x, int offset, int n);

@@ -1,5 +1,8 @@
 package dev.based4j.cpu.kernels;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -267,6 +270,33 @@ public final class VectorF32Kernels implements F32Kernels {
             for (; i < cols; i++) {
                 float v = s[so + i] + ur * w[wOffset + i];
                 s[so + i] = v;
+                sum += x[xOffset + i] * v;
+            }
+            out[outOffset + r] = sum;
+        }
+    }
+
+    @Override
+    public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset,
+            float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
+        for (int r = 0; r < rows; r++) {
+            long so = (sIndex + (long) r * cols) * Float.BYTES;
+            float ur = u[uOffset + r];
+            FloatVector uv = FloatVector.broadcast(SPECIES, ur);
+            FloatVector acc = FloatVector.zero(SPECIES);
+            int i = 0;
+            for (; i + LANES <= cols; i += LANES) {
+                long at = so + (long) i * Float.BYTES;
+                FloatVector sv = FloatVector.fromArray(SPECIES, w, wOffset + i)
+                        .fma(uv, FloatVector.fromMemorySegment(SPECIES, s, at, ByteOrder.nativeOrder()));
+                sv.intoMemorySegment(s, at, ByteOrder.nativeOrder());
+                acc = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(sv, acc);
+            }
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < cols; i++) {
+                long at = so + (long) i * Float.BYTES;
+                float v = s.get(Mem.F32, at) + ur * w[wOffset + i];
+                s.set(Mem.F32, at, v);
                 sum += x[xOffset + i] * v;
             }
             out[outOffset + r] = sum;

@@ -171,6 +171,32 @@ class F32KernelsTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} cols {1}")
+    @MethodSource("lengths")
+    void updateThenProjectOnTensorMemoryMatchesTheArrayForm(F32Kernels kernels, int cols) {
+        Random r = new Random(cols + 7);
+        int rows = 3;
+        float[] s = random(r, rows * cols);
+        float[] u = random(r, rows);
+        float[] w = random(r, cols);
+        float[] x = random(r, cols);
+        float[] expected = new float[rows];
+        float[] got = new float[rows];
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate((long) (rows * cols + 5) * Float.BYTES);
+            java.lang.foreign.MemorySegment.copy(s, 0, seg, Mem.F32, 5L * Float.BYTES, rows * cols);
+            kernels.updateThenProject(seg, 5, rows, cols, u, 0, w, 0, x, 0, got, 0);
+            kernels.updateThenProject(s, 0, rows, cols, u, 0, w, 0, x, 0, expected, 0);
+            for (int i = 0; i < rows * cols; i++) {
+                assertThat(seg.getAtIndex(Mem.F32, 5 + i)).as("state element %d", i).isCloseTo(s[i], within(1e-6f));
+            }
+            assertThat(seg.getAtIndex(Mem.F32, 4)).as("untouched before the offset").isEqualTo(0f);
+        }
+        for (int row = 0; row < rows; row++) {
+            assertThat(got[row]).isCloseTo(expected[row], within(1e-5f * cols));
+        }
+    }
+
     private static double maxOf(float[] x, int offset, int n) {
         double m = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
