@@ -42,7 +42,6 @@ public final class CpuBackend extends AbstractBackend {
     private final CpuPool pool;
     private final F32Kernels kernels;
     private final String device;
-    private final Set<CpuTensor> live = ConcurrentHashMap.newKeySet();
     private final FeatureMapKernels featureMaps;
     private final LinearAttentionKernels linearAttention;
     private final SlidingWindowKernels slidingWindow;
@@ -104,9 +103,7 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected Tensor allocateTensor(Shape shape, DType dtype) {
-        CpuTensor t = new CpuTensor(shape, dtype, this);
-        live.add(t);
-        return t;
+        return CpuTensor.allocate(shape, dtype, this);
     }
 
     @Override
@@ -114,9 +111,7 @@ public final class CpuBackend extends AbstractBackend {
         if (host.segment().isReadOnly() && host.segment().isNative()) {
             // read-only memory cannot change under the tensor: view it instead of copying (memory-mapped weights
             // stay in the page cache once, not twice)
-            CpuTensor view = new CpuTensor(host.shape(), host.dtype(), this, host.segment());
-            live.add(view);
-            return view;
+            return CpuTensor.view(host.shape(), host.dtype(), this, host.segment());
         }
         CpuTensor t = (CpuTensor) allocateTensor(host.shape(), host.dtype());
         MemorySegment.copy(host.segment(), 0, t.segment(), 0, t.segment().byteSize());
@@ -129,16 +124,20 @@ public final class CpuBackend extends AbstractBackend {
         MemorySegment.copy(s, 0, dst.segment(), 0, s.byteSize());
     }
 
-    void forget(CpuTensor tensor) {
-        live.remove(tensor);
+    /**
+     * The CPU kernels cannot fail once the base class has validated their arguments: they touch only memory the
+     * checks have sized and an interrupt does not stop them. Only a VM error (an {@code OutOfMemoryError} while a
+     * worker grows its scratch buffer) could stop one part-way, and that is not recovered: so no state backup is
+     * taken, which would double the memory traffic of a decode step.
+     */
+    @Override
+    protected boolean computeLeavesStateOnFailure() {
+        return true;
     }
 
     @Override
     protected void closeBackend() {
-        List<CpuTensor> owned = new ArrayList<>(live);
-        for (CpuTensor t : owned) {
-            t.close();
-        }
+        // the base class has freed the tensors still open
         pool.close();
     }
 

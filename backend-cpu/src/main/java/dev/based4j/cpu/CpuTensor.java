@@ -8,30 +8,36 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A tensor of the CPU backend: row-major elements of its {@link DType} in native memory of its own shared
- * {@link Arena}, zero-filled when allocated and freed when closed (or when its backend is closed). Any thread
- * may use it; using it after {@link #close()} throws {@link IllegalStateException}.
+ * {@link Arena}, zero-filled when allocated and freed when closed, when its backend is closed, or by the cleaner
+ * when it becomes unreachable without being closed (counted in {@code allocations()}). Any thread may use it;
+ * using it after {@link #close()} throws {@link IllegalStateException}.
  */
 public final class CpuTensor extends AbstractTensor {
     /** Alignment of every allocation: a cache line, and a full AVX-512 vector. */
     private static final long ALIGNMENT = 64;
 
-    private final Arena arena;
     private final MemorySegment segment;
-    private final CpuBackend owner;
 
-    CpuTensor(Shape shape, DType dtype, CpuBackend owner) {
-        super(shape, dtype, owner);
-        this.owner = owner;
+    private CpuTensor(Shape shape, DType dtype, CpuBackend owner, MemorySegment segment, long ownedBytes,
+            Runnable free) {
+        super(shape, dtype, owner, ownedBytes, free);
+        this.segment = segment;
+    }
+
+    /** A zero-filled tensor in memory of its own. */
+    static CpuTensor allocate(Shape shape, DType dtype, CpuBackend owner) {
         long bytes = Math.multiplyExact(shape.elementCount(), (long) dtype.byteSize());
-        Arena a = Arena.ofShared();
+        Arena arena = Arena.ofShared();
+        MemorySegment segment;
         try {
             // Arena.allocate zero-fills: a fresh tensor reads as zeros, as Backend.allocate promises
-            this.segment = a.allocate(bytes, ALIGNMENT);
+            segment = arena.allocate(bytes, ALIGNMENT);
         } catch (RuntimeException | OutOfMemoryError e) {
-            a.close();
+            arena.close();
             throw e;
         }
-        this.arena = a;
+        // the free action closes the arena, never the tensor: the cleaner needs the tensor unreachable
+        return new CpuTensor(shape, dtype, owner, segment, bytes, arena::close);
     }
 
     /**
@@ -39,23 +45,12 @@ public final class CpuTensor extends AbstractTensor {
      * closing frees nothing; the memory must outlive the tensor. Kernels only read such a tensor (weights); a write
      * fails, as the memory is read-only.
      */
-    CpuTensor(Shape shape, DType dtype, CpuBackend owner, MemorySegment readOnly) {
-        super(shape, dtype, owner);
-        this.owner = owner;
-        this.segment = readOnly;
-        this.arena = null;
+    static CpuTensor view(Shape shape, DType dtype, CpuBackend owner, MemorySegment readOnly) {
+        return new CpuTensor(shape, dtype, owner, readOnly, 0, () -> {});
     }
 
     /** @return the native memory; only valid while the tensor is open */
     MemorySegment segment() {
         return segment;
-    }
-
-    @Override
-    protected void release() {
-        owner.forget(this);
-        if (arena != null) {
-            arena.close();
-        }
     }
 }
