@@ -210,10 +210,15 @@ public final class ClContext implements AutoCloseable {
             }
             String source = source("common") + "\n" + source(family);
             String options = dtype == DType.F64 ? "-DREAL=double -DREAL_IS_DOUBLE=1" : "-DREAL=float";
-            p = ClProgram.build(family + ".cl (" + dtype.label() + ")", context, device, source, options);
+            p = compile(family + ".cl (" + dtype.label() + ")", source, options);
             programs.put(key, p);
         }
         return p;
+    }
+
+    /** Builds {@code source} on this context's device; the caller owns the program. */
+    ClProgram compile(String name, String source, String options) {
+        return ClProgram.build(name, context, device, source, options);
     }
 
     private String source(String family) {

@@ -62,9 +62,9 @@ __kernel void rms_norm(__global const REAL* x, __global const REAL* w, __global 
     }
     partial[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = lsize / 2; half > 0; half /= 2) {
-        if (lid < half) {
-            partial[lid] += partial[lid + half];
+    for (int step = lsize / 2; step > 0; step /= 2) {
+        if (lid < step) {
+            partial[lid] += partial[lid + step];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -117,12 +117,12 @@ __kernel void embedding(__global const REAL* table, __global const int* ids, __g
 }
 
 /*
- * Rotary embedding, GPT-NeoX "rotate halves" (based-math.md c): x [rows, seq, d]; cs/sn [seq, half] are cos and
+ * Rotary embedding, GPT-NeoX "rotate halves" (based-math.md c): x [rows, seq, d]; cs/sn [seq, halfDim] are cos and
  * sin of (start + t)·base^(-2i/rotary_dim), computed by the host in double; dimensions from rotary_dim on pass
  * through.
  */
 __kernel void rotary(__global const REAL* x, __global const REAL* cs, __global const REAL* sn, __global REAL* out,
-                     const long n, const int seq, const int d, const int half) {
+                     const long n, const int seq, const int d, const int halfDim) {
     const size_t gid = get_global_id(0);
     if (gid >= (size_t) n) {
         return;
@@ -130,15 +130,15 @@ __kernel void rotary(__global const REAL* x, __global const REAL* cs, __global c
     const int i = (int) (gid % d);
     const size_t base = gid - i;
     const int t = (int) ((gid / d) % seq);
-    if (i < half) {
+    if (i < halfDim) {
         const REAL a = x[base + i];
-        const REAL b = x[base + i + half];
-        out[gid] = a * cs[(size_t) t * half + i] - b * sn[(size_t) t * half + i];
-    } else if (i < 2 * half) {
-        const int j = i - half;
+        const REAL b = x[base + i + halfDim];
+        out[gid] = a * cs[(size_t) t * halfDim + i] - b * sn[(size_t) t * halfDim + i];
+    } else if (i < 2 * halfDim) {
+        const int j = i - halfDim;
         const REAL a = x[base + j];
         const REAL b = x[base + i];
-        out[gid] = a * sn[(size_t) t * half + j] + b * cs[(size_t) t * half + j];
+        out[gid] = a * sn[(size_t) t * halfDim + j] + b * cs[(size_t) t * halfDim + j];
     } else {
         out[gid] = x[gid];
     }
