@@ -135,21 +135,20 @@ public final class OpenClBackend extends AbstractBackend {
     @Override
     protected void computeLinearAttentionPrefill(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        linearAttention(spec, q, k, v, state, out);
+        LinearAttentionKernels.prefill(cl, weights, spec, mem(q), mem(k), mem(v), mem(state.kv()), mem(state.z()),
+                mem(out), linearDims(q, v), q.dtype());
     }
 
     @Override
     protected void computeLinearAttentionDecode(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        linearAttention(spec, q, k, v, state, out);
+        LinearAttentionKernels.decode(cl, weights, spec, mem(q), mem(k), mem(v), mem(state.kv()), mem(state.z()),
+                mem(out), linearDims(q, v), q.dtype());
     }
 
-    private void linearAttention(
-            LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
+    private static LinearAttentionKernels.Dims linearDims(Tensor q, Tensor v) {
         Shape s = q.shape();
-        var dims = new LinearAttentionKernels.Dims(s.dim(0) * s.dim(1), s.dim(2), v.shape().dim(3));
-        LinearAttentionKernels.run(cl, weights, spec, mem(q), mem(k), mem(v), mem(state.kv()), mem(state.z()),
-                mem(out), dims, q.dtype());
+        return new LinearAttentionKernels.Dims(s.dim(0) * s.dim(1), s.dim(2), v.shape().dim(3));
     }
 
     @Override

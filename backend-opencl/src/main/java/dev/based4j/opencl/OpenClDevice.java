@@ -37,6 +37,12 @@ public record OpenClDevice(int platformIndex, int deviceIndex, String platformNa
                 fp64 ? ", fp64" : "");
     }
 
+    /** @return {@link #describe()}, marked when selected or too old; the line {@code based4j info} prints */
+    @Override
+    public String toString() {
+        return describe() + (selected ? " [selected]" : "") + (usable ? "" : " [unusable: needs OpenCL 1.2]");
+    }
+
     /** @return a copy with {@code selected} set */
     OpenClDevice withSelected(boolean value) {
         return new OpenClDevice(platformIndex, deviceIndex, platformName, name, vendor, type, version, driverVersion,

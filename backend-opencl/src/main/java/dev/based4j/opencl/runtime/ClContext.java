@@ -188,29 +188,44 @@ public final class ClContext implements AutoCloseable {
      * {@code dtype}.
      */
     public Launch launch(String family, DType dtype, String kernel) {
-        return new Launch(family, dtype, kernel);
+        return new Launch(family, "", dtype, kernel);
+    }
+
+    /**
+     * A launch of kernel {@code kernel} of the program variant built with the extra options {@code variant}
+     * (for example {@code -DVW=8}); each variant is compiled once, like the plain program.
+     */
+    public Launch launch(String family, String variant, DType dtype, String kernel) {
+        return new Launch(family, variant, dtype, kernel);
     }
 
     /** @return the largest work-group size kernel {@code kernel} of {@code family} runs with on this device */
     public long maxWorkGroupSize(String family, DType dtype, String kernel) {
+        return maxWorkGroupSize(family, "", dtype, kernel);
+    }
+
+    /** @return the largest work-group size of {@code kernel} in the given program variant */
+    public long maxWorkGroupSize(String family, String variant, DType dtype, String kernel) {
         lock.lock();
         try {
-            return Math.min(maxWorkGroupSize, program(family, dtype).kernel(kernel)[1]);
+            return Math.min(maxWorkGroupSize, program(family, variant, dtype).kernel(kernel)[1]);
         } finally {
             lock.unlock();
         }
     }
 
-    private ClProgram program(String family, DType dtype) {
-        String key = family + "/" + dtype.label();
+    private ClProgram program(String family, String variant, DType dtype) {
+        String key = family + "/" + variant + "/" + dtype.label();
         ClProgram p = programs.get(key);
         if (p == null) {
             if (closed) {
                 throw new IllegalStateException("context: closed");
             }
             String source = source("common") + "\n" + source(family);
-            String options = dtype == DType.F64 ? "-DREAL=double -DREAL_IS_DOUBLE=1" : "-DREAL=float";
-            p = compile(family + ".cl (" + dtype.label() + ")", source, options);
+            String options = (dtype == DType.F64 ? "-DREAL=double -DREAL_IS_DOUBLE=1" : "-DREAL=float")
+                    + (variant.isEmpty() ? "" : " " + variant);
+            p = compile(family + ".cl (" + dtype.label() + (variant.isEmpty() ? "" : " " + variant) + ")", source,
+                    options);
             programs.put(key, p);
         }
         return p;
@@ -256,12 +271,14 @@ public final class ClContext implements AutoCloseable {
     /** Arguments of one kernel launch, set and enqueued together under the context's lock. */
     public final class Launch {
         private final String family;
+        private final String variant;
         private final DType dtype;
         private final String kernel;
         private final List<Object> args = new ArrayList<>();
 
-        private Launch(String family, DType dtype, String kernel) {
+        private Launch(String family, String variant, DType dtype, String kernel) {
             this.family = family;
+            this.variant = variant;
             this.dtype = dtype;
             this.kernel = kernel;
         }
@@ -311,7 +328,7 @@ public final class ClContext implements AutoCloseable {
         public void run(long[] global, long[] local) {
             lock.lock();
             try (MemoryStack stack = MemoryStack.stackPush()) {
-                long k = program(family, dtype).kernel(kernel)[0];
+                long k = program(family, variant, dtype).kernel(kernel)[0];
                 for (int i = 0; i < args.size(); i++) {
                     Object a = args.get(i);
                     int code = switch (a) {
