@@ -33,10 +33,11 @@ public final class SlidingWindowKernels {
             double scale, DType dtype) {
         long perQuery = (long) dims.valueDim() * dtype.byteSize();
         long fit = Math.max(1, cl.localMemoryBytes() / 2 / perQuery);
+        String variant = variant(dtype);
         long group = Math.max(1, Math.min(Math.min(QUERIES_PER_GROUP, fit),
-                cl.maxWorkGroupSize(FAMILY, dtype, "sw_attend")));
+                cl.maxWorkGroupSize(FAMILY, variant, dtype, "sw_attend")));
         group = Math.min(group, Sizes.floorPowerOfTwo(Math.max(1, dims.seq())));
-        cl.launch(FAMILY, dtype, "sw_attend")
+        cl.launch(FAMILY, variant, dtype, "sw_attend")
                 .mem(q)
                 .mem(k)
                 .mem(v)
@@ -56,6 +57,11 @@ public final class SlidingWindowKernels {
                 .real(eps)
                 .local(group * perQuery)
                 .run(new long[] {Sizes.roundUp(dims.seq(), group), dims.batchHeads()}, new long[] {group, 1});
+    }
+
+    /** 256-bit vectors: 8 floats or 4 doubles (the kernels handle any head dimension, with a scalar tail). */
+    static String variant(DType dtype) {
+        return dtype == DType.F32 ? "-DVW=8" : "-DVW=4";
     }
 
     /** Stores the last {@code min(seq, capacity)} tokens of this call in their ring slots. */

@@ -8,7 +8,7 @@
  * One work-item per query, with an online softmax (running maximum, sums rescaled when it grows), so any window,
  * unbounded included, needs only dv accumulators; they live in local memory (the host sizes the work-group to
  * fit). Work-items share nothing, hence no barriers. All work-items of a group read the same key rows, which the
- * caches serve once.
+ * caches serve once. Dot products and accumulator updates run VW lanes wide along the head dimension.
  *
  * combine = 1 is the fused layer's near part (sdk-conventions.md "The fused linear-plus-window attention"):
  * far_num/far_den are Σ_far (φ(q)·φ(k)) v and Σ_far φ(q)·φ(k) from la_chunked, and
@@ -16,6 +16,28 @@
  * with the per-query constant c = max(max_near s, log(far_den + eps)): the maximum subtraction of the reference,
  * extended to the far term so that e^{-c}·far never overflows either, whatever the sign of the scores.
  */
+/* a[i] *= c over n values of local memory. */
+inline void scale_local(__local REAL* a, const int n, const REAL c) {
+    int i = 0;
+    for (; i + VW <= n; i += VW) {
+        VSTORE(VLOAD(a + i) * c, a + i);
+    }
+    for (; i < n; i++) {
+        a[i] *= c;
+    }
+}
+
+/* a[i] += w·x[i] over n values. */
+inline void axpy_local(__local REAL* a, const REAL w, __global const REAL* x, const int n) {
+    int i = 0;
+    for (; i + VW <= n; i += VW) {
+        VSTORE(fma((REALV) (w), VLOAD(x + i), VLOAD(a + i)), a + i);
+    }
+    for (; i < n; i++) {
+        a[i] = fma(w, x[i], a[i]);
+    }
+}
+
 __kernel void sw_attend(__global const REAL* q, __global const REAL* k, __global const REAL* v,
                         __global const REAL* ring_k, __global const REAL* ring_v, __global REAL* out,
                         __global const REAL* far_num, __global const REAL* far_den, const long pos, const int seq,
@@ -48,24 +70,16 @@ __kernel void sw_attend(__global const REAL* q, __global const REAL* k, __global
             kr = ring_k + r * dk;
             vr = ring_v + r * dv;
         }
-        REAL s = 0;
-        for (int i = 0; i < dk; i++) {
-            s += qr[i] * kr[i];
-        }
-        s *= scale;
+        const REAL s = dot_gg(qr, kr, dk) * scale;
         if (s > mx) {
             const REAL c = exp(mx - s);
             l *= c;
-            for (int e = 0; e < dv; e++) {
-                acc[e] *= c;
-            }
+            scale_local(acc, dv, c);
             mx = s;
         }
         const REAL w = exp(s - mx);
         l += w;
-        for (int e = 0; e < dv; e++) {
-            acc[e] += w * vr[e];
-        }
+        axpy_local(acc, w, vr, dv);
     }
     __global REAL* y = out + row * dv;
     if (combine) {
