@@ -69,9 +69,15 @@ public final class Settings {
     public static final Setting CPU_NO_VECTOR = new Setting("based4j.cpu.noVector", "BASED4J_CPU_NO_VECTOR", "false",
             "true forces the CPU backend's plain-Java F32 kernels even when jdk.incubator.vector is present.");
 
-    /** OpenCL device choice. */
+    /**
+     * OpenCL device choice. Syntax: {@code P:D} selects device D of platform P (indices as {@code based4j info}
+     * lists them, both from 0); any other text selects the first device whose name or platform name contains it,
+     * ignoring case (for example {@code h100} or {@code portable}); empty selects the first GPU, else the first
+     * device. A value that matches no device makes the OpenCL backend unusable with a message listing the devices.
+     */
     public static final Setting OPENCL_DEVICE = new Setting("based4j.opencl.device", "BASED4J_OPENCL_DEVICE", "",
-            "OpenCL device: 'P:D' (platform and device index) or a substring of the device name; empty = first GPU, else first device.");
+            "OpenCL device: 'P:D' (platform and device index, from 0, as 'based4j info' lists them) or a"
+                    + " case-insensitive substring of the device or platform name; empty = first GPU, else first device.");
 
     /** CUDA device ordinal. */
     public static final Setting CUDA_DEVICE = new Setting("based4j.cuda.device", "BASED4J_CUDA_DEVICE", "0",

@@ -1,0 +1,40 @@
+package dev.based4j.opencl;
+
+import dev.based4j.opencl.runtime.ClBuffer;
+import dev.based4j.opencl.runtime.ClMemory;
+import dev.based4j.spi.AbstractTensor;
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.Shape;
+
+/**
+ * A tensor in one OpenCL buffer of its backend's context, row-major and contiguous. Closing releases the buffer
+ * (deterministically; kernels already enqueued on it still complete); closing the backend closes every tensor it
+ * still owns.
+ */
+public final class OpenClTensor extends AbstractTensor implements ClMemory {
+    private final ClBuffer buffer;
+    private final OpenClBackend owner;
+
+    OpenClTensor(Shape shape, DType dtype, OpenClBackend owner, ClBuffer buffer) {
+        super(shape, dtype, owner);
+        this.owner = owner;
+        this.buffer = buffer;
+    }
+
+    /** @return the {@code cl_mem} handle, for interoperation with other OpenCL code on the same context */
+    @Override
+    public long memory() {
+        return buffer.memory();
+    }
+
+    /** @return the buffer's size in bytes */
+    public long byteSize() {
+        return buffer.byteSize();
+    }
+
+    @Override
+    protected void release() {
+        owner.forget(this);
+        buffer.close();
+    }
+}

@@ -1,0 +1,70 @@
+package dev.based4j.opencl.kernels;
+
+import dev.based4j.attention.BasedAttentionSpec;
+import dev.based4j.attention.LinearAttentionSpec;
+import dev.based4j.attention.PrefillAlgorithm;
+import dev.based4j.opencl.runtime.ClBuffer;
+import dev.based4j.opencl.runtime.ClContext;
+import dev.based4j.opencl.runtime.ClMemory;
+import dev.based4j.tensor.DType;
+
+/**
+ * The fused linear-plus-window layer ({@code based_attention.cl} with the linear-attention and sliding-window
+ * kernels). Four launches per call, in queue order:
+ *
+ * <ol>
+ *   <li>{@code ba_far_stream}: row n = the token that leaves the window when query n arrives (ring or this call);
+ *   <li>{@code la_chunked} over that stream, unnormalised: far numerators and denominators per query, and the
+ *       far state advanced past every token that left the window;
+ *   <li>{@code sw_attend} in combine mode: exact softmax over the window plus the far terms, one normaliser;
+ *   <li>{@code sw_ring_write}: the new tokens into the ring.
+ * </ol>
+ */
+public final class BasedAttentionKernels {
+    private BasedAttentionKernels() {}
+
+    static final String FAMILY = "based_attention";
+
+    /** The shapes of one call. */
+    public record Dims(int batchHeads, int seq, int featureDim, int valueDim) {}
+
+    /** Prefill or decode, continuing from the state at {@code position}; updates far state and ring in place. */
+    public static void run(ClContext cl, MapWeights weights, BasedAttentionSpec spec, ClMemory q, ClMemory k,
+            ClMemory v, ClMemory kv, ClMemory z, ClMemory ringK, ClMemory ringV, ClMemory out, long position,
+            Dims dims, DType dtype) {
+        int cap = spec.lookback() + 1;
+        int inRing = (int) Math.min(position, cap);
+        int firstKey = Math.max(0, cap - inRing);
+        int bh = dims.batchHeads();
+        int seq = dims.seq();
+        long rows = (long) bh * seq;
+        int size = dtype.byteSize();
+        try (ClBuffer farK = cl.allocate(rows * dims.featureDim() * size);
+                ClBuffer farV = cl.allocate(rows * dims.valueDim() * size);
+                ClBuffer farNum = cl.allocate(rows * dims.valueDim() * size);
+                ClBuffer farDen = cl.allocate(rows * size)) {
+            cl.launch(FAMILY, dtype, "ba_far_stream")
+                    .mem(k)
+                    .mem(v)
+                    .mem(ringK)
+                    .mem(ringV)
+                    .mem(farK)
+                    .mem(farV)
+                    .l(position)
+                    .i(seq)
+                    .i(dims.featureDim())
+                    .i(dims.valueDim())
+                    .i(cap)
+                    .i(inRing)
+                    .run(new long[] {seq, bh}, null);
+            int chunk = LinearAttentionKernels.chunkFor(cl, dtype, PrefillAlgorithm.AUTO,
+                    LinearAttentionSpec.DEFAULT_CHUNK, seq);
+            LinearAttentionKernels.run(cl, weights, spec.featureMap(), q, farK, farV, kv, z, farNum, farDen,
+                    new LinearAttentionKernels.Dims(bh, seq, dims.valueDim()), 0.0, chunk, firstKey, false, dtype);
+            var window = new SlidingWindowKernels.Dims(bh, seq, dims.featureDim(), dims.valueDim(), cap);
+            SlidingWindowKernels.attend(cl, q, k, v, ringK, ringV, out, farNum, farDen, spec.eps(), position, window,
+                    spec.lookback(), spec.effectiveScale(), dtype);
+            SlidingWindowKernels.ringWrite(cl, k, v, ringK, ringV, position, window, dtype);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+/**
+ * The OpenCL backend of based4j: every kernel of the BASED surface in OpenCL C, driven through LWJGL 3.4 with
+ * its FFM memory backend. Runs on any OpenCL 1.2+ device (PoCL on the CPU in CI); F64 where the device has
+ * {@code cl_khr_fp64}.
+ *
+ * <p>On the module path, LWJGL needs native access: run with {@code --enable-native-access=org.lwjgl} (on the
+ * class path {@code --enable-native-access=ALL-UNNAMED}).
+ */
+module dev.based4j.opencl {
+    requires dev.based4j.api;
+    requires org.lwjgl;
+    requires org.lwjgl.opencl;
+    // the platform's liblwjgl; every natives-<platform> jar declares this same module name
+    requires org.lwjgl.natives;
+
+    exports dev.based4j.opencl;
+
+    provides dev.based4j.spi.BackendProvider with dev.based4j.opencl.OpenClBackendProvider;
+}

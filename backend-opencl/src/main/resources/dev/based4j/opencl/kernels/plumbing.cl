@@ -1,0 +1,185 @@
+/* Model plumbing: the operations around the mixers, so that a whole model stays on the device. */
+
+#define TS 16
+
+/*
+ * out[M, N] = X[M, K] · W[N, K]ᵀ (+ bias): both operands are K-contiguous (PyTorch's (out, in) weights). Classic
+ * 16×16 tiling: each work-group stages a 16×16 tile of X and of W in local memory per step along K, so every
+ * element loaded from global memory is used 16 times; the +1 column avoids local-memory bank conflicts.
+ */
+__kernel __attribute__((reqd_work_group_size(TS, TS, 1)))
+void linear_tiled(__global const REAL* X, __global const REAL* W, __global const REAL* bias, __global REAL* out,
+                  const int M, const int N, const int K, const int has_bias) {
+    __local REAL xs[TS][TS + 1];
+    __local REAL ws[TS][TS + 1];
+    const int col = get_global_id(0);
+    const int row = get_global_id(1);
+    const int lc = get_local_id(0);
+    const int lr = get_local_id(1);
+    const int wrow = get_group_id(0) * TS + lr;
+    REAL acc = 0;
+    for (int t = 0; t < K; t += TS) {
+        xs[lr][lc] = (row < M && t + lc < K) ? X[(size_t) row * K + t + lc] : 0;
+        ws[lr][lc] = (wrow < N && t + lc < K) ? W[(size_t) wrow * K + t + lc] : 0;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < TS; kk++) {
+            acc += xs[lr][kk] * ws[lc][kk];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (row < M && col < N) {
+        out[(size_t) row * N + col] = has_bias ? acc + bias[col] : acc;
+    }
+}
+
+/* The same product for a few rows (decode: M = batch): one work-item per output, no tiles to fill. */
+__kernel void linear_rows(__global const REAL* X, __global const REAL* W, __global const REAL* bias,
+                          __global REAL* out, const int M, const int N, const int K, const int has_bias) {
+    const int col = get_global_id(0);
+    const int row = get_global_id(1);
+    if (col >= N || row >= M) {
+        return;
+    }
+    __global const REAL* xr = X + (size_t) row * K;
+    __global const REAL* wr = W + (size_t) col * K;
+    REAL acc = 0;
+    for (int i = 0; i < K; i++) {
+        acc += xr[i] * wr[i];
+    }
+    out[(size_t) row * N + col] = has_bias ? acc + bias[col] : acc;
+}
+
+/* RMSNorm over rows of d (based-math.md e): one work-group per row, a tree reduction of Σx² in local memory. */
+__kernel void rms_norm(__global const REAL* x, __global const REAL* w, __global REAL* out, const int d,
+                       const REAL eps, __local REAL* partial) {
+    const size_t row = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int lsize = get_local_size(0);
+    __global const REAL* xr = x + row * d;
+    REAL s = 0;
+    for (int i = lid; i < d; i += lsize) {
+        s += xr[i] * xr[i];
+    }
+    partial[lid] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = lsize / 2; step > 0; step /= 2) {
+        if (lid < step) {
+            partial[lid] += partial[lid + step];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const REAL inv = RC(1.0) / sqrt(partial[0] / d + eps);
+    __global REAL* yr = out + row * d;
+    for (int i = lid; i < d; i += lsize) {
+        yr[i] = xr[i] * inv * w[i];
+    }
+}
+
+__kernel void silu(__global const REAL* x, __global REAL* out, const long n) {
+    const size_t i = get_global_id(0);
+    if (i < n) {
+        out[i] = x[i] / (RC(1.0) + exp(-x[i]));
+    }
+}
+
+/* Exact GELU, x/2·(1 + erf(x/√2)). */
+__kernel void gelu(__global const REAL* x, __global REAL* out, const long n) {
+    const size_t i = get_global_id(0);
+    if (i < n) {
+        out[i] = RC(0.5) * x[i] * (RC(1.0) + erf(x[i] / sqrt(RC(2.0))));
+    }
+}
+
+__kernel void add(__global const REAL* a, __global const REAL* b, __global REAL* out, const long n) {
+    const size_t i = get_global_id(0);
+    if (i < n) {
+        out[i] = a[i] + b[i];
+    }
+}
+
+__kernel void mul(__global const REAL* a, __global const REAL* b, __global REAL* out, const long n) {
+    const size_t i = get_global_id(0);
+    if (i < n) {
+        out[i] = a[i] * b[i];
+    }
+}
+
+/* out[i, c] = table[ids[i], c]. */
+__kernel void embedding(__global const REAL* table, __global const int* ids, __global REAL* out, const int count,
+                        const int d) {
+    const size_t gid = get_global_id(0);
+    if (gid >= (size_t) count * d) {
+        return;
+    }
+    const int i = (int) (gid / d);
+    const int c = (int) (gid - (size_t) i * d);
+    out[gid] = table[(size_t) ids[i] * d + c];
+}
+
+/*
+ * Rotary embedding, GPT-NeoX "rotate halves" (based-math.md c): x [rows, seq, d]; cs/sn [seq, halfDim] are cos and
+ * sin of (start + t)·base^(-2i/rotary_dim), computed by the host in double; dimensions from rotary_dim on pass
+ * through.
+ */
+__kernel void rotary(__global const REAL* x, __global const REAL* cs, __global const REAL* sn, __global REAL* out,
+                     const long n, const int seq, const int d, const int halfDim) {
+    const size_t gid = get_global_id(0);
+    if (gid >= (size_t) n) {
+        return;
+    }
+    const int i = (int) (gid % d);
+    const size_t base = gid - i;
+    const int t = (int) ((gid / d) % seq);
+    if (i < halfDim) {
+        const REAL a = x[base + i];
+        const REAL b = x[base + i + halfDim];
+        out[gid] = a * cs[(size_t) t * halfDim + i] - b * sn[(size_t) t * halfDim + i];
+    } else if (i < 2 * halfDim) {
+        const int j = i - halfDim;
+        const REAL a = x[base + j];
+        const REAL b = x[base + i];
+        out[gid] = a * sn[(size_t) t * halfDim + j] + b * cs[(size_t) t * halfDim + j];
+    } else {
+        out[gid] = x[gid];
+    }
+}
+
+/* x [batch, seq, heads·d] → out [batch, heads, seq, d]; one work-item per output element. */
+__kernel void split_heads(__global const REAL* x, __global REAL* out, const long n, const int seq, const int heads,
+                          const int d) {
+    const size_t gid = get_global_id(0);
+    if (gid >= (size_t) n) {
+        return;
+    }
+    const int c = (int) (gid % d);
+    const int t = (int) ((gid / d) % seq);
+    const int h = (int) ((gid / ((size_t) d * seq)) % heads);
+    const size_t b = gid / ((size_t) d * seq * heads);
+    out[gid] = x[((b * seq + t) * heads + h) * d + c];
+}
+
+/* x [batch, heads, seq, d] → out [batch, seq, heads·d]; one work-item per output element. */
+__kernel void merge_heads(__global const REAL* x, __global REAL* out, const long n, const int seq, const int heads,
+                          const int d) {
+    const size_t gid = get_global_id(0);
+    if (gid >= (size_t) n) {
+        return;
+    }
+    const int c = (int) (gid % d);
+    const int h = (int) ((gid / d) % heads);
+    const int t = (int) ((gid / ((size_t) d * heads)) % seq);
+    const size_t b = gid / ((size_t) d * heads * seq);
+    out[gid] = x[((b * heads + h) * seq + t) * d + c];
+}
+
+/* Columns [from, from + width) of x [rows, cols]. */
+__kernel void slice(__global const REAL* x, __global REAL* out, const long n, const int cols, const int from,
+                    const int width) {
+    const size_t gid = get_global_id(0);
+    if (gid >= (size_t) n) {
+        return;
+    }
+    const size_t r = gid / width;
+    const int j = (int) (gid - r * width);
+    out[gid] = x[r * cols + from + j];
+}

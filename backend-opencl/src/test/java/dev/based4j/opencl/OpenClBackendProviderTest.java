@@ -1,0 +1,100 @@
+package dev.based4j.opencl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.based4j.Backends;
+import dev.based4j.spi.Availability;
+import dev.based4j.spi.BackendProvider;
+import dev.based4j.tensor.DType;
+import java.util.List;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+class OpenClBackendProviderTest {
+    @Test
+    void isFoundByTheServiceLoaderUnderItsName() {
+        assertThat(Backends.providers()).extracting(BackendProvider::name).contains(OpenClBackendProvider.NAME);
+        assertThat(Backends.provider("OpenCL")).isPresent();
+    }
+
+    @Test
+    void probeReportsDataAndNeverThrows() {
+        Availability a = new OpenClBackendProvider().probe();
+        if (a.usable()) {
+            assertThat(a.device()).isNotBlank();
+            assertThat(a.precisions()).contains(DType.F32);
+        } else {
+            assertThat(a.reason()).as("reason").isNotBlank();
+            assertThat(a.fix()).as("fix").isNotBlank();
+        }
+    }
+
+    @Test
+    void listsEveryDeviceAndMarksTheSelectedOne() {
+        Availability a = new OpenClBackendProvider().probe();
+        assumeTrue(a.usable(), () -> "no usable OpenCL device: " + a.reason());
+        List<OpenClDevice> devices = OpenClBackendProvider.listDevices();
+        assertThat(devices).isNotEmpty();
+        assertThat(devices).filteredOn(OpenClDevice::selected).hasSize(1)
+                .first().extracting(OpenClDevice::describe).isEqualTo(a.device());
+    }
+
+    @Nested
+    class DeviceSelection {
+        private static ClDevices.Handle device(int p, int d, String platform, String name, String type, boolean usable) {
+            return new ClDevices.Handle(p * 10L + d + 1, p * 10L + d + 1, new OpenClDevice(p, d, platform, name, "v",
+                    type, usable ? "OpenCL 3.0" : "OpenCL 1.1", "1", 4, 1L << 30, 65536, 256, true, usable, false));
+        }
+
+        private final List<ClDevices.Handle> devices = List.of(
+                device(0, 0, "Portable Computing Language", "pthread-haswell", "CPU", true),
+                device(1, 0, "NVIDIA CUDA", "NVIDIA H100", "GPU", true),
+                device(1, 1, "NVIDIA CUDA", "Old Card", "GPU", false));
+
+        @Test
+        void emptySettingTakesTheFirstGpu() {
+            assertThat(ClDevices.select(devices, "").handle()).isSameAs(devices.get(1));
+        }
+
+        @Test
+        void emptySettingFallsBackToTheFirstDeviceWithoutGpu() {
+            assertThat(ClDevices.select(devices.subList(0, 1), " ").handle()).isSameAs(devices.get(0));
+        }
+
+        @Test
+        void platformAndDeviceIndex() {
+            assertThat(ClDevices.select(devices, "0:0").handle()).isSameAs(devices.get(0));
+        }
+
+        @Test
+        void nameSubstringIgnoringCase() {
+            assertThat(ClDevices.select(devices, "h100").handle()).isSameAs(devices.get(1));
+            assertThat(ClDevices.select(devices, "portable").handle()).isSameAs(devices.get(0));
+        }
+
+        @Test
+        void noMatchSaysWhichSettingAndListsTheDevices() {
+            ClDevices.Selection s = ClDevices.select(devices, "7:3");
+            assertThat(s.handle()).isNull();
+            assertThat(s.problem()).contains("based4j.opencl.device='7:3'", "0:0 pthread-haswell", "1:0 NVIDIA H100");
+        }
+
+        @Test
+        void aDeviceBelowOpenCl12IsRefusedWithItsVersion() {
+            ClDevices.Selection s = ClDevices.select(devices, "Old Card");
+            assertThat(s.handle()).isNull();
+            assertThat(s.problem()).contains("OpenCL 1.1", "1.2");
+        }
+    }
+
+    @Test
+    void errorCodesAreNamed() {
+        OpenClException e = new OpenClException("clEnqueueNDRangeKernel(la_chunked)", -5, "");
+        assertThat(e).hasMessage("clEnqueueNDRangeKernel(la_chunked): CL_OUT_OF_RESOURCES (-5)");
+        assertThat(e.errorName()).isEqualTo("CL_OUT_OF_RESOURCES");
+        assertThat(new OpenClException("clCreateBuffer", -30, "").getMessage()).contains("CL_INVALID_VALUE");
+        assertThat(new OpenClException("clGetPlatformIDs", -1001, "").getMessage()).contains("CL_PLATFORM_NOT_FOUND_KHR");
+        assertThat(new OpenClException("x", -12345, "").getMessage()).contains("CL_UNKNOWN_ERROR (-12345)");
+    }
+}

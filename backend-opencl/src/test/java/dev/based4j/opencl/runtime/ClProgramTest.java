@@ -1,0 +1,31 @@
+package dev.based4j.opencl.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.based4j.opencl.OpenClBackend;
+import dev.based4j.opencl.OpenClBackendProvider;
+import dev.based4j.opencl.OpenClException;
+import dev.based4j.spi.Availability;
+import java.lang.reflect.Field;
+import org.junit.jupiter.api.Test;
+
+class ClProgramTest {
+    @Test
+    void aBuildFailureCarriesTheCompilersLog() throws ReflectiveOperationException {
+        Availability a = new OpenClBackendProvider().probe();
+        assumeTrue(a.usable(), () -> "no usable OpenCL device: " + a.reason());
+        try (OpenClBackend b = (OpenClBackend) new OpenClBackendProvider().create()) {
+            Field f = OpenClBackend.class.getDeclaredField("cl");
+            f.setAccessible(true);
+            ClContext cl = (ClContext) f.get(b);
+            assertThatThrownBy(() -> cl.compile("broken", "__kernel void k(__global float* x) { x[0] = y; }", "").release())
+                    .isInstanceOf(OpenClException.class)
+                    .hasMessageContaining("clBuildProgram(broken")
+                    .hasMessageContaining("CL_BUILD_PROGRAM_FAILURE")
+                    .hasMessageContaining("build log")
+                    .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("undeclared"));
+        }
+    }
+}
