@@ -10,7 +10,7 @@ module dev.based4j.onnx {
     requires static info.picocli;
 
     exports dev.based4j.onnx;
-    // exports dev.based4j.onnx.export; (restored once the exporter exists)
+    exports dev.based4j.onnx.export;
 
     provides dev.based4j.spi.BackendProvider with
             dev.based4j.onnx.OnnxBackendProvider,

@@ -246,6 +246,29 @@ public final class GraphBuilder {
         return new Value(initName, type);
     }
 
+    /**
+     * An initializer whose bytes live in a separate file beside the model (ONNX external data), for models whose
+     * weights exceed protobuf's 2 GiB limit.
+     *
+     * @param location the data file's name relative to the model file
+     * @param offset byte offset of this tensor in the data file
+     * @param length byte length, {@code count · byteSize}
+     */
+    public Value externalInitializer(String initName, ElementType type, String location, long offset, long length,
+            long... dims) {
+        claim(initName);
+        TensorProto.Builder t = TensorProto.newBuilder().setName(initName).setDataType(type.onnxCode())
+                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue(location))
+                .addExternalData(StringStringEntryProto.newBuilder().setKey("offset").setValue(Long.toString(offset)))
+                .addExternalData(StringStringEntryProto.newBuilder().setKey("length").setValue(Long.toString(length)));
+        for (long d : dims) {
+            t.addDims(d);
+        }
+        graph.addInitializer(t);
+        return new Value(initName, type);
+    }
+
     private static void checkCount(String initName, int length, long... dims) {
         long count = 1;
         for (long d : dims) {

@@ -71,8 +71,15 @@ public final class PlumbingGraphs {
         return g;
     }
 
-    /** {@code x·sigmoid(x)}. */
+    /**
+     * {@code x·sigmoid(x)}. Float64 graphs write it {@code x / (1 + e^{-x})}: ONNX Runtime's optimiser fuses
+     * {@code x·Sigmoid(x)} into its QuickGelu contrib op, which has no float64 kernel, so an exported float64
+     * model would not load with default session options.
+     */
     public static Value silu(GraphBuilder g, Value x) {
+        if (g.computeType() == ElementType.DOUBLE) {
+            return g.div(x, g.add(g.scalar(1), g.op("Exp", g.op("Neg", x))));
+        }
         return g.mul(x, g.op("Sigmoid", x));
     }
 
