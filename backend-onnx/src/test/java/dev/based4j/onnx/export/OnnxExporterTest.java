@@ -266,6 +266,29 @@ class OnnxExporterTest {
     }
 
     @Nested
+    class AgainstTheCpuBackend {
+        @ParameterizedTest
+        @EnumSource(DType.class)
+        void exportedLogitsEqualTheCpuBackendsLayerStack(DType dtype) throws OrtException {
+            LayerStack.Config config = mixedStack();
+            Map<String, HostTensor> weights = LayerStack.randomWeights(config, SEED + 2);
+            int batch = 2;
+            int seq = 90;
+            int[] ids = randomIds(new Random(SEED + 2), batch * seq, config.vocabSize());
+            double[] cpu;
+            try (Backend cpuBackend = Backends.select("cpu");
+                    LayerStack stack = LayerStack.load(cpuBackend, dtype, WeightSource.of(weights), config);
+                    LayerStack.State state = stack.newState(batch);
+                    Tensor logits = stack.prefill(ids, batch, seq, state)) {
+                cpu = cpuBackend.download(logits).toDoubleArray();
+            }
+            double[] out = prefillThenDecode(config, weights, dtype, ids, batch, seq, 70);
+            assertThat(relativeError(out, cpu)).as("exported logits (prefill 70, decode 20) vs cpu backend, %s, seed %d",
+                    dtype.label(), SEED + 2).isLessThanOrEqualTo(dtype == DType.F64 ? 1e-9 : 1e-4);
+        }
+    }
+
+    @Nested
     class GoldenTinyLm {
         private static final String CASE = "/golden/lm_tiny_b2l20/";
 
