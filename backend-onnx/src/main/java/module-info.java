@@ -11,6 +11,8 @@ module dev.based4j.onnx {
 
     exports dev.based4j.onnx;
     exports dev.based4j.onnx.export;
+    // ExportOnnxCommand is read by picocli through reflection
+    opens dev.based4j.onnx.export to info.picocli;
 
     provides dev.based4j.spi.BackendProvider with
             dev.based4j.onnx.OnnxBackendProvider,
