@@ -26,11 +26,12 @@ import java.util.SplittableRandom;
  * window lookback 64). Each kernel is warmed up, then timed over at least {@code minSeconds} and three calls;
  * the median call time is reported. Prints a Markdown table; {@code docs/performance-onnx.md} has the numbers.
  *
- * <p>Run: {@code ./mvnw -q -pl backend-onnx -am test-compile} then
- * {@code ./mvnw -q -pl backend-onnx exec:exec -Dexec.executable=java -Dexec.classpathScope=test
- * -Dexec.args="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx6g -cp %classpath
- * dev.based4j.onnx.bench.KernelThroughput"} (arguments: {@code [minSeconds] [batches] [lengths]}, e.g.
- * {@code 2 1,8 512,2048}).
+ * <p>Run (from the repository root; the recipe is in {@code docs/performance-onnx.md}):
+ * {@code ./mvnw -q -pl backend-onnx -am test-compile dependency:build-classpath
+ * -Dmdep.outputFile=target/onnx-cp.txt -Dmdep.includeScope=test}, then {@code java --add-modules
+ * jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx6g -cp
+ * backend-onnx/target/test-classes:backend-onnx/target/classes:$(cat backend-onnx/target/onnx-cp.txt)
+ * dev.based4j.onnx.bench.KernelThroughput [minSeconds] [batches] [lengths]}, e.g. {@code 1.5 1,8 512,2048}.
  */
 public final class KernelThroughput {
     private KernelThroughput() {}
