@@ -138,9 +138,23 @@ public final class OnnxExporter {
      * @throws UncheckedIOException when a file cannot be written
      */
     public static Result export(LayerStack.Config config, WeightSource weights, Mode mode, DType dtype, Path out) {
+        return export(config, weights, mode, dtype, out, EXTERNAL_DATA_THRESHOLD);
+    }
+
+    /**
+     * As {@link #export(LayerStack.Config, WeightSource, Mode, DType, Path)}, with weights going to the external
+     * data file {@code out + ".data"} when they exceed {@code externalDataThreshold} bytes (0: always).
+     */
+    public static Result export(LayerStack.Config config, WeightSource weights, Mode mode, DType dtype, Path out,
+            long externalDataThreshold) {
         Objects.requireNonNull(out, "out");
+        Objects.requireNonNull(config, "config: expected a LayerStack.Config, got null");
+        Objects.requireNonNull(dtype, "dtype: expected f32 or f64, got null");
+        if (externalDataThreshold < 0) {
+            throw new IllegalArgumentException("externalDataThreshold: expected >= 0 bytes, got " + externalDataThreshold);
+        }
         long total = weightBytes(config, dtype);
-        Path data = total > EXTERNAL_DATA_THRESHOLD ? out.resolveSibling(out.getFileName() + ".data") : null;
+        Path data = total > externalDataThreshold ? out.resolveSibling(out.getFileName() + ".data") : null;
         try {
             if (out.toAbsolutePath().getParent() != null) {
                 Files.createDirectories(out.toAbsolutePath().getParent());

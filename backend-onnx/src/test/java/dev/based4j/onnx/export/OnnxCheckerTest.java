@@ -78,6 +78,15 @@ class OnnxCheckerTest {
     }
 
     @Test
+    void aModelWithExternalDataPassesTheChecker(@TempDir Path dir) {
+        LayerStack.Config config = OnnxExporterTest.mixedStack();
+        OnnxExporter.Result r = OnnxExporter.export(config, WeightSource.of(LayerStack.randomWeights(config, 4)),
+                OnnxExporter.Mode.DECODE, DType.F32, dir.resolve("external.onnx"), 0);
+        assertThat(r.data()).isNotNull();
+        check(r.model());
+    }
+
+    @Test
     void theGoldenTinyModelPassesTheChecker(@TempDir Path dir) throws IOException {
         LayerStack.Config config = OnnxExporterTest.GoldenTinyLm.config();
         OnnxExporter.Result r = OnnxExporter.export(config, WeightSource.of(OnnxExporterTest.GoldenTinyLm.weights(config)),

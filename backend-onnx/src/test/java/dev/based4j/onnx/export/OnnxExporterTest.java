@@ -350,6 +350,26 @@ class OnnxExporterTest {
     @Nested
     class Files {
         @Test
+        void externalDataGivesTheSameLogitsAsEmbeddedWeights(@TempDir Path dir) throws OrtException {
+            LayerStack.Config config = mixedStack();
+            WeightSource w = WeightSource.of(LayerStack.randomWeights(config, SEED));
+            OnnxExporter.Result r = OnnxExporter.export(config, w, OnnxExporter.Mode.PREFILL, DType.F32,
+                    dir.resolve("ext.onnx"), 0);
+            assertThat(r.data()).as("data file").isNotNull().exists();
+            int[] ids = randomIds(new Random(SEED), 2 * 17, config.vocabSize());
+            double[] external;
+            double[] embedded;
+            try (OrtSession s = env.createSession(r.model().toString()); OnnxTensor in = ids(ids, 2, 17)) {
+                external = run(s, Map.of("input_ids", in)).get("logits");
+            }
+            try (OrtSession s = env.createSession(OnnxExporter.toBytes(config, w, OnnxExporter.Mode.PREFILL, DType.F32));
+                    OnnxTensor in = ids(ids, 2, 17)) {
+                embedded = run(s, Map.of("input_ids", in)).get("logits");
+            }
+            assertThat(external).as("logits with external data").containsExactly(embedded);
+        }
+
+        @Test
         void exportWritesAModelThatOnnxRuntimeLoads(@TempDir Path dir) throws OrtException {
             LayerStack.Config config = mixedStack();
             OnnxExporter.Result r = OnnxExporter.export(config, WeightSource.of(LayerStack.randomWeights(config, SEED)),
