@@ -73,6 +73,31 @@ public final class LayerStack implements AutoCloseable {
             new RmsNorm.Config(d, normEps);
         }
 
+        /**
+         * A BASED stack interleaved like the released models ({@code based-math.md} e): linear attention at
+         * layers 1, 6, 11, ... ({@code i mod 5 = 1}), sliding window at 2, 7, 12, ... ({@code i mod 5 = 2}),
+         * BaseConv elsewhere; SwiGLU MLPs of hidden width {@code roundedHidden(2·D, 256)}; RMSNorm eps 1e-5; tied
+         * head. (The released checkpoints list their layer indices explicitly and stop the pattern early; load
+         * those from their config rather than from this pattern.)
+         *
+         * @param lookback previous tokens of each sliding window (a released {@code window_size W} is {@code W/2})
+         */
+        public static Config based(int vocabSize, int modelDim, int layers, int heads, int featureDim, int lookback) {
+            LayerSupport.positive("vocabSize", vocabSize);
+            LayerSupport.positive("layers", layers);
+            List<MixerConfig> mixers = new ArrayList<>();
+            for (int i = 0; i < layers; i++) {
+                mixers.add(switch (i % 5) {
+                    case 1 -> LinearAttentionLayer.Config.of(modelDim, heads, featureDim);
+                    case 2 -> SlidingWindowLayer.Config.of(modelDim, heads, lookback);
+                    default -> BaseConvLayer.Config.of(modelDim);
+                });
+            }
+            return new Config(vocabSize, mixers,
+                    new SwiGluMlp.Config(modelDim, SwiGluMlp.roundedHidden(2 * modelDim, 256)), RmsNorm.DEFAULT_EPS,
+                    true);
+        }
+
         /** @return d_model */
         public int modelDim() {
             return mixers.get(0).modelDim();

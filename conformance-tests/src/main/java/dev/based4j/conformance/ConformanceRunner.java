@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -25,7 +26,8 @@ import java.util.function.Supplier;
  * Summary summary = Summary.of(rows);                // summary.line(): "412 passed, 0 failed, 6 skipped"
  * }</pre>
  *
- * A runner is immutable and may run on many backends, one after the other or at once.
+ * For {@code --backend all}, run it once per usable provider of {@link Backends#list()}. A runner is immutable and
+ * may run on many backends, one after the other or at once.
  */
 public final class ConformanceRunner {
     private final List<ConformanceCase> cases;
@@ -96,6 +98,7 @@ public final class ConformanceRunner {
         private Set<DType> precisions = EnumSet.allOf(DType.class);
         private List<GoldenModelRunner> modelRunners;
         private Consumer<ResultRow> listener;
+        private Predicate<? super ConformanceCase> filter = c -> true;
 
         private Builder() {}
 
@@ -141,6 +144,12 @@ public final class ConformanceRunner {
             return this;
         }
 
+        /** Keeps only the cases {@code which} accepts (for example by {@link ConformanceCase#id()}). */
+        public Builder filter(Predicate<? super ConformanceCase> which) {
+            this.filter = Objects.requireNonNull(which, "which");
+            return this;
+        }
+
         /** The whole-model runners for {@code tiny_lm} cases (default: those {@link java.util.ServiceLoader} finds). */
         public Builder modelRunners(List<GoldenModelRunner> runners) {
             this.modelRunners = List.copyOf(runners);
@@ -171,7 +180,8 @@ public final class ConformanceRunner {
                 all.addAll(GoldenSet.load(folder).conformanceCases(runners));
             }
             List<ConformanceCase> chosen = all.stream()
-                    .filter(c -> families.contains(c.family()) && precisions.contains(c.dtype())).toList();
+                    .filter(c -> families.contains(c.family()) && precisions.contains(c.dtype()))
+                    .filter(c -> filter.test(c)).toList();
             return new ConformanceRunner(chosen, listener);
         }
     }

@@ -38,13 +38,15 @@ public final class GoldenSet {
      * @return the public golden cases shipped with the suite (listed by their bundled {@code index.json})
      * @throws GoldenFormatException when the bundled resources are incomplete (a packaging error)
      */
-    public static GoldenSet bundled() {
-        return Holder.BUNDLED_SET;
+    public static synchronized GoldenSet bundled() {
+        // read on first use and kept; a failure is thrown again on every call rather than hidden in a class init
+        if (bundledSet == null) {
+            bundledSet = read(new GoldenSource.Bundled(BUNDLED), "bundled golden cases");
+        }
+        return bundledSet;
     }
 
-    private static final class Holder {
-        static final GoldenSet BUNDLED_SET = read(new GoldenSource.Bundled(BUNDLED), "bundled golden cases");
-    }
+    private static GoldenSet bundledSet;
 
     /**
      * Reads a folder of golden cases.

@@ -4,6 +4,7 @@ import dev.based4j.attention.BasedAttentionSpec;
 import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.featuremap.Taylor;
+import dev.based4j.Backends;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.layer.WeightSource;
 import dev.based4j.reference.Reference;
@@ -35,7 +36,8 @@ final class StateFormatCases {
     private enum Target {
         SAME("the same backend instance"),
         OTHER("another instance of the backend"),
-        F64_TO_F32("the same backend in f32, saved from f64");
+        F64_TO_F32("the same backend in f32, saved from f64"),
+        OTHER_BACKENDS("every other usable backend found by ServiceLoader");
 
         final String words;
 
@@ -59,16 +61,15 @@ final class StateFormatCases {
         LayerStack.Config c = LayerCases.smallStack();
         list.both("the states of a whole layer stack saved after prefill resume decoding on another backend instance",
                 "LayerStack.State+StateFormat", "ids [2, 9], prefill of 5, 4 decode steps",
-                t -> Requirement.of(t, Operation.PLUMBING, Operation.LINEAR_ATTENTION, Operation.SLIDING_WINDOW,
-                        Operation.CAUSAL_CONV, Operation.BASED_ATTENTION).with(new Taylor(8)), true,
+                t -> Requirement.of(t).withModels(), true,
                 (s, seed) -> stack(s, seed, c));
         return list.cases();
     }
 
-    /** A state round trip of one kernel family. */
+    /** A state round trip of one kernel family, from the first half's backend to the second's. */
     @FunctionalInterface
     private interface RoundTrip {
-        void run(CheckSession s, long seed, Target target) throws Exception;
+        void run(CheckSession s, long seed, Halves halves) throws Exception;
     }
 
     private static void kernel(CaseList list, Target target, String family, Requirement.Factory requirement,
@@ -81,11 +82,15 @@ final class StateFormatCases {
                 if (!s.backend().capabilities().precisions().contains(DType.F64)) {
                     s.skip("backend " + s.backend().name() + " does not compute in f64, so no f64 state to convert");
                 }
-                body.run(s, seed, target);
+                body.run(s, seed, new Halves(s.backend(), DType.F64, s.backend(), ""));
             });
             return;
         }
-        list.both(desc, "StateFormat", text, requirement, target == Target.OTHER, (s, seed) -> body.run(s, seed, target));
+        list.both(desc, "StateFormat", text, requirement, target == Target.OTHER, (s, seed) -> {
+            for (Halves h : halves(s, target, requirement)) {
+                body.run(s, seed, h);
+            }
+        });
     }
 
     /** Saves through the byte format and restores with {@code restore} onto {@code on} in {@code dtype}. */
@@ -107,15 +112,44 @@ final class StateFormatCases {
         S restore(Backend backend, StateSnapshot snapshot, DType dtype);
     }
 
-    /** The backend and precision the first half runs on, and those the second half resumes on. */
-    private record Halves(Backend first, DType firstType, Backend second) {}
+    /**
+     * The backend and precision the first half runs on, and the backend the second half resumes on.
+     *
+     * @param label appended to the names of compared outputs (which backend resumed)
+     */
+    private record Halves(Backend first, DType firstType, Backend second, String label) {}
 
-    private static Halves halves(CheckSession s, Target target) {
+    private static List<Halves> halves(CheckSession s, Target target, Requirement.Factory requirement) {
         return switch (target) {
-            case SAME -> new Halves(s.backend(), s.dtype(), s.backend());
-            case OTHER -> new Halves(s.backend(), s.dtype(), s.anotherInstance());
-            case F64_TO_F32 -> new Halves(s.backend(), DType.F64, s.backend());
+            case SAME -> List.of(new Halves(s.backend(), s.dtype(), s.backend(), ""));
+            case OTHER -> List.of(new Halves(s.backend(), s.dtype(), s.anotherInstance(), ""));
+            case F64_TO_F32 -> List.of(new Halves(s.backend(), DType.F64, s.backend(), ""));
+            case OTHER_BACKENDS -> otherBackends(s, requirement);
         };
+    }
+
+    /** Every usable provider other than the one under test that runs the case; skips the case when none. */
+    private static List<Halves> otherBackends(CheckSession s, Requirement.Factory requirement) {
+        List<Halves> out = new java.util.ArrayList<>();
+        List<String> passedOver = new java.util.ArrayList<>();
+        for (Backends.ProviderStatus p : Backends.list()) {
+            if (p.name().equalsIgnoreCase(s.backend().name()) || !p.availability().usable()) {
+                continue;
+            }
+            Backend other = s.own(Backends.select(p.name()));
+            java.util.Optional<String> missing = requirement.of(s.dtype()).missingFrom(other.name(),
+                    other.capabilities());
+            if (missing.isPresent()) {
+                passedOver.add(missing.get());
+                continue;
+            }
+            out.add(new Halves(s.backend(), s.dtype(), other, " (resumed on " + other.name() + ")"));
+        }
+        if (out.isEmpty()) {
+            s.skip("no other usable backend on the class or module path runs this case"
+                    + (passedOver.isEmpty() ? "" : ": " + String.join("; ", passedOver)));
+        }
+        return out;
     }
 
     /** A session view that uploads in the first half's precision. */
@@ -123,7 +157,7 @@ final class StateFormatCases {
         return h.firstType() == s.dtype() ? s : s.inPrecision(h.firstType());
     }
 
-    private static void linear(CheckSession s, long seed, Target target) throws Exception {
+    private static void linear(CheckSession s, long seed, Halves halves) throws Exception {
         int b = 2;
         int h = 2;
         int seq = 30;
@@ -139,7 +173,6 @@ final class StateFormatCases {
         double[] kv = new double[b * h * dv * e];
         double[] z = new double[b * h * e];
         double[] ref = Reference.linearAttention(spec, q, k, v, b, h, seq, dv, kv, z);
-        Halves halves = halves(s, target);
         CheckSession first = firstHalf(s, halves);
         Plan plan = Plan.prefillThenDecode(p, seq);
         Plan.Kernel<LinearAttentionState> kernel = (be, tq, tk, tv, st, o, decode) -> {
@@ -158,12 +191,12 @@ final class StateFormatCases {
         }
         LinearAttentionState restored = roundTrip(s, st, halves.second(), s.dtype(), LinearAttentionState::restore);
         plan.runSteps(s, halves.second(), 1, plan.steps().size(), q, k, v, b, h, f, dv, restored, kernel, out);
-        s.compare("y", out, ref, Tolerances.Kind.SINGLE);
-        s.compare("state.kv", restored.kv(), kv, Tolerances.Kind.LONG);
-        s.compare("state.z", restored.z(), z, Tolerances.Kind.LONG);
+        s.compare("y" + halves.label(), out, ref, Tolerances.Kind.SINGLE);
+        s.compare("state.kv" + halves.label(), restored.kv(), kv, Tolerances.Kind.LONG);
+        s.compare("state.z" + halves.label(), restored.z(), z, Tolerances.Kind.LONG);
     }
 
-    private static void window(CheckSession s, long seed, Target target) throws Exception {
+    private static void window(CheckSession s, long seed, Halves halves) throws Exception {
         int b = 2;
         int h = 2;
         int seq = 20;
@@ -178,7 +211,6 @@ final class StateFormatCases {
         double[] ringK = new double[b * h * cap * d];
         double[] ringV = new double[b * h * cap * d];
         double[] ref = Reference.slidingWindow(spec, q, k, v, b, h, seq, d, d, ringK, ringV, cap, 0);
-        Halves halves = halves(s, target);
         Plan plan = Plan.prefillThenDecode(p, seq);
         Plan.Kernel<WindowState> kernel = (be, tq, tk, tv, st, o, decode) -> {
             if (decode) {
@@ -196,12 +228,12 @@ final class StateFormatCases {
         }
         WindowState restored = roundTrip(s, st, halves.second(), s.dtype(), WindowState::restore);
         plan.runSteps(s, halves.second(), 1, plan.steps().size(), q, k, v, b, h, d, d, restored, kernel, out);
-        s.compare("y", out, ref, Tolerances.Kind.SINGLE);
-        s.compare("state.keys", restored.keys(), ringK, Tolerances.Kind.SINGLE);
-        s.compare("state.values", restored.values(), ringV, Tolerances.Kind.SINGLE);
+        s.compare("y" + halves.label(), out, ref, Tolerances.Kind.SINGLE);
+        s.compare("state.keys" + halves.label(), restored.keys(), ringK, Tolerances.Kind.SINGLE);
+        s.compare("state.values" + halves.label(), restored.values(), ringV, Tolerances.Kind.SINGLE);
     }
 
-    private static void based(CheckSession s, long seed, Target target) throws Exception {
+    private static void based(CheckSession s, long seed, Halves halves) throws Exception {
         int b = 1;
         int h = 2;
         int seq = 20;
@@ -220,7 +252,6 @@ final class StateFormatCases {
         double[] ringK = new double[b * h * cap * f];
         double[] ringV = new double[b * h * cap * dv];
         double[] ref = Reference.basedAttention(spec, q, k, v, b, h, seq, dv, kv, z, ringK, ringV, 0);
-        Halves halves = halves(s, target);
         Plan plan = Plan.prefillThenDecode(p, seq);
         Plan.Kernel<BasedAttentionState> kernel = (be, tq, tk, tv, st, o, decode) -> {
             if (decode) {
@@ -238,14 +269,14 @@ final class StateFormatCases {
         }
         BasedAttentionState restored = roundTrip(s, st, halves.second(), s.dtype(), BasedAttentionState::restore);
         plan.runSteps(s, halves.second(), 1, plan.steps().size(), q, k, v, b, h, f, dv, restored, kernel, out);
-        s.compare("y", out, ref, Tolerances.Kind.FUSED);
-        s.compare("state.far.kv", restored.far().kv(), kv, Tolerances.Kind.LONG);
-        s.compare("state.far.z", restored.far().z(), z, Tolerances.Kind.LONG);
-        s.compare("state.near.keys", restored.near().keys(), ringK, Tolerances.Kind.SINGLE);
-        s.compare("state.near.values", restored.near().values(), ringV, Tolerances.Kind.SINGLE);
+        s.compare("y" + halves.label(), out, ref, Tolerances.Kind.FUSED);
+        s.compare("state.far.kv" + halves.label(), restored.far().kv(), kv, Tolerances.Kind.LONG);
+        s.compare("state.far.z" + halves.label(), restored.far().z(), z, Tolerances.Kind.LONG);
+        s.compare("state.near.keys" + halves.label(), restored.near().keys(), ringK, Tolerances.Kind.SINGLE);
+        s.compare("state.near.values" + halves.label(), restored.near().values(), ringV, Tolerances.Kind.SINGLE);
     }
 
-    private static void conv(CheckSession s, long seed, Target target) throws Exception {
+    private static void conv(CheckSession s, long seed, Halves halves) throws Exception {
         int b = 2;
         int seq = 9;
         int p = 4;
@@ -256,7 +287,6 @@ final class StateFormatCases {
         double[] w = gen.gaussian(c * kernel, 0.5);
         double[] window = new double[b * c * kernel];
         double[] ref = Reference.causalConv(x, b, seq, c, w, kernel, window);
-        Halves halves = halves(s, target);
         CheckSession first = firstHalf(s, halves);
         double[] out = new double[ref.length];
         ConvState st = ConvState.zeros(halves.first(), b, c, kernel, halves.firstType());
@@ -277,8 +307,8 @@ final class StateFormatCases {
             halves.second().causalConv(in, weight, restored, o);
             Inputs.place(s.download(o), out, b, seq, c, t, 1);
         }
-        s.compare("y", out, ref, Tolerances.Kind.SINGLE);
-        s.compare("state.window", restored.window(), window, Tolerances.Kind.SINGLE);
+        s.compare("y" + halves.label(), out, ref, Tolerances.Kind.SINGLE);
+        s.compare("state.window" + halves.label(), restored.window(), window, Tolerances.Kind.SINGLE);
     }
 
     private static void stack(CheckSession s, long seed, LayerStack.Config c) throws CorruptStateException {

@@ -175,13 +175,7 @@ public final class LinearAttentionKernels {
             } else {
                 kernels.matmulTransposed(phiQ, 0, d, phiK, 0, d, scores, 0, n1, nb, d, n1, false);
             }
-            for (int i = 0; i < nb; i++) {
-                int keys = n0 + i + 1; // causal: keys 0..n, the diagonal included
-                if (dotKernel) {
-                    phi.kernelFromDots(scores, i * n1, keys);
-                }
-                finishRow(h, scores, i * n1, keys, 0, den[i], n0 + i);
-            }
+            finishBlock(h, scores, n1, nb, n0, 0, den, n0);
         }
         float[] vt = Scratch.floats(11, dv * QUERY_BLOCK);
         float[] block = dotKernel ? Scratch.floats(7, QUERY_BLOCK * d) : phiK;
@@ -224,12 +218,7 @@ public final class LinearAttentionKernels {
             } else {
                 kernels.matmulTransposed(phiQ, 0, d, phiK, 0, d, scores, 0, len, len, d, len, false);
             }
-            for (int i = 0; i < len; i++) {
-                if (dotKernel) {
-                    phi.kernelFromDots(scores, i * len, i + 1);
-                }
-                finishRow(h, scores, i * len, i + 1, c0, den[i], c0 + i);
-            }
+            finishBlock(h, scores, len, len, 0, c0, den, c0);
             absorb(h, phiK, 0, c0, len, vt);
         }
     }
@@ -254,23 +243,39 @@ public final class LinearAttentionKernels {
     }
 
     /**
-     * Adds the weighted values of one query row's keys to its output row (which holds the state's read-out) and
-     * divides by the normaliser. The normaliser's terms are summed in double: thousands of positive terms.
+     * Finishes a block of query rows whose output rows hold the state's read-out: turns raw scores into
+     * {@code φ(q)·φ(k)} where the map has a closed-form kernel, masks the keys after each query (causal, the
+     * diagonal included), adds the weighted values and divides by the normaliser. The normaliser's terms are
+     * summed in double: there can be thousands of positive terms.
      *
-     * @param weights {@code φ(q_n)·φ(k_m)} for the {@code keys} keys starting at token {@code firstKey}
-     * @param carriedDen {@code φ(q_n)·z} of the state before the keys
+     * @param scores {@code rows × keys} query-key products; key {@code m} is token {@code firstKey + m}
+     * @param before keys row 0 sees before its own diagonal entry
+     * @param carriedDen {@code φ(q_n)·z} of the state before the keys, per row
+     * @param row0 token of the first query row
      */
-    private void finishRow(Head h, float[] weights, int offset, int keys, int firstKey, float carriedDen, int row) {
-        double den = carriedDen;
-        for (int m = 0; m < keys; m++) {
-            den += weights[offset + m];
+    private void finishBlock(Head h, float[] scores, int keys, int rows, int before, int firstKey, float[] carriedDen,
+            int row0) {
+        double[] den = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            int o = i * keys;
+            int seen = before + i + 1;
+            if (h.phi.hasDotKernel()) {
+                h.phi.kernelFromDots(scores, o, seen);
+            }
+            java.util.Arrays.fill(scores, o + seen, o + keys, 0f);
+            double d = carriedDen[i];
+            for (int m = 0; m < seen; m++) {
+                d += scores[o + m];
+            }
+            den[i] = d + h.eps;
         }
-        den += h.eps;
         int dv = h.dv;
-        int yo = row * dv;
-        kernels.matmul(weights, offset, keys, h.v, firstKey * dv, dv, h.y, yo, dv, 1, keys, dv, true);
-        for (int c = 0; c < dv; c++) {
-            h.y[yo + c] = (float) (h.y[yo + c] / den);
+        kernels.matmul(scores, 0, keys, h.v, firstKey * dv, dv, h.y, row0 * dv, dv, rows, keys, dv, true);
+        for (int i = 0; i < rows; i++) {
+            int yo = (row0 + i) * dv;
+            for (int c = 0; c < dv; c++) {
+                h.y[yo + c] = (float) (h.y[yo + c] / den[i]);
+            }
         }
     }
 

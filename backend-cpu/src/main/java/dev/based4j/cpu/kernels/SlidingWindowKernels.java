@@ -60,6 +60,11 @@ public final class SlidingWindowKernels {
      * then this call's) are laid out in position order on the heap, so every query's window is one contiguous
      * range; softmax with its maximum subtracted.
      */
+    /** @return the row in the heap key array of the first key the query at position {@code p} sees */
+    private static int first(long p, long lookback, long base) {
+        return (int) (Math.max(0, p - lookback) - base);
+    }
+
     private void float32(SlidingWindowSpec spec, int bh, int seq, int dk, int dv, MemorySegment q, MemorySegment k,
             MemorySegment v, MemorySegment ringK, MemorySegment ringV, int cap, long position, MemorySegment out) {
         long lookback = spec.lookback();
@@ -70,7 +75,6 @@ public final class SlidingWindowKernels {
         float[] values = Scratch.floats(1, tokens * dv);
         float[] qh = Scratch.floats(2, seq * dk);
         float[] y = Scratch.floats(3, seq * dv);
-        float[] scores = Scratch.floats(4, (int) Math.min(lookback + 1, tokens));
         long headK = (long) bh * cap * dk;
         long headV = (long) bh * cap * dv;
         Ring.gather(ringK, headK, cap, dk, base, position, keys, 0);
@@ -79,20 +83,34 @@ public final class SlidingWindowKernels {
         Mem.read(v, (long) bh * seq * dv, values, old * dv, seq * dv);
         Mem.read(q, (long) bh * seq * dk, qh, 0, seq * dk);
         float scale = (float) spec.scaleFor(dk);
-        for (int n = 0; n < seq; n++) {
-            long p = position + n;
-            int last = old + n;
-            int first = (int) (Math.max(0, p - lookback) - base);
-            int count = last - first + 1;
-            kernels.matmulTransposed(qh, n * dk, dk, keys, first * dk, dk, scores, 0, count, 1, dk, count, false);
-            for (int i = 0; i < count; i++) {
-                scores[i] *= scale;
+        // blocks of queries against the band of keys they see: matrix products instead of one row at a time;
+        // the block is no taller than the window, so at least about half of the band is inside some window
+        int block = (int) Math.max(8, Math.min(64, lookback + 1));
+        float[] scores = Scratch.floats(4, block * (int) Math.min(block + lookback, tokens));
+        float[] inverse = new float[block];
+        for (int n0 = 0; n0 < seq; n0 += block) {
+            int rows = Math.min(block, seq - n0);
+            int lo = first(position + n0, lookback, base);
+            int width = old + n0 + rows - lo;
+            kernels.matmulTransposed(qh, n0 * dk, dk, keys, lo * dk, dk, scores, 0, width, rows, dk, width, false);
+            for (int i = 0; i < rows; i++) {
+                int o = i * width;
+                int from = first(position + n0 + i, lookback, base) - lo;
+                int to = old + n0 + i - lo + 1;
+                for (int m = from; m < to; m++) {
+                    scores[o + m] *= scale;
+                }
+                float sum = kernels.expShifted(scores, o + from, to - from, kernels.max(scores, o + from, to - from));
+                java.util.Arrays.fill(scores, o, o + from, 0f);
+                java.util.Arrays.fill(scores, o + to, o + width, 0f);
+                inverse[i] = 1f / sum;
             }
-            float sum = kernels.expShifted(scores, 0, count, kernels.max(scores, 0, count));
-            kernels.matmul(scores, 0, count, values, first * dv, dv, y, n * dv, dv, 1, count, dv, false);
-            float inv = 1f / sum;
-            for (int c = 0; c < dv; c++) {
-                y[n * dv + c] *= inv;
+            kernels.matmul(scores, 0, width, values, lo * dv, dv, y, n0 * dv, dv, rows, width, dv, false);
+            for (int i = 0; i < rows; i++) {
+                int yo = (n0 + i) * dv;
+                for (int c = 0; c < dv; c++) {
+                    y[yo + c] *= inverse[i];
+                }
             }
         }
         Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);

@@ -24,6 +24,7 @@ import java.util.EnumSet;
  * backend; subclasses break single kernels to prove the suite notices.
  */
 public class ReferenceBackend extends AbstractBackend {
+    private final String name;
     private final Capabilities capabilities;
 
     /** Every operation and feature map, in F32 and F64. */
@@ -33,6 +34,16 @@ public class ReferenceBackend extends AbstractBackend {
 
     /** Declares only {@code capabilities}. */
     public ReferenceBackend(Capabilities capabilities) {
+        this("reference", capabilities);
+    }
+
+    /** Another name (to play a second, different backend), every operation. */
+    public ReferenceBackend(String name) {
+        this(name, Capabilities.everything(EnumSet.allOf(DType.class)));
+    }
+
+    private ReferenceBackend(String name, Capabilities capabilities) {
+        this.name = name;
         this.capabilities = capabilities;
     }
 
@@ -53,7 +64,7 @@ public class ReferenceBackend extends AbstractBackend {
 
     @Override
     public String name() {
-        return "reference";
+        return name;
     }
 
     @Override
