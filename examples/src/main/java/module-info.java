@@ -2,6 +2,8 @@
 module dev.based4j.examples {
     requires dev.based4j.api;
     requires info.picocli;
+    requires dev.based4j.model;
+    requires me.tongfei.progressbar;
 
     opens dev.based4j.examples to info.picocli;
     exports dev.based4j.examples;

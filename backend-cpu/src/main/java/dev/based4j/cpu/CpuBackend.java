@@ -104,6 +104,13 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected Tensor uploadTensor(HostTensor host) {
+        if (host.segment().isReadOnly() && host.segment().isNative()) {
+            // read-only memory cannot change under the tensor: view it instead of copying (memory-mapped weights
+            // stay in the page cache once, not twice)
+            CpuTensor view = new CpuTensor(host.shape(), host.dtype(), this, host.segment());
+            live.add(view);
+            return view;
+        }
         CpuTensor t = (CpuTensor) allocateTensor(host.shape(), host.dtype());
         MemorySegment.copy(host.segment(), 0, t.segment(), 0, t.segment().byteSize());
         return t;

@@ -34,6 +34,18 @@ public final class CpuTensor extends AbstractTensor {
         this.arena = a;
     }
 
+    /**
+     * A view of read-only memory the tensor does not own (for example memory-mapped weights): nothing is copied and
+     * closing frees nothing; the memory must outlive the tensor. Kernels only read such a tensor (weights); a write
+     * fails, as the memory is read-only.
+     */
+    CpuTensor(Shape shape, DType dtype, CpuBackend owner, MemorySegment readOnly) {
+        super(shape, dtype, owner);
+        this.owner = owner;
+        this.segment = readOnly;
+        this.arena = null;
+    }
+
     /** @return the native memory; only valid while the tensor is open */
     MemorySegment segment() {
         return segment;
@@ -42,6 +54,8 @@ public final class CpuTensor extends AbstractTensor {
     @Override
     protected void release() {
         owner.forget(this);
-        arena.close();
+        if (arena != null) {
+            arena.close();
+        }
     }
 }
