@@ -29,8 +29,13 @@ import picocli.CommandLine.Spec;
  * BaseConv), sized by {@code --d-model}, {@code --layers}, {@code --heads}, {@code --vocab}.
  *
  * <p>The command line registers it with the model loader of the {@code model} module:
- * {@code cli.addSubcommand("export-onnx", new ExportOnnxCommand(dir -> ...))}; picocli is an optional
- * dependency of this module, needed only by this class.
+ * <pre>{@code
+ * cli.addSubcommand("export-onnx", new ExportOnnxCommand(dir -> {
+ *     Checkpoint cp = Checkpoint.open(dir);
+ *     return new ExportOnnxCommand.Loaded(BasedModel.stackConfig(cp.config()), cp.weights(DType.F32), cp);
+ * }));
+ * }</pre>
+ * picocli is an optional dependency of this module, needed only by this class.
  */
 @Command(name = "export-onnx", mixinStandardHelpOptions = true,
         description = "Write a BASED model (or a seeded layer stack) as an ONNX prefill or decode graph.")
@@ -50,8 +55,14 @@ public final class ExportOnnxCommand implements Callable<Integer> {
      *
      * @param config the stack's shape
      * @param weights its weights under the checkpoint names
+     * @param resources closed after the export (for example the memory-mapped checkpoint), or null
      */
-    public record Loaded(LayerStack.Config config, WeightSource weights) {}
+    public record Loaded(LayerStack.Config config, WeightSource weights, AutoCloseable resources) {
+        /** A model without resources to close. */
+        public Loaded(LayerStack.Config config, WeightSource weights) {
+            this(config, weights, null);
+        }
+    }
 
     private final ModelLoader loader;
 
@@ -139,7 +150,18 @@ public final class ExportOnnxCommand implements Callable<Integer> {
             LayerStack.Config config = seededStack(modelDim, layers, heads, vocab);
             loaded = new Loaded(config, WeightSource.of(LayerStack.randomWeights(config, seed)));
         }
-        OnnxExporter.Result r = OnnxExporter.export(loaded.config(), loaded.weights(), m, t, out);
+        OnnxExporter.Result r;
+        try {
+            r = OnnxExporter.export(loaded.config(), loaded.weights(), m, t, out);
+        } finally {
+            if (loaded.resources() != null) {
+                try {
+                    loaded.resources().close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("--model: closing " + model + " failed: " + e.getMessage(), e);
+                }
+            }
+        }
         PrintWriter w = spec.commandLine().getOut();
         w.printf("wrote %s (%s, %s, %d layers, %d bytes of weights%s)%n", r.model(), m.name().toLowerCase(java.util.Locale.ROOT),
                 t.label(), loaded.config().mixers().size(), r.weightBytes(),

@@ -5,6 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.based4j.layer.LayerStack;
+import dev.based4j.model.BasedConfig;
+import dev.based4j.model.BasedModel;
+import dev.based4j.model.Checkpoint;
+import dev.based4j.model.SafetensorsFile;
+import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -37,6 +43,27 @@ class ExportOnnxCommandTest {
         assertThat(out.toString()).contains("wrote", "decode", "past.1.kv", "present.2.ring_v");
         try (OrtSession s = OrtEnvironment.getEnvironment().createSession(file.toString())) {
             assertThat(s.getInputNames()).contains("input_ids", "position", "past.0.conv");
+        }
+    }
+
+    @Test
+    void exportsACheckpointFolderThroughTheModelLoader(@TempDir Path dir) throws OrtException {
+        BasedConfig config = BasedConfig.tiny();
+        LayerStack.Config stack = BasedModel.stackConfig(config);
+        Path model = dir.resolve("tiny");
+        Checkpoint.write(model, config, LayerStack.randomWeights(stack, 9), SafetensorsFile.StoredType.F32, 2);
+        ExportOnnxCommand command = new ExportOnnxCommand(folder -> {
+            Checkpoint cp = Checkpoint.open(folder);
+            return new ExportOnnxCommand.Loaded(BasedModel.stackConfig(cp.config()), cp.weights(DType.F32), cp);
+        });
+        Path file = dir.resolve("tiny-prefill.onnx");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = run(command, out, err, "--model", model.toString(), "--out", file.toString());
+        assertThat(code).as("exit status; stderr: %s", err).isZero();
+        assertThat(out.toString()).contains("prefill", "5 layers", "present.1.kv", "present.2.ring_k");
+        try (OrtSession s = OrtEnvironment.getEnvironment().createSession(file.toString())) {
+            assertThat(s.getOutputNames()).contains("logits", "present.0.conv");
         }
     }
 
