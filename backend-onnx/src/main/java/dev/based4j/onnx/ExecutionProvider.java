@@ -7,8 +7,10 @@ public enum ExecutionProvider {
     /**
      * ONNX Runtime's CUDA execution provider (backend {@code onnx-cuda}): needs the GPU build
      * {@code com.microsoft.onnxruntime:onnxruntime_gpu} on the class path instead of {@code onnxruntime} and a
-     * CUDA device; float32. Sessions are created with CPU fall-back disabled, so a graph with a node the CUDA
-     * provider cannot run fails instead of running partly on the CPU.
+     * CUDA device; float32. The backend is offered only when a session with CPU fall-back disabled starts on the
+     * device, so asking for it never silently gives the CPU. Within a kernel's graph ONNX Runtime runs the small
+     * int64 shape computations on the CPU, as it does for every CUDA model; the floating-point work runs on the
+     * GPU. Not yet run on a GPU.
      */
     CUDA("onnx-cuda");
 

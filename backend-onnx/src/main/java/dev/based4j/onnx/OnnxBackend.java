@@ -155,7 +155,7 @@ public final class OnnxBackend extends AbstractBackend {
     // ---------------------------------------------------------------- sessions
 
     /** A compiled graph. */
-    private record Kernel(String graph, OrtSession session, OrtSession.SessionOptions options) {
+    record Kernel(String graph, OrtSession session, OrtSession.SessionOptions options) {
         void close() {
             try {
                 session.close();
@@ -175,7 +175,8 @@ public final class OnnxBackend extends AbstractBackend {
         return sessions.computeIfAbsent(key, unused -> compile(graph.get()));
     }
 
-    private Kernel compile(GraphBuilder g) {
+    /** Compiles a graph into a session (package-private so that tests can check the error path). */
+    Kernel compile(GraphBuilder g) {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
             // extended optimisations fuse nodes into contrib ops (QuickGelu, FusedMatMul, ...) that ONNX Runtime
@@ -186,8 +187,10 @@ public final class OnnxBackend extends AbstractBackend {
                 options.setIntraOpNumThreads(threads);
             }
             if (provider == ExecutionProvider.CUDA) {
+                // no "session.disable_cpu_ep_fallback": ONNX Runtime itself places the int64 shape arithmetic
+                // (Shape -> Gather/Concat/Range chains) on the CPU in every CUDA model, and that option refuses any
+                // CPU node; the probe has already proven that float kernels run on the device
                 options.addCUDA(cudaDevice);
-                options.addConfigEntry("session.disable_cpu_ep_fallback", "1");
             }
             return new Kernel(g.name(), env.createSession(g.toBytes(), options), options);
         } catch (OrtException | RuntimeException e) {

@@ -17,7 +17,8 @@ import java.util.EnumSet;
  * {@link Settings#CUDA_DEVICE}, float32. It is usable only when the GPU build of ONNX Runtime
  * ({@code com.microsoft.onnxruntime:onnxruntime_gpu}, which replaces {@code onnxruntime} on the class path) is
  * present and a session can start on the device; {@link #probe()} says which of the two is missing. A user who
- * asks for {@code onnx-cuda} never gets the CPU: sessions disable ONNX Runtime's CPU fall-back.
+ * asks for {@code onnx-cuda} never gets the CPU: the probe's session (one float Add) runs with ONNX Runtime's CPU
+ * fall-back disabled, so it fails unless the device computes.
  */
 public final class OnnxCudaBackendProvider implements BackendProvider {
     /** Cheap: loads nothing. */
