@@ -1,6 +1,7 @@
 /** The based4j command line. Backends are found at run time through {@link java.util.ServiceLoader}. */
 module dev.based4j.examples {
     requires dev.based4j.api;
+    requires dev.based4j.conformance;
     requires info.picocli;
     requires dev.based4j.model;
     requires me.tongfei.progressbar;

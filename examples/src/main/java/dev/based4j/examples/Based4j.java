@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "based4j", mixinStandardHelpOptions = true, versionProvider = Based4j.Version.class,
         description = "Run BASED linear-attention models and their kernels on interchangeable backends.",
-        subcommands = {InfoCommand.class, GenerateCommand.class,
+        subcommands = {InfoCommand.class, DemoCommand.class, GenerateCommand.class, ConformanceCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Based4j {
     /** Exit status of a usage error or bad input. */
@@ -28,6 +28,7 @@ public final class Based4j {
         cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof UserError || ex instanceof IllegalArgumentException
+                    || ex instanceof dev.based4j.conformance.GoldenFormatException
                     || ex instanceof dev.based4j.BackendUnavailableException) {
                 line.getErr().println("based4j: " + ex.getMessage());
                 return USAGE;

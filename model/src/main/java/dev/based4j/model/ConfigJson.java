@@ -47,7 +47,10 @@ final class ConfigJson {
             top.ignore(IGNORED);
             top.finish();
             return config;
+        } catch (CheckpointException e) {
+            throw e;
         } catch (IllegalArgumentException e) {
+            // a record's own validation (e.g. a rotary dimension out of range): same message, checkpoint error type
             throw new CheckpointException(e.getMessage(), e);
         }
     }
