@@ -2,6 +2,7 @@
 module dev.based4j.examples {
     requires dev.based4j.api;
     requires dev.based4j.conformance;
+    requires dev.based4j.recall;
     requires info.picocli;
     requires dev.based4j.model;
     requires me.tongfei.progressbar;
