@@ -12,12 +12,12 @@ import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
-import dev.based4j.onnx.kernels.BasedAttentionGraphs;
-import dev.based4j.onnx.kernels.ConvGraphs;
-import dev.based4j.onnx.kernels.FeatureMapGraphs;
-import dev.based4j.onnx.kernels.LinearAttentionGraphs;
-import dev.based4j.onnx.kernels.PlumbingGraphs;
-import dev.based4j.onnx.kernels.WindowGraphs;
+import dev.based4j.onnx.kernels.BasedAttentionKernels;
+import dev.based4j.onnx.kernels.ConvKernels;
+import dev.based4j.onnx.kernels.FeatureMapKernels;
+import dev.based4j.onnx.kernels.LinearAttentionKernels;
+import dev.based4j.onnx.kernels.PlumbingKernels;
+import dev.based4j.onnx.kernels.SlidingWindowKernels;
 import dev.based4j.spi.AbstractBackend;
 import dev.based4j.spi.Capabilities;
 import dev.based4j.state.BasedAttentionState;
@@ -318,7 +318,7 @@ public final class OnnxBackend extends AbstractBackend {
     protected void computeFeatureMap(FeatureMap map, Tensor x, Tensor out) {
         Shape s = x.shape();
         long rows = s.elementCount() / ((long) s.dim(-1) * s.dim(-2));
-        Kernel k = kernel(new Key("feature_map", map, x.dtype()), () -> FeatureMapGraphs.standalone(map, type(x)));
+        Kernel k = kernel(new Key("feature_map", map, x.dtype()), () -> FeatureMapKernels.standalone(map, type(x)));
         try (Call c = new Call()) {
             c.in("x", x, rows, s.dim(-2), s.dim(-1)).out("phi", out, rows, s.dim(-2), map.outputDim()).run(k);
         }
@@ -330,11 +330,11 @@ public final class OnnxBackend extends AbstractBackend {
     protected void computeLinearAttentionPrefill(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
         int seq = q.shape().dim(2);
-        LinearAttentionGraphs.Form form = switch (spec.algorithm()) {
-            case QUADRATIC -> LinearAttentionGraphs.Form.QUADRATIC;
-            case CHUNKED -> LinearAttentionGraphs.Form.CHUNKED;
+        LinearAttentionKernels.Form form = switch (spec.algorithm()) {
+            case QUADRATIC -> LinearAttentionKernels.Form.QUADRATIC;
+            case CHUNKED -> LinearAttentionKernels.Form.CHUNKED;
             case AUTO, RECURRENT -> seq <= QUADRATIC_MAX_SEQ
-                    ? LinearAttentionGraphs.Form.QUADRATIC : LinearAttentionGraphs.Form.CHUNKED;
+                    ? LinearAttentionKernels.Form.QUADRATIC : LinearAttentionKernels.Form.CHUNKED;
         };
         runLinear(spec, form, q, k, v, state, out);
     }
@@ -342,16 +342,16 @@ public final class OnnxBackend extends AbstractBackend {
     @Override
     protected void computeLinearAttentionDecode(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        runLinear(spec, LinearAttentionGraphs.Form.DECODE, q, k, v, state, out);
+        runLinear(spec, LinearAttentionKernels.Form.DECODE, q, k, v, state, out);
     }
 
-    private void runLinear(LinearAttentionSpec spec, LinearAttentionGraphs.Form form, Tensor q, Tensor k, Tensor v,
+    private void runLinear(LinearAttentionSpec spec, LinearAttentionKernels.Form form, Tensor q, Tensor k, Tensor v,
             LinearAttentionState state, Tensor out) {
         // the chunk size only matters to the chunked graph; the algorithm never changes a graph
         LinearAttentionSpec keySpec = spec.withAlgorithm(PrefillAlgorithm.AUTO)
-                .withChunkSize(form == LinearAttentionGraphs.Form.CHUNKED ? spec.chunkSize() : LinearAttentionSpec.DEFAULT_CHUNK);
+                .withChunkSize(form == LinearAttentionKernels.Form.CHUNKED ? spec.chunkSize() : LinearAttentionSpec.DEFAULT_CHUNK);
         Kernel kern = kernel(new Key("linear_attention_" + form, keySpec, q.dtype()),
-                () -> LinearAttentionGraphs.standalone(keySpec, form, type(q)));
+                () -> LinearAttentionKernels.standalone(keySpec, form, type(q)));
         try (Call c = new Call()) {
             c.in("q", q).in("k", k).in("v", v).in("kv", state.kv()).in("z", state.z())
                     .out("y", out).state("kv_out", state.kv()).state("z_out", state.z()).run(kern);
@@ -364,20 +364,20 @@ public final class OnnxBackend extends AbstractBackend {
     protected void computeSlidingWindowPrefill(
             SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
         int seq = q.shape().dim(2);
-        runWindow(spec, !spec.isUnbounded() && seq > BAND_FULL_MAX_SEQ ? WindowGraphs.Form.BLOCKED : WindowGraphs.Form.FULL,
+        runWindow(spec, !spec.isUnbounded() && seq > BAND_FULL_MAX_SEQ ? SlidingWindowKernels.Form.BLOCKED : SlidingWindowKernels.Form.FULL,
                 q, k, v, state, out);
     }
 
     @Override
     protected void computeSlidingWindowDecode(
             SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
-        runWindow(spec, WindowGraphs.Form.FULL, q, k, v, state, out);
+        runWindow(spec, SlidingWindowKernels.Form.FULL, q, k, v, state, out);
     }
 
-    private void runWindow(SlidingWindowSpec spec, WindowGraphs.Form form, Tensor q, Tensor k, Tensor v,
+    private void runWindow(SlidingWindowSpec spec, SlidingWindowKernels.Form form, Tensor q, Tensor k, Tensor v,
             WindowState state, Tensor out) {
         Kernel kern = kernel(new Key("sliding_window_" + form, spec, q.dtype()),
-                () -> WindowGraphs.standalone(spec, form, type(q)));
+                () -> SlidingWindowKernels.standalone(spec, form, type(q)));
         try (Call c = new Call()) {
             c.in("q", q).in("k", k).in("v", v).in("ring_k", state.keys()).in("ring_v", state.values())
                     .longs("pos", state.position())
@@ -391,20 +391,20 @@ public final class OnnxBackend extends AbstractBackend {
     protected void computeBasedAttentionPrefill(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
         int seq = q.shape().dim(2);
-        runBased(spec, seq > BAND_FULL_MAX_SEQ ? BasedAttentionGraphs.Form.LONG : BasedAttentionGraphs.Form.SHORT,
+        runBased(spec, seq > BAND_FULL_MAX_SEQ ? BasedAttentionKernels.Form.LONG : BasedAttentionKernels.Form.SHORT,
                 q, k, v, state, out);
     }
 
     @Override
     protected void computeBasedAttentionDecode(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
-        runBased(spec, BasedAttentionGraphs.Form.SHORT, q, k, v, state, out);
+        runBased(spec, BasedAttentionKernels.Form.SHORT, q, k, v, state, out);
     }
 
-    private void runBased(BasedAttentionSpec spec, BasedAttentionGraphs.Form form, Tensor q, Tensor k, Tensor v,
+    private void runBased(BasedAttentionSpec spec, BasedAttentionKernels.Form form, Tensor q, Tensor k, Tensor v,
             BasedAttentionState state, Tensor out) {
         Kernel kern = kernel(new Key("based_attention_" + form, spec, q.dtype()),
-                () -> BasedAttentionGraphs.standalone(spec, form, type(q)));
+                () -> BasedAttentionKernels.standalone(spec, form, type(q)));
         LinearAttentionState far = state.far();
         WindowState near = state.near();
         try (Call c = new Call()) {
@@ -420,7 +420,7 @@ public final class OnnxBackend extends AbstractBackend {
     @Override
     protected void computeCausalConv(Tensor x, Tensor weight, ConvState state, Tensor out) {
         int kernelSize = state.kernelSize();
-        Kernel kern = kernel(new Key("causal_conv", kernelSize, x.dtype()), () -> ConvGraphs.standalone(kernelSize, type(x)));
+        Kernel kern = kernel(new Key("causal_conv", kernelSize, x.dtype()), () -> ConvKernels.standalone(kernelSize, type(x)));
         try (Call c = new Call()) {
             c.in("x", x).in("weight", weight).in("window", state.window())
                     .out("y", out).state("window_out", state.window()).run(kern);
@@ -436,7 +436,7 @@ public final class OnnxBackend extends AbstractBackend {
     @Override
     protected void computeLinear(Tensor x, Tensor weight, Tensor bias, Tensor out) {
         boolean withBias = bias != null;
-        Kernel kern = kernel(new Key("linear", withBias, x.dtype()), () -> PlumbingGraphs.linear(withBias, type(x)));
+        Kernel kern = kernel(new Key("linear", withBias, x.dtype()), () -> PlumbingKernels.linear(withBias, type(x)));
         long r = rows(x);
         try (Call c = new Call()) {
             c.in("x", x, r, x.shape().dim(-1)).in("weight", weight);
@@ -449,7 +449,7 @@ public final class OnnxBackend extends AbstractBackend {
 
     @Override
     protected void computeRmsNorm(Tensor x, Tensor weight, double eps, Tensor out) {
-        Kernel kern = kernel(new Key("rms_norm", null, x.dtype()), () -> PlumbingGraphs.rmsNorm(type(x)));
+        Kernel kern = kernel(new Key("rms_norm", null, x.dtype()), () -> PlumbingKernels.rmsNorm(type(x)));
         long r = rows(x);
         int d = x.shape().dim(-1);
         try (Call c = new Call()) {
@@ -468,7 +468,7 @@ public final class OnnxBackend extends AbstractBackend {
     }
 
     private void unary(String op, Tensor x, Tensor out) {
-        Kernel kern = kernel(new Key(op, null, x.dtype()), () -> PlumbingGraphs.unary(op, type(x)));
+        Kernel kern = kernel(new Key(op, null, x.dtype()), () -> PlumbingKernels.unary(op, type(x)));
         long n = x.shape().elementCount();
         try (Call c = new Call()) {
             c.in("x", x, n).out("y", out, n).run(kern);
@@ -486,7 +486,7 @@ public final class OnnxBackend extends AbstractBackend {
     }
 
     private void binary(String op, Tensor a, Tensor b, Tensor out) {
-        Kernel kern = kernel(new Key(op, null, a.dtype()), () -> PlumbingGraphs.binary(op, type(a)));
+        Kernel kern = kernel(new Key(op, null, a.dtype()), () -> PlumbingKernels.binary(op, type(a)));
         long n = a.shape().elementCount();
         try (Call c = new Call()) {
             c.in("a", a, n).in("b", b, n).out("y", out, n).run(kern);
@@ -495,7 +495,7 @@ public final class OnnxBackend extends AbstractBackend {
 
     @Override
     protected void computeEmbedding(Tensor table, int[] ids, Tensor out) {
-        Kernel kern = kernel(new Key("embedding", null, table.dtype()), () -> PlumbingGraphs.embedding(type(table)));
+        Kernel kern = kernel(new Key("embedding", null, table.dtype()), () -> PlumbingKernels.embedding(type(table)));
         long[] longIds = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
             longIds[i] = ids[i];
@@ -510,7 +510,7 @@ public final class OnnxBackend extends AbstractBackend {
         Shape s = x.shape();
         int d = s.dim(3);
         Kernel kern = kernel(new Key("rotary", List.of(d, rotaryDim, base), x.dtype()),
-                () -> PlumbingGraphs.rotary(d, rotaryDim, base, type(x)));
+                () -> PlumbingKernels.rotary(d, rotaryDim, base, type(x)));
         long r = (long) s.dim(0) * s.dim(1);
         try (Call c = new Call()) {
             c.in("x", x, r, s.dim(2), d).longs("start", startPosition).out("y", out, r, s.dim(2), d).run(kern);
@@ -520,7 +520,7 @@ public final class OnnxBackend extends AbstractBackend {
     @Override
     protected void computeSplitHeads(Tensor x, Tensor out) {
         Shape o = out.shape();
-        Kernel kern = kernel(new Key("split_heads", null, x.dtype()), () -> PlumbingGraphs.splitHeads(type(x)));
+        Kernel kern = kernel(new Key("split_heads", null, x.dtype()), () -> PlumbingKernels.splitHeads(type(x)));
         try (Call c = new Call()) {
             c.in("x", x).longs("shape", o.dim(0), o.dim(2), o.dim(1), o.dim(3)).out("y", out).run(kern);
         }
@@ -528,7 +528,7 @@ public final class OnnxBackend extends AbstractBackend {
 
     @Override
     protected void computeMergeHeads(Tensor x, Tensor out) {
-        Kernel kern = kernel(new Key("merge_heads", null, x.dtype()), () -> PlumbingGraphs.mergeHeads(type(x)));
+        Kernel kern = kernel(new Key("merge_heads", null, x.dtype()), () -> PlumbingKernels.mergeHeads(type(x)));
         try (Call c = new Call()) {
             c.in("x", x).out("y", out).run(kern);
         }
@@ -536,7 +536,7 @@ public final class OnnxBackend extends AbstractBackend {
 
     @Override
     protected void computeSlice(Tensor x, int from, Tensor out) {
-        Kernel kern = kernel(new Key("slice", null, x.dtype()), () -> PlumbingGraphs.slice(type(x)));
+        Kernel kern = kernel(new Key("slice", null, x.dtype()), () -> PlumbingKernels.slice(type(x)));
         long r = rows(x);
         int width = out.shape().dim(-1);
         try (Call c = new Call()) {

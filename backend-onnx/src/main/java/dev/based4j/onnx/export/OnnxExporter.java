@@ -12,11 +12,11 @@ import dev.based4j.layer.WeightSource;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
-import dev.based4j.onnx.kernels.BasedAttentionGraphs;
-import dev.based4j.onnx.kernels.ConvGraphs;
-import dev.based4j.onnx.kernels.LinearAttentionGraphs;
-import dev.based4j.onnx.kernels.PlumbingGraphs;
-import dev.based4j.onnx.kernels.WindowGraphs;
+import dev.based4j.onnx.kernels.BasedAttentionKernels;
+import dev.based4j.onnx.kernels.ConvKernels;
+import dev.based4j.onnx.kernels.LinearAttentionKernels;
+import dev.based4j.onnx.kernels.PlumbingKernels;
+import dev.based4j.onnx.kernels.SlidingWindowKernels;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
@@ -265,7 +265,7 @@ public final class OnnxExporter {
                 final Value res = residual;
                 residual = g.scoped("layer" + i, () -> block(layer, res, batch, pos, positions, stateOut));
             }
-            Value normed = PlumbingGraphs.rmsNorm(g, residual, weight(LayerStack.FINAL_NORM, Shape.of(d), false),
+            Value normed = PlumbingKernels.rmsNorm(g, residual, weight(LayerStack.FINAL_NORM, Shape.of(d), false),
                     g.scalar(config.normEps()));
             Value head = config.tiedHead() ? table : weight(LayerStack.HEAD, Shape.of(vocab, d), false);
             Value flat = g.reshape(normed, -1, d);
@@ -296,7 +296,7 @@ public final class OnnxExporter {
             String prefix = LayerStack.LAYER_PREFIX + layer + ".";
             int d = config.modelDim();
             Value eps = g.scalar(config.normEps());
-            Value h1 = PlumbingGraphs.rmsNorm(g, residual, weight(prefix + "norm1.weight", Shape.of(d), false), eps);
+            Value h1 = PlumbingKernels.rmsNorm(g, residual, weight(prefix + "norm1.weight", Shape.of(d), false), eps);
             MixerConfig mixer = config.mixers().get(layer);
             Value[] states = initialStates(layer, mixer, batch);
             Value[] newStates = new Value[states.length];
@@ -307,13 +307,13 @@ public final class OnnxExporter {
             if (mlp == null) {
                 return r;
             }
-            Value h2 = PlumbingGraphs.rmsNorm(g, r, weight(prefix + "norm2.weight", Shape.of(d), false), eps);
+            Value h2 = PlumbingKernels.rmsNorm(g, r, weight(prefix + "norm2.weight", Shape.of(d), false), eps);
             Value m = g.scoped("mlp", () -> {
                 int hidden = mlp.hidden();
                 Value u = linear(h2, prefix + "mlp.fc1.weight", 2 * hidden, d, null);
                 Value lin = g.slice(u, new long[] {0}, new long[] {hidden}, new long[] {-1});
                 Value gate = g.slice(u, new long[] {hidden}, new long[] {2L * hidden}, new long[] {-1});
-                return linear(g.mul(lin, PlumbingGraphs.silu(g, gate)), prefix + "mlp.fc2.weight", d, hidden, null);
+                return linear(g.mul(lin, PlumbingKernels.silu(g, gate)), prefix + "mlp.fc2.weight", d, hidden, null);
             });
             return g.add(r, m);
         }
@@ -367,8 +367,8 @@ public final class OnnxExporter {
                     Value q = heads(linear(x, prefix + "proj_q.weight", h * f, d, null), h, f);
                     Value k = heads(linear(x, prefix + "proj_k.weight", h * f, d, null), h, f);
                     Value v = heads(linear(x, prefix + "proj_v.weight", h * hd, d, null), h, hd);
-                    LinearAttentionGraphs.Outputs o = LinearAttentionGraphs.apply(g, c.spec(),
-                            decode ? LinearAttentionGraphs.Form.DECODE : LinearAttentionGraphs.Form.CHUNKED,
+                    LinearAttentionKernels.Outputs o = LinearAttentionKernels.apply(g, c.spec(),
+                            decode ? LinearAttentionKernels.Form.DECODE : LinearAttentionKernels.Form.CHUNKED,
                             q, k, v, states[0], states[1]);
                     newStates[0] = o.kv();
                     newStates[1] = o.z();
@@ -381,8 +381,8 @@ public final class OnnxExporter {
                     Value q = heads(linear(x, prefix + "proj_q.weight", h * f, d, null), h, f);
                     Value k = heads(linear(x, prefix + "proj_k.weight", h * f, d, null), h, f);
                     Value v = heads(linear(x, prefix + "proj_v.weight", h * hd, d, null), h, hd);
-                    BasedAttentionGraphs.Outputs o = BasedAttentionGraphs.apply(g, c.spec(),
-                            decode ? BasedAttentionGraphs.Form.SHORT : BasedAttentionGraphs.Form.LONG,
+                    BasedAttentionKernels.Outputs o = BasedAttentionKernels.apply(g, c.spec(),
+                            decode ? BasedAttentionKernels.Form.SHORT : BasedAttentionKernels.Form.LONG,
                             q, k, v, states[0], states[1], states[2], states[3], pos);
                     newStates[0] = o.kv();
                     newStates[1] = o.z();
@@ -398,12 +398,12 @@ public final class OnnxExporter {
                     Value k = heads(g.slice(qkv, new long[] {d}, new long[] {2L * d}, new long[] {-1}), h, hd);
                     Value v = heads(g.slice(qkv, new long[] {2L * d}, new long[] {3L * d}, new long[] {-1}), h, hd);
                     if (c.rotaryDim() > 0) {
-                        q = PlumbingGraphs.rotary(g, q, positions, hd, c.rotaryDim(), c.rotaryBase());
-                        k = PlumbingGraphs.rotary(g, k, positions, hd, c.rotaryDim(), c.rotaryBase());
+                        q = PlumbingKernels.rotary(g, q, positions, hd, c.rotaryDim(), c.rotaryBase());
+                        k = PlumbingKernels.rotary(g, k, positions, hd, c.rotaryDim(), c.rotaryBase());
                     }
                     SlidingWindowSpec w = c.window();
-                    WindowGraphs.Form form = decode || w.isUnbounded() ? WindowGraphs.Form.FULL : WindowGraphs.Form.BLOCKED;
-                    WindowGraphs.Outputs o = WindowGraphs.apply(g, w, form, q, k, v, states[0], states[1], pos);
+                    SlidingWindowKernels.Form form = decode || w.isUnbounded() ? SlidingWindowKernels.Form.FULL : SlidingWindowKernels.Form.BLOCKED;
+                    SlidingWindowKernels.Outputs o = SlidingWindowKernels.apply(g, w, form, q, k, v, states[0], states[1], pos);
                     newStates[0] = o.ringK();
                     newStates[1] = o.ringV();
                     return linear(merge(o.y()), prefix + "out_proj.weight", d, d, c.outBias() ? prefix + "out_proj.bias" : null);
@@ -415,9 +415,9 @@ public final class OnnxExporter {
                     Value u1 = g.slice(u, new long[] {0}, new long[] {inner}, new long[] {-1});
                     Value u2 = g.slice(u, new long[] {inner}, new long[] {2L * inner}, new long[] {-1});
                     Value w = weight(prefix + "conv.conv.weight", Shape.of(inner, 1, kernel), false, inner, kernel);
-                    ConvGraphs.Outputs o = ConvGraphs.apply(g, kernel, u1, w, states[0]);
+                    ConvKernels.Outputs o = ConvKernels.apply(g, kernel, u1, w, states[0]);
                     newStates[0] = o.window();
-                    Value gated = g.mul(PlumbingGraphs.silu(g, o.y()), u2);
+                    Value gated = g.mul(PlumbingKernels.silu(g, o.y()), u2);
                     return linear(gated, prefix + "out_proj.weight", d, inner, prefix + "out_proj.bias");
                 }
             }

@@ -21,8 +21,8 @@ import java.util.List;
  * Every form continues from the state {@code kv [B,H,dv,D]}, {@code z [B,H,D]} and returns the updated state,
  * so that prefill of {@code n} then decode of {@code m} equals prefill of {@code n+m}.
  */
-public final class LinearAttentionGraphs {
-    private LinearAttentionGraphs() {}
+public final class LinearAttentionKernels {
+    private LinearAttentionKernels() {}
 
     /** How the graph evaluates the sequence. */
     public enum Form {
@@ -51,8 +51,8 @@ public final class LinearAttentionGraphs {
         int f = map.inputDim();
         int d = map.outputDim();
         String name = "linear_attention_" + form.name().toLowerCase(java.util.Locale.ROOT) + "["
-                + FeatureMapGraphs.describe(map) + (form == Form.CHUNKED ? ", chunk " + spec.chunkSize() : "") + ", "
-                + FeatureMapGraphs.label(type) + "]";
+                + FeatureMapKernels.describe(map) + (form == Form.CHUNKED ? ", chunk " + spec.chunkSize() : "") + ", "
+                + FeatureMapKernels.label(type) + "]";
         GraphBuilder g = new GraphBuilder(name, type);
         Object seq = form == Form.DECODE ? (Object) 1 : "seq";
         Value q = g.input("q", "batch", "heads", seq, f);
@@ -75,8 +75,8 @@ public final class LinearAttentionGraphs {
             if (form == Form.DECODE) {
                 return decode(g, map, spec.eps(), q, k, v, kv, z);
             }
-            Value phiQ = FeatureMapGraphs.phi(g, map, q);
-            Value phiK = FeatureMapGraphs.phi(g, map, k);
+            Value phiQ = FeatureMapKernels.phi(g, map, q);
+            Value phiK = FeatureMapKernels.phi(g, map, k);
             Parts p = form == Form.QUADRATIC
                     ? quadraticParts(g, map, q, k, phiQ, phiK, v, kv, z, null)
                     : chunkedParts(g, map, q, k, phiQ, phiK, v, kv, z, null, spec.chunkSize());
@@ -88,8 +88,8 @@ public final class LinearAttentionGraphs {
     private static Outputs decode(GraphBuilder g, FeatureMap map, double eps, Value q, Value k, Value v, Value kv,
             Value z) {
         // kv += v ⊗ φ(k), z += φ(k) first, so the token attends to itself; then read out with φ(q)
-        Value phiQ = FeatureMapGraphs.phi(g, map, q);
-        Value phiK = FeatureMapGraphs.phi(g, map, k);
+        Value phiQ = FeatureMapKernels.phi(g, map, q);
+        Value phiK = FeatureMapKernels.phi(g, map, k);
         Value kvNew = g.add(kv, g.matMul(g.transposeLast(v, 4), phiK));
         Value zNew = g.add(z, g.squeeze(phiK, 2));
         Value num = g.matMul(phiQ, g.transposeLast(kvNew, 4));
@@ -107,7 +107,7 @@ public final class LinearAttentionGraphs {
     public static Parts quadraticParts(GraphBuilder g, FeatureMap map, Value q, Value k, Value phiQ, Value phiK,
             Value v, Value kv, Value z, Value keyMask) {
         Value a = g.op("Trilu", List.of(GraphBuilder.Attribute.i("upper", 0)),
-                FeatureMapGraphs.kernelMatrix(g, map, q, k, phiQ, phiK, 4));
+                FeatureMapKernels.kernelMatrix(g, map, q, k, phiQ, phiK, 4));
         Value pk = phiK;
         if (keyMask != null) {
             a = g.mul(a, g.unsqueeze(keyMask, 0));
@@ -141,7 +141,7 @@ public final class LinearAttentionGraphs {
         Value pkc = blocks(g, g.op("Pad", pk, pads), chunk);
         // within a chunk: the masked form [B,H,nc,c,c]
         Value a = g.op("Trilu", List.of(GraphBuilder.Attribute.i("upper", 0)),
-                FeatureMapGraphs.kernelMatrix(g, map, qc, kc, pqc, pkc, 5));
+                FeatureMapKernels.kernelMatrix(g, map, qc, kc, pqc, pkc, 5));
         if (keyMask != null) {
             Value maskPadded = g.op("Pad", keyMask, g.concat(0, g.longs(0), pad));
             a = g.mul(a, g.reshape(maskPadded, -1, 1, chunk));

@@ -10,7 +10,7 @@ import dev.based4j.onnx.graph.Value;
  * The fused linear-plus-window layer ({@code sdk-conventions.md}) as ONNX graphs, continuing from
  * {@link dev.based4j.state.BasedAttentionState} in the graph.
  *
- * <p>With the ext sequence of {@link WindowGraphs} ({@code C = lookback + 1} ring entries in position order,
+ * <p>With the ext sequence of {@link SlidingWindowKernels} ({@code C = lookback + 1} ring entries in position order,
  * then the {@code L} new tokens), a query at call index {@code n} sees exactly (exp terms) the ext keys
  * {@code n+1 .. n+C}, and linearly (φ terms) the far state plus the ext keys {@code j ≤ n}. The far part is
  * therefore ordinary causal linear attention of the queries against the first {@code L} ext entries (keys whose
@@ -19,8 +19,8 @@ import dev.based4j.onnx.graph.Value;
  * {@code y = (num_near + e^{-c}·num_far) / (den_near + e^{-c}·(den_far + eps))} with {@code c} the row maximum
  * of the near logits, the definition multiplied through by {@code e^{-c}}.
  */
-public final class BasedAttentionGraphs {
-    private BasedAttentionGraphs() {}
+public final class BasedAttentionKernels {
+    private BasedAttentionKernels() {}
 
     /** How the graph evaluates a call. */
     public enum Form {
@@ -44,8 +44,8 @@ public final class BasedAttentionGraphs {
         int d = map.outputDim();
         int cap = spec.lookback() + 1;
         GraphBuilder g = new GraphBuilder("based_attention_" + form.name().toLowerCase(java.util.Locale.ROOT) + "["
-                + FeatureMapGraphs.describe(map) + ", lookback " + spec.lookback() + ", "
-                + FeatureMapGraphs.label(type) + "]", type);
+                + FeatureMapKernels.describe(map) + ", lookback " + spec.lookback() + ", "
+                + FeatureMapKernels.label(type) + "]", type);
         Value q = g.input("q", "batch", "heads", "seq", f);
         Value k = g.input("k", "batch", "heads", "seq", f);
         Value v = g.input("v", "batch", "heads", "seq", "dv");
@@ -70,28 +70,28 @@ public final class BasedAttentionGraphs {
             FeatureMap map = spec.featureMap();
             Value cap = g.shape(ringK, 2, 3);
             Value len = g.shape(q, 2, 3);
-            Value extK = g.concat(2, WindowGraphs.ordered(g, ringK, pos), k);
-            Value extV = g.concat(2, WindowGraphs.ordered(g, ringV, pos), v);
+            Value extK = g.concat(2, SlidingWindowKernels.ordered(g, ringK, pos), k);
+            Value extV = g.concat(2, SlidingWindowKernels.ordered(g, ringV, pos), v);
             Value scale = g.scalar(spec.effectiveScale());
-            WindowGraphs.Band near = form == Form.LONG
-                    ? WindowGraphs.bandBlocked(g, q, extK, extV, pos, cap, spec.lookback(), scale, WindowGraphs.BLOCK)
-                    : WindowGraphs.bandFull(g, q, extK, extV, pos, cap, spec.lookback(), scale);
+            SlidingWindowKernels.Band near = form == Form.LONG
+                    ? SlidingWindowKernels.bandBlocked(g, q, extK, extV, pos, cap, spec.lookback(), scale, SlidingWindowKernels.BLOCK)
+                    : SlidingWindowKernels.bandFull(g, q, extK, extV, pos, cap, spec.lookback(), scale);
             // far part: the first L ext entries, the ones that leave the ring during this call
             Value farK = g.slice(extK, g.longs(0), len, g.longs(2));
             Value farV = g.slice(extV, g.longs(0), len, g.longs(2));
             Value j = g.range(g.scalarLong(0), g.squeeze(len, 0), g.scalarLong(1));
             Value keyMask = g.cast(g.greaterOrEqual(j, g.sub(cap, pos)), g.computeType());
-            Value phiQ = FeatureMapGraphs.phi(g, map, q);
-            Value phiK = FeatureMapGraphs.phi(g, map, farK);
-            LinearAttentionGraphs.Parts far = form == Form.LONG
-                    ? LinearAttentionGraphs.chunkedParts(g, map, q, farK, phiQ, phiK, farV, kv, z, keyMask,
-                            WindowGraphs.BLOCK)
-                    : LinearAttentionGraphs.quadraticParts(g, map, q, farK, phiQ, phiK, farV, kv, z, keyMask);
+            Value phiQ = FeatureMapKernels.phi(g, map, q);
+            Value phiK = FeatureMapKernels.phi(g, map, farK);
+            LinearAttentionKernels.Parts far = form == Form.LONG
+                    ? LinearAttentionKernels.chunkedParts(g, map, q, farK, phiQ, phiK, farV, kv, z, keyMask,
+                            SlidingWindowKernels.BLOCK)
+                    : LinearAttentionKernels.quadraticParts(g, map, q, farK, phiQ, phiK, farV, kv, z, keyMask);
             Value gate = g.op("Exp", g.op("Neg", near.max()));
             Value num = g.add(near.num(), g.mul(gate, far.num()));
             Value den = g.add(near.den(), g.mul(gate, g.add(far.den(), g.scalar(spec.eps()))));
-            return new Outputs(g.div(num, den), far.kv(), far.z(), WindowGraphs.updated(g, extK, pos, len),
-                    WindowGraphs.updated(g, extV, pos, len));
+            return new Outputs(g.div(num, den), far.kv(), far.z(), SlidingWindowKernels.updated(g, extK, pos, len),
+                    SlidingWindowKernels.updated(g, extV, pos, len));
         });
     }
 }

@@ -10,8 +10,8 @@ import java.util.List;
  * embedding gather, rotary embedding, head split/merge and column slices. Shapes are dynamic; the backend passes
  * tensors with their leading dimensions flattened where a kernel works on rows.
  */
-public final class PlumbingGraphs {
-    private PlumbingGraphs() {}
+public final class PlumbingKernels {
+    private PlumbingKernels() {}
 
     /** Terms of the Maclaurin series of erf: enough for |x| &lt; 3 to reach 1e-17 relative (9^50/50! ≈ 1e-17). */
     private static final int ERF_SERIES_TERMS = 60;
@@ -20,7 +20,7 @@ public final class PlumbingGraphs {
 
     /** {@code y = x·Wᵀ (+ b)}: {@code x [R, in]}, {@code weight [out, in]}, {@code bias [out]} when {@code withBias}. */
     public static GraphBuilder linear(boolean withBias, ElementType type) {
-        GraphBuilder g = new GraphBuilder("linear[" + (withBias ? "bias, " : "") + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder("linear[" + (withBias ? "bias, " : "") + FeatureMapKernels.label(type) + "]", type);
         Value x = g.input("x", "rows", "in");
         Value w = g.input("weight", "out", "in");
         Value b = withBias ? g.input("bias", "out") : null;
@@ -33,7 +33,7 @@ public final class PlumbingGraphs {
 
     /** RMSNorm: inputs {@code x [R, d]}, {@code weight [d]}, {@code eps [1]}. */
     public static GraphBuilder rmsNorm(ElementType type) {
-        GraphBuilder g = new GraphBuilder("rms_norm[" + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder("rms_norm[" + FeatureMapKernels.label(type) + "]", type);
         Value x = g.input("x", "rows", "d");
         Value w = g.input("weight", "d");
         Value eps = g.input("eps", 1);
@@ -51,7 +51,7 @@ public final class PlumbingGraphs {
 
     /** An element-wise graph over a flat {@code [n]} input ({@code silu}, {@code gelu}). */
     public static GraphBuilder unary(String op, ElementType type) {
-        GraphBuilder g = new GraphBuilder(op + "[" + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder(op + "[" + FeatureMapKernels.label(type) + "]", type);
         Value x = g.input("x", "n");
         Value y = switch (op) {
             case "silu" -> silu(g, x);
@@ -64,7 +64,7 @@ public final class PlumbingGraphs {
 
     /** A binary element-wise graph over flat {@code [n]} inputs {@code a, b} ({@code Add}, {@code Mul}). */
     public static GraphBuilder binary(String onnxOp, ElementType type) {
-        GraphBuilder g = new GraphBuilder(onnxOp.toLowerCase(java.util.Locale.ROOT) + "[" + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder(onnxOp.toLowerCase(java.util.Locale.ROOT) + "[" + FeatureMapKernels.label(type) + "]", type);
         Value a = g.input("a", "n");
         Value b = g.input("b", "n");
         g.output(g.op(onnxOp, a, b), "y", "n");
@@ -122,7 +122,7 @@ public final class PlumbingGraphs {
 
     /** Embedding: inputs {@code table [V, d]}, {@code ids [n]} (INT64) → {@code [n, d]}. */
     public static GraphBuilder embedding(ElementType type) {
-        GraphBuilder g = new GraphBuilder("embedding[" + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder("embedding[" + FeatureMapKernels.label(type) + "]", type);
         Value table = g.input("table", "vocab", "d");
         Value ids = g.input("ids", ElementType.INT64, "n");
         g.output(g.op("Gather", table, ids), "y", "n", "d");
@@ -136,7 +136,7 @@ public final class PlumbingGraphs {
      */
     public static GraphBuilder rotary(int dim, int rotaryDim, double base, ElementType type) {
         GraphBuilder g = new GraphBuilder("rotary[d " + dim + ", rotary " + rotaryDim + ", base " + base + ", "
-                + FeatureMapGraphs.label(type) + "]", type);
+                + FeatureMapKernels.label(type) + "]", type);
         Value x = g.input("x", "rows", "seq", dim);
         Value start = g.input("start", ElementType.INT64, 1);
         Value len = g.shape(x, 1, 2);
@@ -175,7 +175,7 @@ public final class PlumbingGraphs {
 
     /** {@code x [B,S,H·d] → [B,H,S,d]} with the target {@code [B,S,H,d]} given as INT64 input {@code shape [4]}. */
     public static GraphBuilder splitHeads(ElementType type) {
-        GraphBuilder g = new GraphBuilder("split_heads[" + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder("split_heads[" + FeatureMapKernels.label(type) + "]", type);
         Value x = g.input("x", "batch", "seq", "width");
         Value shape = g.input("shape", ElementType.INT64, 4);
         g.output(g.transpose(g.reshape(x, shape), 0, 2, 1, 3), "y", "batch", "heads", "seq", "d");
@@ -184,7 +184,7 @@ public final class PlumbingGraphs {
 
     /** {@code x [B,H,S,d] → [B,S,H·d]}. */
     public static GraphBuilder mergeHeads(ElementType type) {
-        GraphBuilder g = new GraphBuilder("merge_heads[" + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder("merge_heads[" + FeatureMapKernels.label(type) + "]", type);
         Value x = g.input("x", "batch", "heads", "seq", "d");
         g.output(g.reshape(g.transpose(x, 0, 2, 1, 3), 0, 0, -1), "y", "batch", "seq", "width");
         return g;
@@ -192,7 +192,7 @@ public final class PlumbingGraphs {
 
     /** Columns {@code [from, to)} of {@code x [R, n]}, bounds as INT64 inputs {@code from [1]}, {@code to [1]}. */
     public static GraphBuilder slice(ElementType type) {
-        GraphBuilder g = new GraphBuilder("slice[" + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder("slice[" + FeatureMapKernels.label(type) + "]", type);
         Value x = g.input("x", "rows", "n");
         Value from = g.input("from", ElementType.INT64, 1);
         Value to = g.input("to", ElementType.INT64, 1);

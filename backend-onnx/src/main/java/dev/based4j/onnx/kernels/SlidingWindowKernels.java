@@ -22,8 +22,8 @@ import java.util.List;
  * {@code block} tokens and gathers for each block only the {@code block + lookback} keys its band can reach,
  * so memory grows like {@code L·(block + lookback)} instead of {@code L·(C + L)}.
  */
-public final class WindowGraphs {
-    private WindowGraphs() {}
+public final class SlidingWindowKernels {
+    private SlidingWindowKernels() {}
 
     /** Query block of the blocked band form. */
     public static final int BLOCK = 64;
@@ -50,7 +50,7 @@ public final class WindowGraphs {
     public static GraphBuilder standalone(SlidingWindowSpec spec, Form form, ElementType type) {
         String lookback = spec.isUnbounded() ? "unbounded" : String.valueOf(spec.lookback());
         GraphBuilder g = new GraphBuilder("sliding_window_" + form.name().toLowerCase(java.util.Locale.ROOT)
-                + "[lookback " + lookback + ", " + FeatureMapGraphs.label(type) + "]", type);
+                + "[lookback " + lookback + ", " + FeatureMapKernels.label(type) + "]", type);
         Value q = g.input("q", "batch", "heads", "seq", "dk");
         Value k = g.input("k", "batch", "heads", "seq", "dk");
         Value v = g.input("v", "batch", "heads", "seq", "dv");
@@ -141,7 +141,7 @@ public final class WindowGraphs {
         Value len = g.shape(q, 2, 3);
         Value pad = g.op("Mod", g.sub(g.longs(block), g.op("Mod", len, g.longs(block))), g.longs(block));
         Value pads = g.concat(0, g.longs(0, 0, 0, 0, 0, 0), pad, g.longs(0));
-        Value qb = LinearAttentionGraphs.blocks(g, g.op("Pad", q, pads), block); // [B,H,nb,c,dk]
+        Value qb = LinearAttentionKernels.blocks(g, g.op("Pad", q, pads), block); // [B,H,nb,c,dk]
         Value kp = g.op("Pad", extK, pads);
         Value vp = g.op("Pad", extV, pads);
         Value nb = g.div(g.add(len, pad), g.longs(block));
@@ -160,8 +160,8 @@ public final class WindowGraphs {
         Value scores = g.add(g.mul(g.matMul(qb, g.transposeLast(kb, 5)), scale), g.constant("band", band, block, width));
         Value valid = g.unsqueeze(g.greaterOrEqual(idx, g.sub(cap, pos)), 1); // [nb,1,width]
         Band b = softmaxParts(g, g.where(valid, scores, g.scalar(Double.NEGATIVE_INFINITY)), vb);
-        return new Band(LinearAttentionGraphs.unblocks(g, b.num(), len), LinearAttentionGraphs.unblocks(g, b.den(), len),
-                LinearAttentionGraphs.unblocks(g, b.max(), len));
+        return new Band(LinearAttentionKernels.unblocks(g, b.num(), len), LinearAttentionKernels.unblocks(g, b.den(), len),
+                LinearAttentionKernels.unblocks(g, b.max(), len));
     }
 
     private static Band softmaxParts(GraphBuilder g, Value masked, Value values) {

@@ -18,8 +18,8 @@ import dev.based4j.onnx.graph.Value;
  * second-to-last axis is the sequence ({@code [..., seq, d]}). Formulas: {@code golden/FORMAT.md}, op
  * {@code feature_map}, and {@code based-math.md} a for Taylor.
  */
-public final class FeatureMapGraphs {
-    private FeatureMapGraphs() {}
+public final class FeatureMapKernels {
+    private FeatureMapKernels() {}
 
     /** A standalone graph: input {@code x [rows, seq, d]} → output {@code phi [rows, seq, outputDim]}. */
     public static GraphBuilder standalone(FeatureMap map, ElementType type) {

@@ -12,8 +12,8 @@ import java.util.List;
  * shifting one token at a time. Written as {@code K} shifted slices (ONNX Runtime's CPU Conv has no float64
  * kernel, and K is 3 in every released model).
  */
-public final class ConvGraphs {
-    private ConvGraphs() {}
+public final class ConvKernels {
+    private ConvKernels() {}
 
     /** The output and the new state. */
     public record Outputs(Value y, Value window) {}
@@ -23,7 +23,7 @@ public final class ConvGraphs {
      * {@code y [B,S,C]}, {@code window_out}.
      */
     public static GraphBuilder standalone(int kernel, ElementType type) {
-        GraphBuilder g = new GraphBuilder("causal_conv[kernel " + kernel + ", " + FeatureMapGraphs.label(type) + "]", type);
+        GraphBuilder g = new GraphBuilder("causal_conv[kernel " + kernel + ", " + FeatureMapKernels.label(type) + "]", type);
         Value x = g.input("x", "batch", "seq", "channels");
         Value w = g.input("weight", "channels", kernel);
         Value window = g.input("window", "batch", "channels", kernel);
