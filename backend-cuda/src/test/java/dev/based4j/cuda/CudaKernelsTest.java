@@ -168,8 +168,9 @@ class CudaKernelsTest {
                 linearAttentionCase(map.kind().label(), seed, LinearAttentionSpec.of(map), t, 1, 2, 12,
                         new int[] {45, 30}, 2, 1.0, false);
             }
-            linearAttentionCase("identity", seed, LinearAttentionSpec.of(new Identity(d)).allowingSignedFeatures(), t,
-                    1, 2, 12, new int[] {37}, 2, 1.0, true);
+            LinearAttentionSpec identity = new LinearAttentionSpec(new Identity(d), LinearAttentionSpec.DEFAULT_EPS,
+                    PrefillAlgorithm.AUTO, LinearAttentionSpec.DEFAULT_CHUNK, true);
+            linearAttentionCase("identity", seed, identity, t, 1, 2, 12, new int[] {37}, 2, 1.0, true);
         }
 
         @ParameterizedTest
