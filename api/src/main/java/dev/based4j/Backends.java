@@ -66,23 +66,13 @@ public final class Backends {
      * @throws BackendUnavailableException when the configured backend is unknown or unusable, or none is usable
      */
     public static Backend select() {
-        Optional<String> configured = Settings.BACKEND.configured();
-        if (configured.isPresent()) {
-            return select(configured.get());
-        }
-        List<ProviderStatus> all = list();
-        for (ProviderStatus s : all) {
-            if (s.availability().usable()) {
-                return create(s.provider());
-            }
-        }
-        throw new BackendUnavailableException("no usable based4j backend found; providers: "
-                + (all.isEmpty() ? "none (add based4j-backend-cpu to the class or module path)" : describe(all)));
+        return select(providers(), null);
     }
 
     /**
      * Selects the backend named {@code name}.
      *
+     * @throws IllegalArgumentException when {@code name} is null or blank
      * @throws BackendUnavailableException naming the backend when it is unknown (listing the known ones) or
      *     cannot run here (with the probe's reason and fix)
      */
@@ -90,17 +80,45 @@ public final class Backends {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("name: expected a backend name, got " + (name == null ? "null" : "''"));
         }
-        Optional<BackendProvider> p = provider(name);
-        if (p.isEmpty()) {
-            throw new BackendUnavailableException("backend '" + name + "' not found; known backends: "
-                    + providers().stream().map(BackendProvider::name).collect(Collectors.joining(", ")));
+        return select(providers(), name);
+    }
+
+    /**
+     * Applies the selection rules to {@code candidates} instead of the providers {@link ServiceLoader} finds
+     * (for dependency-injection containers and tests): {@code name} if not null, else {@link Settings#BACKEND},
+     * else the usable candidate of highest priority.
+     *
+     * @throws BackendUnavailableException as {@link #select(String)} and {@link #select()}
+     */
+    public static Backend select(List<BackendProvider> candidates, String name) {
+        if (candidates == null) {
+            throw new IllegalArgumentException("candidates: expected a list of providers, got null");
         }
-        Availability a = safeProbe(p.get());
-        if (!a.usable()) {
-            throw new BackendUnavailableException(
-                    "backend '" + p.get().name() + "' cannot run here: " + a.reason() + "; fix: " + a.fix());
+        String wanted = name != null ? name : Settings.BACKEND.configured().orElse(null);
+        if (wanted != null) {
+            String n = wanted.strip();
+            BackendProvider p = candidates.stream().filter(c -> c.name().equalsIgnoreCase(n)).findFirst()
+                    .orElseThrow(() -> new BackendUnavailableException("backend '" + n + "' not found; known backends: "
+                            + (candidates.isEmpty() ? "none" : candidates.stream().map(BackendProvider::name)
+                                    .collect(Collectors.joining(", ")))));
+            Availability a = safeProbe(p);
+            if (!a.usable()) {
+                throw new BackendUnavailableException(
+                        "backend '" + p.name() + "' cannot run here: " + a.reason() + "; fix: " + a.fix());
+            }
+            return create(p);
         }
-        return create(p.get());
+        List<ProviderStatus> all = candidates.stream()
+                .sorted(Comparator.comparingInt(BackendProvider::priority).reversed().thenComparing(BackendProvider::name))
+                .map(p -> new ProviderStatus(p, safeProbe(p)))
+                .toList();
+        for (ProviderStatus s : all) {
+            if (s.availability().usable()) {
+                return create(s.provider());
+            }
+        }
+        throw new BackendUnavailableException("no usable based4j backend found; providers: "
+                + (all.isEmpty() ? "none (add based4j-backend-cpu to the class or module path)" : describe(all)));
     }
 
     private static Backend create(BackendProvider p) {

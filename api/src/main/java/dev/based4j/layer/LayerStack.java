@@ -1,0 +1,483 @@
+package dev.based4j.layer;
+
+import dev.based4j.spi.Backend;
+import dev.based4j.state.BasedAttentionState;
+import dev.based4j.state.ConvState;
+import dev.based4j.state.LinearAttentionState;
+import dev.based4j.state.RecurrentState;
+import dev.based4j.state.StateSnapshot;
+import dev.based4j.state.WindowState;
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
+import dev.based4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * A stack of {@link Block}s with a final RMSNorm, optionally between a token embedding and a language-model head
+ * (tied to the embedding as in BASED, or separate): {@code logits = ln_f(blocks(embed(ids)))·headᵀ}. Each block
+ * has its own mixer, so linear attention, sliding window and BaseConv can be interleaved by layer index.
+ *
+ * <p>Checkpoint names ({@link #load}): {@code transformer.embeddings.word_embeddings.weight [vocab, D]},
+ * {@code transformer.layers.i.} + the {@link Block} names, {@code transformer.ln_f.weight [D]}, and
+ * {@code lm_head.weight [vocab, D]} when the head is not tied.
+ */
+public final class LayerStack implements AutoCloseable {
+    /** Name of the token embedding in the released checkpoints. */
+    public static final String EMBEDDING = "transformer.embeddings.word_embeddings.weight";
+    /** Prefix of block {@code i}'s weights: this + i + ".". */
+    public static final String LAYER_PREFIX = "transformer.layers.";
+    /** Name of the final norm's weight. */
+    public static final String FINAL_NORM = "transformer.ln_f.weight";
+    /** Name of an untied head. */
+    public static final String HEAD = "lm_head.weight";
+
+    /**
+     * Shape of a stack.
+     *
+     * @param vocabSize rows of the embedding and of the head (the padded vocabulary of a checkpoint), or 0 for a
+     *     stack without embedding and head that maps hidden states to hidden states
+     * @param mixers one per block, by layer index
+     * @param mlp the MLP of every block, or null for blocks without one
+     * @param normEps eps of every RMSNorm
+     * @param tiedHead whether the head is the embedding matrix (BASED) rather than its own {@code lm_head.weight}
+     */
+    public record Config(int vocabSize, List<MixerConfig> mixers, SwiGluMlp.Config mlp, double normEps,
+            boolean tiedHead) {
+        /** Validates and copies. */
+        public Config {
+            if (vocabSize < 0) {
+                throw new IllegalArgumentException("vocabSize: expected >= 0 (0 = no embedding and head), got "
+                        + vocabSize);
+            }
+            if (mixers == null || mixers.isEmpty()) {
+                throw new IllegalArgumentException("mixers: expected at least one mixer configuration, got "
+                        + mixers);
+            }
+            mixers = List.copyOf(mixers);
+            int d = mixers.get(0).modelDim();
+            for (int i = 0; i < mixers.size(); i++) {
+                if (mixers.get(i).modelDim() != d) {
+                    throw new IllegalArgumentException("mixers: layer " + i + " has d_model=" + mixers.get(i).modelDim()
+                            + ", expected " + d + " like layer 0");
+                }
+            }
+            if (mlp != null && mlp.modelDim() != d) {
+                throw new IllegalArgumentException("mlp: expected d_model=" + d + ", got " + mlp.modelDim());
+            }
+            new RmsNorm.Config(d, normEps);
+        }
+
+        /**
+         * A BASED stack interleaved like the released models ({@code based-math.md} e): linear attention at
+         * layers 1, 6, 11, ... ({@code i mod 5 = 1}), sliding window at 2, 7, 12, ... ({@code i mod 5 = 2}),
+         * BaseConv elsewhere; SwiGLU MLPs of hidden width {@code roundedHidden(2·D, 256)}; RMSNorm eps 1e-5; tied
+         * head. (The released checkpoints list their layer indices explicitly and stop the pattern early; load
+         * those from their config rather than from this pattern.)
+         *
+         * @param lookback previous tokens of each sliding window (a released {@code window_size W} is {@code W/2})
+         */
+        public static Config based(int vocabSize, int modelDim, int layers, int heads, int featureDim, int lookback) {
+            LayerSupport.positive("vocabSize", vocabSize);
+            LayerSupport.positive("layers", layers);
+            List<MixerConfig> mixers = new ArrayList<>();
+            for (int i = 0; i < layers; i++) {
+                mixers.add(switch (i % 5) {
+                    case 1 -> LinearAttentionLayer.Config.of(modelDim, heads, featureDim);
+                    case 2 -> SlidingWindowLayer.Config.of(modelDim, heads, lookback);
+                    default -> BaseConvLayer.Config.of(modelDim);
+                });
+            }
+            return new Config(vocabSize, mixers,
+                    new SwiGluMlp.Config(modelDim, SwiGluMlp.roundedHidden(2 * modelDim, 256)), RmsNorm.DEFAULT_EPS,
+                    true);
+        }
+
+        /** @return d_model */
+        public int modelDim() {
+            return mixers.get(0).modelDim();
+        }
+    }
+
+    private final Tensor embedding;
+    private final List<Block> blocks;
+    private final RmsNorm finalNorm;
+    private final Tensor head;
+    private volatile boolean closed;
+
+    /**
+     * Assembles a stack from parts on one backend; the stack owns them from now on.
+     *
+     * @param embedding {@code [vocab, D]}, or null when the stack takes hidden states
+     * @param blocks at least one, all of one width, backend and type
+     * @param finalNorm the final RMSNorm
+     * @param head {@code [vocab, D]} (may be {@code embedding} itself: tied), or null for hidden states out
+     * @throws IllegalArgumentException naming the part that does not fit
+     */
+    public LayerStack(Tensor embedding, List<Block> blocks, RmsNorm finalNorm, Tensor head) {
+        if (blocks == null || blocks.isEmpty()) {
+            throw new IllegalArgumentException("blocks: expected at least one block, got " + blocks);
+        }
+        if (finalNorm == null) {
+            throw new IllegalArgumentException("finalNorm: expected an RmsNorm, got null");
+        }
+        Block first = blocks.get(0);
+        int d = first.modelDim();
+        for (int i = 0; i < blocks.size(); i++) {
+            Block b = blocks.get(i);
+            if (b == null || b.modelDim() != d || b.backend() != first.backend() || b.dtype() != first.dtype()) {
+                throw new IllegalArgumentException("blocks: block " + i + " (" + b + ") does not match block 0 ("
+                        + first + ") in width, backend or type");
+            }
+        }
+        if (finalNorm.config().dim() != d || finalNorm.backend() != first.backend()
+                || finalNorm.dtype() != first.dtype()) {
+            throw new IllegalArgumentException("finalNorm: expected width " + d + ", backend " + first.backend().name()
+                    + " and dtype " + first.dtype().label() + ", got " + finalNorm);
+        }
+        checkTable("embedding", embedding, d, first);
+        checkTable("head", head, d, first);
+        if (embedding != null && head != null && !embedding.shape().equals(head.shape())) {
+            throw new IllegalArgumentException("head: expected shape " + embedding.shape() + " like the embedding, got "
+                    + head.shape());
+        }
+        this.embedding = embedding;
+        this.blocks = List.copyOf(blocks);
+        this.finalNorm = finalNorm;
+        this.head = head;
+    }
+
+    private static void checkTable(String name, Tensor t, int d, Block first) {
+        if (t == null) {
+            return;
+        }
+        if (t.shape().rank() != 2 || t.shape().dim(1) != d) {
+            throw new IllegalArgumentException(name + ": expected shape [vocab, d_model=" + d + "], got " + t.shape());
+        }
+        if (t.backend() != first.backend() || t.dtype() != first.dtype()) {
+            throw new IllegalArgumentException(name + ": expected a " + first.dtype().label() + " tensor of backend "
+                    + first.backend().name() + ", got " + t);
+        }
+    }
+
+    /**
+     * Builds a stack from checkpoint weights (names in the class comment), uploaded once in {@code dtype}.
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit
+     */
+    public static LayerStack load(Backend backend, DType dtype, WeightSource weights, Config config) {
+        LayerSupport.backend(backend);
+        LayerSupport.dtype(dtype);
+        LayerSupport.weights(weights);
+        LayerSupport.config(config);
+        int d = config.modelDim();
+        List<AutoCloseable> built = new ArrayList<>();
+        try {
+            Tensor embedding = null;
+            Tensor head = null;
+            if (config.vocabSize() > 0) {
+                Shape table = Shape.of(config.vocabSize(), d);
+                embedding = LayerSupport.uploadAll(backend, dtype,
+                        List.of(LayerSupport.fetch(weights, EMBEDDING, table))).get(0);
+                built.add(embedding);
+                if (config.tiedHead()) {
+                    head = embedding;
+                } else {
+                    head = LayerSupport.uploadAll(backend, dtype, List.of(LayerSupport.fetch(weights, HEAD, table)))
+                            .get(0);
+                    built.add(head);
+                }
+            }
+            List<Block> blocks = new ArrayList<>();
+            for (int i = 0; i < config.mixers().size(); i++) {
+                Block b = Block.load(backend, dtype, weights.prefixed(LAYER_PREFIX + i + "."), config.mixers().get(i),
+                        config.mlp(), config.normEps());
+                built.add(b);
+                blocks.add(b);
+            }
+            String normName = FINAL_NORM.substring(0, FINAL_NORM.length() - "weight".length());
+            RmsNorm norm = RmsNorm.load(backend, dtype, weights.prefixed(normName), new RmsNorm.Config(d, config.normEps()));
+            built.add(norm);
+            return new LayerStack(embedding, blocks, norm, head);
+        } catch (RuntimeException | Error e) {
+            LayerSupport.closeAll(built);
+            throw e;
+        }
+    }
+
+    /**
+     * @return seeded random weights of a whole stack under the checkpoint names, F32; the embedding is
+     *     N(0, 1)-like (U(−√3, √3)) so that the residual stream starts at unit scale
+     */
+    public static Map<String, HostTensor> randomWeights(Config config, long seed) {
+        LayerSupport.config(config);
+        Map<String, HostTensor> w = new LinkedHashMap<>();
+        SplittableRandom r = new SplittableRandom(seed);
+        int d = config.modelDim();
+        if (config.vocabSize() > 0) {
+            w.put(EMBEDDING, LayerSupport.uniform(r, Shape.of(config.vocabSize(), d), Math.sqrt(3)));
+            if (!config.tiedHead()) {
+                w.put(HEAD, LayerSupport.uniform(r, Shape.of(config.vocabSize(), d), 1.0 / Math.sqrt(d)));
+            }
+        }
+        for (int i = 0; i < config.mixers().size(); i++) {
+            String prefix = LAYER_PREFIX + i + ".";
+            Block.randomWeights(config.mixers().get(i), config.mlp(), r.nextLong())
+                    .forEach((k, v) -> w.put(prefix + k, v));
+        }
+        w.put(FINAL_NORM, LayerSupport.nearOne(r, Shape.of(d)));
+        return w;
+    }
+
+    /** Builds a stack with {@link #randomWeights seeded random weights}. */
+    public static LayerStack random(Backend backend, DType dtype, Config config, long seed) {
+        return load(backend, dtype, WeightSource.of(randomWeights(config, seed)), config);
+    }
+
+    /** @return the blocks, by layer index */
+    public List<Block> blocks() {
+        return blocks;
+    }
+
+    /** @return d_model */
+    public int modelDim() {
+        return blocks.get(0).modelDim();
+    }
+
+    /** @return rows of the embedding (or of the head), 0 when the stack has neither */
+    public int vocabSize() {
+        Tensor t = embedding != null ? embedding : head;
+        return t == null ? 0 : t.shape().dim(0);
+    }
+
+    /** @return the backend holding the weights */
+    public Backend backend() {
+        return blocks.get(0).backend();
+    }
+
+    /** @return the element type of the weights */
+    public DType dtype() {
+        return blocks.get(0).dtype();
+    }
+
+    /** @return fresh states of every block for {@code batch} sequences */
+    public State newState(int batch) {
+        LayerSupport.open(closed, "layer stack");
+        LayerSupport.positive("batch", batch);
+        List<RecurrentState> states = new ArrayList<>();
+        try {
+            for (Block b : blocks) {
+                states.add(b.newState(batch));
+            }
+            return new State(states);
+        } catch (RuntimeException | Error e) {
+            LayerSupport.closeAll(states);
+            throw e;
+        }
+    }
+
+    /**
+     * Runs hidden states through every block and the final norm.
+     *
+     * @param x {@code [batch, seq, D]}; not modified
+     * @param decode whether this is one decode step ({@code seq = 1}, decode kernels) rather than a prefill
+     * @return the normalised hidden states {@code [batch, seq, D]}, a new tensor the caller closes
+     */
+    public Tensor hidden(Tensor x, State state, boolean decode) {
+        LayerSupport.open(closed, "layer stack");
+        checkState(state);
+        Tensor residual = x;
+        try {
+            for (int i = 0; i < blocks.size(); i++) {
+                Block b = blocks.get(i);
+                Tensor next = decode ? b.decode(residual, state.layer(i)) : b.prefill(residual, state.layer(i));
+                if (residual != x) {
+                    residual.close();
+                }
+                residual = next;
+            }
+            return finalNorm.forward(residual);
+        } finally {
+            if (residual != x) {
+                residual.close();
+            }
+        }
+    }
+
+    /**
+     * Prefill of token ids: embedding, blocks, final norm and head.
+     *
+     * @param ids {@code batch·seq} token ids, row-major {@code [batch, seq]}
+     * @return logits {@code [batch, seq, vocab]}, a new tensor the caller closes
+     * @throws IllegalStateException when the stack has no embedding or no head
+     */
+    public Tensor prefill(int[] ids, int batch, int seq, State state) {
+        return tokens(ids, batch, seq, state, false);
+    }
+
+    /**
+     * One decode step: one token id per sequence.
+     *
+     * @return logits {@code [batch, 1, vocab]}, a new tensor the caller closes
+     */
+    public Tensor decode(int[] ids, State state) {
+        if (ids == null) {
+            throw new IllegalArgumentException("ids: expected one token id per sequence, got null");
+        }
+        return tokens(ids, ids.length, 1, state, true);
+    }
+
+    private Tensor tokens(int[] ids, int batch, int seq, State state, boolean decode) {
+        LayerSupport.open(closed, "layer stack");
+        if (embedding == null || head == null) {
+            throw new IllegalStateException("layer stack: has no " + (embedding == null ? "embedding" : "head")
+                    + "; run hidden states through hidden() instead");
+        }
+        if (ids == null) {
+            throw new IllegalArgumentException("ids: expected batch*seq token ids, got null");
+        }
+        LayerSupport.positive("batch", batch);
+        LayerSupport.positive("seq", seq);
+        if (ids.length != (long) batch * seq) {
+            throw new IllegalArgumentException("ids: expected batch*seq = " + (long) batch * seq + " token ids, got "
+                    + ids.length);
+        }
+        Backend b = backend();
+        try (Tensor x = b.embedding(embedding, ids, batch, seq);
+                Tensor h = hidden(x, state, decode)) {
+            return b.linear(h, head, null);
+        }
+    }
+
+    private void checkState(State state) {
+        if (state == null) {
+            throw new IllegalArgumentException("state: expected the stack's State, got null");
+        }
+        if (state.layers.size() != blocks.size()) {
+            throw new IllegalArgumentException("state: expected " + blocks.size() + " layer states, got "
+                    + state.layers.size());
+        }
+    }
+
+    /** Frees every weight. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            List<AutoCloseable> parts = new ArrayList<>(blocks);
+            parts.add(finalNorm);
+            parts.add(embedding);
+            if (head != embedding) {
+                parts.add(head);
+            }
+            LayerSupport.closeAll(parts);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LayerStack[" + blocks.size() + " blocks, d_model " + modelDim() + ", vocab " + vocabSize() + ", "
+                + dtype().label() + " on " + backend().name() + "]";
+    }
+
+    /**
+     * The states of every block of a stack, by layer index. Snapshots go through
+     * {@link dev.based4j.state.StateFormat} like single states; {@link #restore} resumes them on any backend.
+     */
+    public static final class State implements AutoCloseable {
+        private final List<RecurrentState> layers;
+
+        private State(List<RecurrentState> layers) {
+            this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
+        }
+
+        /** @return the state of block {@code i} */
+        public RecurrentState layer(int i) {
+            if (i < 0 || i >= layers.size()) {
+                throw new IllegalArgumentException("i: expected a layer index in 0.." + (layers.size() - 1) + ", got " + i);
+            }
+            return layers.get(i);
+        }
+
+        /** @return every layer's state, by index */
+        public List<RecurrentState> layers() {
+            return layers;
+        }
+
+        /** @return tokens consumed so far */
+        public long position() {
+            return layers.get(0).position();
+        }
+
+        /** @return bytes of backend memory all layer states occupy */
+        public long sizeInBytes() {
+            return layers.stream().mapToLong(RecurrentState::sizeInBytes).sum();
+        }
+
+        /** @return host copies of every layer's state, by index, for {@link dev.based4j.state.StateFormat} */
+        public List<StateSnapshot> snapshots() {
+            return layers.stream().map(RecurrentState::snapshot).toList();
+        }
+
+        /**
+         * Restores saved layer states onto {@code stack}'s backend and type.
+         *
+         * @throws IllegalArgumentException when the number or kinds of the snapshots do not fit the stack
+         */
+        public static State restore(LayerStack stack, List<StateSnapshot> snapshots) {
+            if (stack == null) {
+                throw new IllegalArgumentException("stack: expected a LayerStack, got null");
+            }
+            if (snapshots == null || snapshots.size() != stack.blocks.size()) {
+                throw new IllegalArgumentException("snapshots: expected " + stack.blocks.size()
+                        + " layer states, got " + (snapshots == null ? "null" : snapshots.size()));
+            }
+            List<RecurrentState> states = new ArrayList<>();
+            try {
+                for (int i = 0; i < snapshots.size(); i++) {
+                    StateSnapshot s = snapshots.get(i);
+                    StateSnapshot.Kind expected = kindOf(stack.blocks.get(i).mixer());
+                    if (expected != null && s.kind() != expected) {
+                        throw new IllegalArgumentException("snapshots: layer " + i + " holds a " + s.kind().label()
+                                + " state, expected " + expected.label());
+                    }
+                    states.add(restoreOne(stack.backend(), s, stack.dtype()));
+                }
+                return new State(states);
+            } catch (RuntimeException | Error e) {
+                LayerSupport.closeAll(states);
+                throw e;
+            }
+        }
+
+        private static StateSnapshot.Kind kindOf(Mixer m) {
+            return switch (m) {
+                case LinearAttentionLayer l -> StateSnapshot.Kind.LINEAR_ATTENTION;
+                case SlidingWindowLayer s -> StateSnapshot.Kind.WINDOW;
+                case BaseConvLayer c -> StateSnapshot.Kind.CONV;
+                case BasedAttentionLayer b -> StateSnapshot.Kind.BASED_ATTENTION;
+                default -> null;
+            };
+        }
+
+        private static RecurrentState restoreOne(Backend backend, StateSnapshot s, DType dtype) {
+            return switch (s.kind()) {
+                case LINEAR_ATTENTION -> LinearAttentionState.restore(backend, s, dtype);
+                case WINDOW -> WindowState.restore(backend, s, dtype);
+                case BASED_ATTENTION -> BasedAttentionState.restore(backend, s, dtype);
+                case CONV -> ConvState.restore(backend, s, dtype);
+            };
+        }
+
+        /** Frees every layer's state. Idempotent. */
+        @Override
+        public void close() {
+            LayerSupport.closeAll(layers);
+        }
+    }
+}

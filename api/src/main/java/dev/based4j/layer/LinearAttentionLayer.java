@@ -1,0 +1,198 @@
+package dev.based4j.layer;
+
+import dev.based4j.attention.LinearAttentionSpec;
+import dev.based4j.featuremap.Taylor;
+import dev.based4j.spi.Backend;
+import dev.based4j.state.LinearAttentionState;
+import dev.based4j.state.RecurrentState;
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
+import dev.based4j.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The linear-attention mixer of BASED ({@code based-math.md} b): {@code q = x·proj_qᵀ}, {@code k = x·proj_kᵀ}
+ * ({@code [batch, seq, heads·f]}), {@code v = x·proj_vᵀ} ({@code heads·headDim}), split head-major, causal linear
+ * attention with the spec's feature map (Taylor by default), heads merged and {@code y = ·out_projᵀ}. No biases.
+ *
+ * <p>Weights: {@code proj_q.weight, proj_k.weight [heads·f, D]}, {@code proj_v.weight [heads·headDim, D]},
+ * {@code out_proj.weight [D, heads·headDim]}. State: {@link LinearAttentionState}.
+ */
+public final class LinearAttentionLayer implements Mixer {
+    /**
+     * Shape and kernel of the layer.
+     *
+     * @param modelDim D
+     * @param heads H (the released models use 16)
+     * @param headDim value dimension per head (D/H in the released models)
+     * @param spec the kernel: feature map (its input dimension is f) and eps
+     */
+    public record Config(int modelDim, int heads, int headDim, LinearAttentionSpec spec) implements MixerConfig {
+        /** Validates every field. */
+        public Config {
+            LayerSupport.positive("modelDim", modelDim);
+            LayerSupport.positive("heads", heads);
+            LayerSupport.positive("headDim", headDim);
+            if (spec == null) {
+                throw new IllegalArgumentException("spec: expected a LinearAttentionSpec, got null");
+            }
+        }
+
+        /** The released layout: head dim {@code D/heads}, Taylor feature map of {@code featureDim}, eps 1e-12. */
+        public static Config of(int modelDim, int heads, int featureDim) {
+            LayerSupport.positive("heads", heads);
+            if (modelDim < 1 || modelDim % heads != 0) {
+                throw new IllegalArgumentException("modelDim: expected a positive multiple of heads=" + heads
+                        + ", got " + modelDim);
+            }
+            return new Config(modelDim, heads, modelDim / heads, LinearAttentionSpec.of(new Taylor(featureDim)));
+        }
+
+        /** @return f, the per-head q/k dimension */
+        public int featureDim() {
+            return spec.featureDim();
+        }
+
+        @Override
+        public LinearAttentionLayer load(Backend backend, DType dtype, WeightSource weights) {
+            return LinearAttentionLayer.load(backend, dtype, weights, this);
+        }
+
+        @Override
+        public Map<String, HostTensor> randomWeights(long seed) {
+            SplittableRandom r = new SplittableRandom(seed);
+            Map<String, HostTensor> w = new LinkedHashMap<>();
+            LayerSupport.linearWeight(w, r, "proj_q.weight", heads * featureDim(), modelDim);
+            LayerSupport.linearWeight(w, r, "proj_k.weight", heads * featureDim(), modelDim);
+            LayerSupport.linearWeight(w, r, "proj_v.weight", heads * headDim, modelDim);
+            LayerSupport.linearWeight(w, r, "out_proj.weight", modelDim, heads * headDim);
+            return w;
+        }
+
+        @Override
+        public LinearAttentionLayer random(Backend backend, DType dtype, long seed) {
+            return load(backend, dtype, WeightSource.of(randomWeights(seed)));
+        }
+    }
+
+    private final Config config;
+    private final Backend backend;
+    private final DType dtype;
+    private final Tensor wq;
+    private final Tensor wk;
+    private final Tensor wv;
+    private final Tensor wo;
+    private volatile boolean closed;
+
+    private LinearAttentionLayer(Config config, Backend backend, DType dtype, List<Tensor> w) {
+        this.config = config;
+        this.backend = backend;
+        this.dtype = dtype;
+        this.wq = w.get(0);
+        this.wk = w.get(1);
+        this.wv = w.get(2);
+        this.wo = w.get(3);
+    }
+
+    /**
+     * Builds the layer from checkpoint weights ({@code proj_q.weight}, ...), uploaded once in {@code dtype}.
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit,
+     *     or naming a null argument
+     */
+    public static LinearAttentionLayer load(Backend backend, DType dtype, WeightSource weights, Config config) {
+        LayerSupport.backend(backend);
+        LayerSupport.dtype(dtype);
+        LayerSupport.weights(weights);
+        LayerSupport.config(config);
+        int d = config.modelDim();
+        int hf = config.heads() * config.featureDim();
+        int hv = config.heads() * config.headDim();
+        List<HostTensor> hosts = List.of(
+                LayerSupport.fetch(weights, "proj_q.weight", Shape.of(hf, d)),
+                LayerSupport.fetch(weights, "proj_k.weight", Shape.of(hf, d)),
+                LayerSupport.fetch(weights, "proj_v.weight", Shape.of(hv, d)),
+                LayerSupport.fetch(weights, "out_proj.weight", Shape.of(d, hv)));
+        return new LinearAttentionLayer(config, backend, dtype, LayerSupport.uploadAll(backend, dtype, hosts));
+    }
+
+    /** Builds the layer with seeded random weights ({@link Config#randomWeights(long)}). */
+    public static LinearAttentionLayer random(Backend backend, DType dtype, Config config, long seed) {
+        return load(backend, dtype, WeightSource.of(LayerSupport.config(config).randomWeights(seed)), config);
+    }
+
+    /** @return the configuration */
+    public Config config() {
+        return config;
+    }
+
+    /** @return the element type of the weights and of the tensors it takes */
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public int modelDim() {
+        return config.modelDim();
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public LinearAttentionState newState(int batch) {
+        LayerSupport.open(closed, "linear attention layer");
+        LayerSupport.positive("batch", batch);
+        return LinearAttentionState.zeros(backend, batch, config.heads(), config.spec().expandedDim(),
+                config.headDim(), dtype);
+    }
+
+    @Override
+    public Tensor prefill(Tensor x, RecurrentState state) {
+        return run(x, state, false);
+    }
+
+    @Override
+    public Tensor decode(Tensor x, RecurrentState state) {
+        return run(x, state, true);
+    }
+
+    private Tensor run(Tensor x, RecurrentState state, boolean decode) {
+        LayerSupport.open(closed, "linear attention layer");
+        LayerSupport.input("x", x, backend, dtype, config.modelDim(), decode);
+        LinearAttentionState s = LayerSupport.state(state, LinearAttentionState.class, "linear attention layer");
+        Backend b = backend;
+        int h = config.heads();
+        try (Tensor qFlat = b.linear(x, wq, null);
+                Tensor kFlat = b.linear(x, wk, null);
+                Tensor vFlat = b.linear(x, wv, null);
+                Tensor q = b.splitHeads(qFlat, h);
+                Tensor k = b.splitHeads(kFlat, h);
+                Tensor v = b.splitHeads(vFlat, h);
+                Tensor y = decode
+                        ? b.linearAttentionDecode(config.spec(), q, k, v, s)
+                        : b.linearAttentionPrefill(config.spec(), q, k, v, s);
+                Tensor merged = b.mergeHeads(y)) {
+            return b.linear(merged, wo, null);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            LayerSupport.closeAll(List.of(wq, wk, wv, wo));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LinearAttentionLayer[" + config + ", " + dtype.label() + " on " + backend.name() + "]";
+    }
+}

@@ -1,0 +1,118 @@
+package dev.based4j.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StateFormatTest {
+    private static final long SEED = 20240229L;
+
+    private static StateSnapshot smallLinearState(long seed) {
+        Random r = new Random(seed);
+        double[] kv = new double[1 * 2 * 3 * 4];
+        double[] z = new double[1 * 2 * 4];
+        for (int i = 0; i < kv.length; i++) {
+            kv[i] = r.nextGaussian();
+        }
+        for (int i = 0; i < z.length; i++) {
+            z[i] = r.nextGaussian();
+        }
+        return new StateSnapshot(StateSnapshot.Kind.LINEAR_ATTENTION, 17, List.of(), List.of(
+                new StateSnapshot.Entry("kv", HostTensor.of(kv, Shape.of(1, 2, 3, 4))),
+                new StateSnapshot.Entry("z", HostTensor.of(z, Shape.of(1, 2, 4), DType.F32))));
+    }
+
+    private static StateSnapshot smallWindowState() {
+        return new StateSnapshot(StateSnapshot.Kind.WINDOW, 5, List.of(new StateSnapshot.Meta("lookback", 2)), List.of(
+                new StateSnapshot.Entry("keys", HostTensor.of(new double[] {1, 2, 3, 4, 5, 6}, Shape.of(1, 1, 3, 2))),
+                new StateSnapshot.Entry("values", HostTensor.of(new double[] {7, 8, 9}, Shape.of(1, 1, 3, 1)))));
+    }
+
+    @Test
+    void roundTripsEveryTensorPositionAndMetadataExactly() throws Exception {
+        StateSnapshot a = smallLinearState(SEED);
+        StateSnapshot b = smallWindowState();
+        List<StateSnapshot> back = StateFormat.decode(StateFormat.encode(List.of(a, b)));
+        assertThat(back).hasSize(2);
+        assertThat(back.get(0).position()).isEqualTo(17);
+        assertThat(back.get(0).tensor("kv").toDoubleArray()).containsExactly(a.tensor("kv").toDoubleArray());
+        assertThat(back.get(0).tensor("z").dtype()).isEqualTo(DType.F32);
+        assertThat(back.get(0).tensor("z").toFloatArray()).containsExactly(a.tensor("z").toFloatArray());
+        assertThat(back.get(1).meta("lookback")).isEqualTo(2);
+        assertThat(back.get(1).tensor("values").shape()).isEqualTo(Shape.of(1, 1, 3, 1));
+    }
+
+    @Nested
+    class Corruption {
+        @Test
+        void detectsEverySingleByteChange() {
+            byte[] good = StateFormat.encode(List.of(smallLinearState(SEED), smallWindowState()));
+            int undetected = 0;
+            for (int i = 0; i < good.length; i++) {
+                for (int flip : new int[] {0x01, 0x80, 0xFF}) {
+                    byte[] bad = good.clone();
+                    bad[i] ^= (byte) flip;
+                    try {
+                        StateFormat.decode(bad);
+                        undetected++;
+                    } catch (CorruptStateException expected) {
+                        // detected
+                    }
+                }
+            }
+            assertThat(undetected).as("single-byte corruptions of a %d-byte state that loaded", good.length).isZero();
+        }
+
+        @Test
+        void detectsEveryTruncation() {
+            byte[] good = StateFormat.encode(List.of(smallLinearState(SEED)));
+            for (int len = 0; len < good.length; len++) {
+                byte[] cut = java.util.Arrays.copyOf(good, len);
+                int n = len;
+                assertThatThrownBy(() -> StateFormat.decode(cut))
+                        .as("truncated to %d of %d bytes", n, good.length)
+                        .isInstanceOf(CorruptStateException.class);
+            }
+        }
+
+        @Test
+        void refusesAnotherFormatVersionByName() throws Exception {
+            byte[] bytes = StateFormat.encode(List.of(smallWindowState()));
+            bytes[8] = 9; // version field, then re-seal the checksum so only the version is wrong
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(bytes, 0, bytes.length - 4);
+            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(bytes.length - 4, (int) crc.getValue());
+            assertThatThrownBy(() -> StateFormat.decode(bytes))
+                    .isInstanceOf(CorruptStateException.class)
+                    .hasMessageContaining("format version 9 is not supported");
+        }
+
+        @Test
+        void refusesAFileThatIsNotAState() {
+            assertThatThrownBy(() -> StateFormat.decode("definitely not a state file".getBytes()))
+                    .isInstanceOf(CorruptStateException.class)
+                    .hasMessageContaining("not a based4j state file");
+        }
+    }
+
+    @Test
+    void saveReplacesTheFileAtomicallyAndLeavesNoTemporaryFiles(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("state.b4j");
+        StateFormat.save(file, List.of(smallWindowState()));
+        StateFormat.save(file, List.of(smallLinearState(SEED)));
+        assertThat(StateFormat.load(file).get(0).kind()).isEqualTo(StateSnapshot.Kind.LINEAR_ATTENTION);
+        try (var files = Files.list(dir)) {
+            assertThat(files.toList()).containsExactly(file);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package dev.based4j.cpu.kernels;
+
+import dev.based4j.attention.BasedAttentionSpec;
+import dev.based4j.reference.Reference;
+import dev.based4j.tensor.DType;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The fused linear-plus-window layer ({@code sdk-conventions.md}): exact softmax over the {@code lookback + 1}
+ * most recent keys, linear attention over the keys that left the window, one shared normaliser. Token by token,
+ * as {@link Reference#basedAttention} defines it: the key leaving the ring enters the linear state, then
+ * {@code y = (Σ_near e^{s-c} v + e^{-c} φ(q)·S) / (Σ_near e^{s-c} + e^{-c}(φ(q)·z + eps))} with
+ * {@code c = max_near s}. The scores and sums are float; {@code e^{-c}} and the final combination are double,
+ * so large scores (q, k with std 4) neither overflow nor lose the far part. One task per (batch, head).
+ */
+public final class BasedAttentionKernels {
+    private final CpuPool pool;
+    private final F32Kernels kernels;
+
+    /** @param kernels the float32 inner loops */
+    public BasedAttentionKernels(CpuPool pool, F32Kernels kernels) {
+        this.pool = pool;
+        this.kernels = kernels;
+    }
+
+    /**
+     * Prefill or decode (the same computation) of {@code seq} tokens per head.
+     *
+     * @param kv far state {@code [batch, heads, dv, D]}
+     * @param z far state {@code [batch, heads, D]}
+     * @param ringK raw keys {@code [batch, heads, lookback+1, f]}
+     * @param ringV values {@code [batch, heads, lookback+1, dv]}
+     * @param position tokens seen before this call
+     */
+    public void apply(DType dtype, BasedAttentionSpec spec, int batch, int heads, int seq, int valueDim,
+            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment ringK,
+            MemorySegment ringV, long position, MemorySegment out) {
+        int f = spec.featureMap().inputDim();
+        int d = spec.featureMap().outputDim();
+        long window = Math.min((long) spec.lookback() + 1, position + seq);
+        long work = seq * (window * (f + valueDim) + 2L * d * valueDim);
+        if (dtype == DType.F64) {
+            pool.forEach(batch * heads, work, bh -> reference(spec, bh, seq, valueDim, q, k, v, kv, z, ringK, ringV,
+                    position, out));
+        } else {
+            F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
+            pool.forEach(batch * heads, work, bh -> float32(spec, phi, bh, seq, valueDim, q, k, v, kv, z, ringK,
+                    ringV, position, out));
+        }
+    }
+
+    private static void reference(BasedAttentionSpec spec, int bh, int seq, int dv, MemorySegment q, MemorySegment k,
+            MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment ringK, MemorySegment ringV,
+            long position, MemorySegment out) {
+        int f = spec.featureMap().inputDim();
+        int d = spec.featureMap().outputDim();
+        int cap = spec.lookback() + 1;
+        double[] kvHead = Mem.readDoubles(kv, (long) bh * dv * d, dv * d);
+        double[] zHead = Mem.readDoubles(z, (long) bh * d, d);
+        double[] keys = Mem.readDoubles(ringK, (long) bh * cap * f, cap * f);
+        double[] values = Mem.readDoubles(ringV, (long) bh * cap * dv, cap * dv);
+        double[] y = Reference.basedAttention(spec, Mem.readDoubles(q, (long) bh * seq * f, seq * f),
+                Mem.readDoubles(k, (long) bh * seq * f, seq * f), Mem.readDoubles(v, (long) bh * seq * dv, seq * dv),
+                1, 1, seq, dv, kvHead, zHead, keys, values, position);
+        Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
+        Mem.write(kvHead, 0, kv, (long) bh * dv * d, dv * d);
+        Mem.write(zHead, 0, z, (long) bh * d, d);
+        Mem.write(keys, 0, ringK, (long) bh * cap * f, cap * f);
+        Mem.write(values, 0, ringV, (long) bh * cap * dv, cap * dv);
+    }
+
+    /**
+     * One head. The ring's tokens and this call's are laid out in position order on the heap: the window of each
+     * query is one contiguous range, and the token leaving the window is found there before the ring is
+     * overwritten.
+     */
+    private void float32(BasedAttentionSpec spec, F32FeatureMap phi, int bh, int seq, int dv, MemorySegment q,
+            MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment ringK,
+            MemorySegment ringV, long position, MemorySegment out) {
+        int f = phi.inputDim;
+        int d = phi.outputDim;
+        int lookback = spec.lookback();
+        int cap = lookback + 1;
+        int old = (int) Math.min(position, cap);
+        long base = position - old;
+        int tokens = old + seq;
+        float[] keys = Scratch.floats(0, tokens * f);
+        float[] values = Scratch.floats(1, tokens * dv);
+        float[] qh = Scratch.floats(2, seq * f);
+        float[] y = Scratch.floats(3, seq * dv);
+        float[] scores = Scratch.floats(4, Math.min(cap, tokens));
+        float[] s = Scratch.floats(5, dv * d);
+        float[] zh = Scratch.floats(6, d);
+        float[] phiQ = Scratch.floats(7, d);
+        float[] phiK = Scratch.floats(8, d);
+        float[] farNum = Scratch.floats(9, dv);
+        long headK = (long) bh * cap * f;
+        long headV = (long) bh * cap * dv;
+        Ring.gather(ringK, headK, cap, f, base, position, keys, 0);
+        Ring.gather(ringV, headV, cap, dv, base, position, values, 0);
+        Mem.read(k, (long) bh * seq * f, keys, old * f, seq * f);
+        Mem.read(v, (long) bh * seq * dv, values, old * dv, seq * dv);
+        Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
+        Mem.read(kv, (long) bh * dv * d, s, 0, dv * d);
+        Mem.read(z, (long) bh * d, zh, 0, d);
+        float scale = (float) spec.effectiveScale();
+        double eps = spec.eps();
+        for (int n = 0; n < seq; n++) {
+            long p = position + n;
+            int last = old + n;
+            phi.apply(qh, n * f, 0, 1, phiQ, 0);
+            if (p >= cap) {
+                // token p - cap leaves the window and enters the linear state, which is then read out
+                int leaving = (int) (p - cap - base);
+                phi.apply(keys, leaving * f, 0, 1, phiK, 0);
+                kernels.axpy(1f, phiK, 0, zh, 0, d);
+                kernels.updateThenProject(s, 0, dv, d, values, leaving * dv, phiK, 0, phiQ, 0, farNum, 0);
+            } else {
+                kernels.matmulTransposed(phiQ, 0, d, s, 0, d, farNum, 0, dv, 1, d, dv, false);
+            }
+            double farDen = kernels.dot(phiQ, 0, zh, 0, d);
+            int first = (int) (Math.max(0, p - lookback) - base);
+            int count = last - first + 1;
+            kernels.matmulTransposed(qh, n * f, f, keys, first * f, f, scores, 0, count, 1, f, count, false);
+            for (int i = 0; i < count; i++) {
+                scores[i] *= scale;
+            }
+            float c = kernels.max(scores, 0, count);
+            double nearDen = kernels.expShifted(scores, 0, count, c);
+            int yo = n * dv;
+            kernels.matmul(scores, 0, count, values, first * dv, dv, y, yo, dv, 1, count, dv, false);
+            double shrink = Math.exp(-(double) c);
+            double den = nearDen + shrink * (farDen + eps);
+            for (int e = 0; e < dv; e++) {
+                y[yo + e] = (float) ((y[yo + e] + shrink * farNum[e]) / den);
+            }
+        }
+        Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
+        Mem.write(s, 0, kv, (long) bh * dv * d, dv * d);
+        Mem.write(zh, 0, z, (long) bh * d, d);
+        long keep = Math.max(position, position + seq - cap);
+        Ring.scatter(keys, (int) (keep - base), ringK, headK, cap, f, keep, position + seq);
+        Ring.scatter(values, (int) (keep - base), ringV, headV, cap, dv, keep, position + seq);
+    }
+}

@@ -1,0 +1,73 @@
+package dev.based4j.cpu.kernels;
+
+/**
+ * The float32 inner loops of the CPU backend: the part of every F32 kernel that a SIMD implementation replaces.
+ * The kernel families ({@link LinearAttentionKernels}, {@link SlidingWindowKernels}, ...) do the bookkeeping
+ * (layouts, rings, states, threads) and spend their time in these methods, so that a Vector API version only has
+ * to implement this interface.
+ *
+ * <p>Matrices are row-major in {@code float[]} with an offset and a leading dimension (the distance between
+ * rows). Sums may be evaluated in any order; results differ from a sequential sum only by rounding.
+ *
+ * <p>Chosen once at start-up by {@link #select()}: the Lucene pattern, where no always-loaded class mentions
+ * vector types and a setting forces the plain loops.
+ */
+public interface F32Kernels {
+    /** @return a short name for diagnostics ({@code plain}, ...) */
+    String name();
+
+    /** @return {@code Σ_i a[aOffset+i]·b[bOffset+i]} over {@code n} values */
+    float dot(float[] a, int aOffset, float[] b, int bOffset, int n);
+
+    /** {@code y[yOffset+i] += alpha·x[xOffset+i]} over {@code n} values. */
+    void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
+
+    /** {@code y[yOffset+i] += a[aOffset+i]·b[bOffset+i]} over {@code n} values. */
+    void multiplyAdd(float[] a, int aOffset, float[] b, int bOffset, float[] y, int yOffset, int n);
+
+    /**
+     * {@code c = a·b}, or {@code c += a·b} when {@code accumulate}: {@code a} is {@code rows×depth},
+     * {@code b} is {@code depth×cols}, {@code c} is {@code rows×cols}.
+     */
+    void matmul(float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset, int ldc,
+            int rows, int depth, int cols, boolean accumulate);
+
+    /**
+     * {@code c = a·bᵀ}, or {@code c += a·bᵀ} when {@code accumulate}: {@code a} is {@code rows×depth},
+     * {@code b} is {@code cols×depth} (each row of {@code b} is one output column), {@code c} is
+     * {@code rows×cols}. This is the shape of {@code x·Wᵀ} with a weight stored {@code [out, in]} and of query-key
+     * scores.
+     */
+    void matmulTransposed(float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset,
+            int ldc, int rows, int depth, int cols, boolean accumulate);
+
+    /**
+     * The recurrent linear-attention step over one head's state, fused so each state row is touched once:
+     * {@code s[r,:] += u[r]·w} and then {@code out[r] = x·s[r,:]} for every row {@code r} of the
+     * {@code rows×cols} matrix {@code s} (leading dimension {@code cols}).
+     */
+    void updateThenProject(float[] s, int sOffset, int rows, int cols, float[] u, int uOffset, float[] w, int wOffset,
+            float[] x, int xOffset, float[] out, int outOffset);
+
+    /** @return the largest of {@code n >= 1} values */
+    float max(float[] x, int offset, int n);
+
+    /** Replaces {@code x[i]} by {@code exp(x[i] - shift)} over {@code n} values and returns their sum. */
+    float expShifted(float[] x, int offset, int n, float shift);
+
+    /**
+     * The Taylor feature map of one vector: {@code out = [1, x·linearScale, (x_i·quadraticScale)·x_j]} with the
+     * full row-major outer product, {@code 1 + f + f²} values.
+     */
+    void taylor(float[] x, int xOffset, int f, float linearScale, float quadraticScale, float[] out, int outOffset);
+
+    /**
+     * The implementation this JVM uses. Today that is {@link PlainF32Kernels}; the Vector API implementation
+     * (issue 3) is picked here when {@code jdk.incubator.vector} is present and
+     * {@link dev.based4j.Settings#CPU_NO_VECTOR} is false, loaded by name so that no always-loaded class refers
+     * to vector types.
+     */
+    static F32Kernels select() {
+        return new PlainF32Kernels();
+    }
+}

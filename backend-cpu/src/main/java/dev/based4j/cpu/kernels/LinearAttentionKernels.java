@@ -1,0 +1,303 @@
+package dev.based4j.cpu.kernels;
+
+import dev.based4j.attention.LinearAttentionSpec;
+import dev.based4j.attention.PrefillAlgorithm;
+import dev.based4j.reference.Reference;
+import dev.based4j.tensor.DType;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Causal linear attention continuing from a state ({@code based-math.md} b): per head,
+ * {@code y_n = (φ(q_n)·S + Σ_{m≤n} (φ(q_n)·φ(k_m)) v_m) / (φ(q_n)·z + Σ_{m≤n} φ(q_n)·φ(k_m) + eps)}, after which
+ * {@code S += Σ_m v_m ⊗ φ(k_m)} and {@code z += Σ_m φ(k_m)}. Layouts: {@code q, k [batch, heads, seq, f]},
+ * {@code v, out [batch, heads, seq, dv]}, state {@code kv [batch, heads, dv, D]} (value dimension first) and
+ * {@code z [batch, heads, D]}.
+ *
+ * <p>Float32 prefill has three forms with the same result up to rounding: the masked quadratic form, the
+ * chunked form (the state carried from chunk to chunk) and the recurrent form (the decode step token by token).
+ * {@link PrefillAlgorithm#AUTO} takes whichever costs fewer multiply-adds. One task per (batch, head).
+ */
+public final class LinearAttentionKernels {
+    /** Query rows per block of the quadratic form: bounds the score matrix to {@code QUERY_BLOCK × seq}. */
+    private static final int QUERY_BLOCK = 64;
+
+    /** How float32 prefill is evaluated. */
+    enum Form {
+        QUADRATIC, CHUNKED, RECURRENT
+    }
+
+    private final CpuPool pool;
+    private final F32Kernels kernels;
+
+    /** @param kernels the float32 inner loops */
+    public LinearAttentionKernels(CpuPool pool, F32Kernels kernels) {
+        this.pool = pool;
+        this.kernels = kernels;
+    }
+
+    /** Prefill of {@code seq} tokens per head; the state is updated in place (its position is not touched). */
+    public void prefill(DType dtype, LinearAttentionSpec spec, int batch, int heads, int seq, int valueDim,
+            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
+        if (dtype == DType.F64) {
+            reference(spec, batch * heads, seq, valueDim, q, k, v, kv, z, out);
+        } else {
+            F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
+            Form form = choose(spec, seq, valueDim, phi.hasDotKernel());
+            float32(spec, phi, form, batch * heads, seq, valueDim, q, k, v, kv, z, out);
+        }
+    }
+
+    /** One token per head: update the state, then read out. */
+    public void decode(DType dtype, LinearAttentionSpec spec, int batch, int heads, int valueDim, MemorySegment q,
+            MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
+        if (dtype == DType.F64) {
+            reference(spec, batch * heads, 1, valueDim, q, k, v, kv, z, out);
+        } else {
+            F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
+            float32(spec, phi, Form.RECURRENT, batch * heads, 1, valueDim, q, k, v, kv, z, out);
+        }
+    }
+
+    /**
+     * The form AUTO and the explicit algorithms map to. Per token, the quadratic form pays for {@code seq/2}
+     * query-key pairs, the chunked form for {@code chunk/2} pairs plus one read-out of and one update to the
+     * {@code dv×D} state; a pair costs a score ({@code f} with a closed-form kernel, else {@code D}) and a
+     * weighted value row ({@code dv}).
+     */
+    static Form choose(LinearAttentionSpec spec, int seq, int valueDim, boolean dotKernel) {
+        return switch (spec.algorithm()) {
+            case QUADRATIC -> Form.QUADRATIC;
+            case CHUNKED -> Form.CHUNKED;
+            case RECURRENT -> Form.RECURRENT;
+            case AUTO -> {
+                double pair = (dotKernel ? spec.featureDim() : spec.expandedDim()) + valueDim;
+                double quadratic = seq / 2.0 * pair;
+                double chunked = Math.min(spec.chunkSize(), seq) / 2.0 * pair + 2.0 * spec.expandedDim() * valueDim;
+                yield quadratic <= chunked ? Form.QUADRATIC : Form.CHUNKED;
+            }
+        };
+    }
+
+    // ---------------------------------------------------------------- float64: the reference, head by head
+
+    private void reference(LinearAttentionSpec spec, int rows, int seq, int dv, MemorySegment q, MemorySegment k,
+            MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
+        int f = spec.featureDim();
+        int d = spec.expandedDim();
+        long work = (long) seq * seq / 2 * d + (long) seq * d * dv;
+        pool.forEach(rows, work, bh -> {
+            double[] kvHead = Mem.readDoubles(kv, (long) bh * dv * d, dv * d);
+            double[] zHead = Mem.readDoubles(z, (long) bh * d, d);
+            double[] y = Reference.linearAttention(spec, Mem.readDoubles(q, (long) bh * seq * f, seq * f),
+                    Mem.readDoubles(k, (long) bh * seq * f, seq * f), Mem.readDoubles(v, (long) bh * seq * dv, seq * dv),
+                    1, 1, seq, dv, kvHead, zHead);
+            Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
+            Mem.write(kvHead, 0, kv, (long) bh * dv * d, dv * d);
+            Mem.write(zHead, 0, z, (long) bh * d, d);
+        });
+    }
+
+    // ---------------------------------------------------------------- float32
+
+    private void float32(LinearAttentionSpec spec, F32FeatureMap phi, Form form, int rows, int seq, int dv,
+            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
+        int f = spec.featureDim();
+        int d = spec.expandedDim();
+        float eps = (float) spec.eps();
+        int chunk = Math.min(spec.chunkSize(), seq);
+        double pair = (phi.hasDotKernel() ? f : d) + dv;
+        long work = (long) (seq * (form == Form.QUADRATIC ? seq / 2.0 : chunk / 2.0) * pair) + 2L * seq * d * dv;
+        pool.forEach(rows, work, bh -> {
+            float[] qh = Scratch.floats(0, seq * f);
+            float[] kh = Scratch.floats(1, seq * f);
+            float[] vh = Scratch.floats(2, seq * dv);
+            float[] s = Scratch.floats(3, dv * d);
+            float[] zh = Scratch.floats(4, d);
+            float[] y = Scratch.floats(5, seq * dv);
+            Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
+            Mem.read(k, (long) bh * seq * f, kh, 0, seq * f);
+            Mem.read(v, (long) bh * seq * dv, vh, 0, seq * dv);
+            Mem.read(kv, (long) bh * dv * d, s, 0, dv * d);
+            Mem.read(z, (long) bh * d, zh, 0, d);
+            Head h = new Head(phi, eps, seq, f, d, dv, qh, kh, vh, s, zh, y);
+            switch (form) {
+                case QUADRATIC -> quadratic(h);
+                case CHUNKED -> chunked(h, chunk);
+                case RECURRENT -> recurrent(h);
+            }
+            Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
+            Mem.write(s, 0, kv, (long) bh * dv * d, dv * d);
+            Mem.write(zh, 0, z, (long) bh * d, d);
+        });
+    }
+
+    /** One head's inputs, state ({@code s [dv×D]}, {@code z [D]}) and output, as heap arrays. */
+    private record Head(F32FeatureMap phi, float eps, int seq, int f, int d, int dv, float[] q, float[] k, float[] v,
+            float[] s, float[] z, float[] y) {}
+
+    /**
+     * The masked quadratic form, in blocks of query rows: {@code y = φ(Q)·Sᵀ + mask(φ(Q)φ(K)ᵀ)·V}, normalised
+     * row by row; then the state absorbs all tokens. Scores come from {@code q·k} directly when the map has a
+     * closed-form kernel (Taylor: {@code 1 + s + s²/2}), which is {@code D/f} times cheaper.
+     */
+    private void quadratic(Head h) {
+        int seq = h.seq;
+        int f = h.f;
+        int d = h.d;
+        int dv = h.dv;
+        F32FeatureMap phi = h.phi;
+        boolean carried = !allZero(h.s, dv * d) || !allZero(h.z, d);
+        boolean dotKernel = phi.hasDotKernel();
+        float[] phiK = null;
+        if (!dotKernel) {
+            phiK = Scratch.floats(7, seq * d);
+            phi.applyRows(h.k, 0, seq, 0, seq, phiK, 0);
+        }
+        float[] phiQ = Scratch.floats(6, QUERY_BLOCK * d);
+        float[] scores = Scratch.floats(8, QUERY_BLOCK * seq);
+        float[] den = Scratch.floats(10, QUERY_BLOCK);
+        for (int n0 = 0; n0 < seq; n0 += QUERY_BLOCK) {
+            int nb = Math.min(QUERY_BLOCK, seq - n0);
+            int n1 = n0 + nb;
+            if (carried || !dotKernel) {
+                phi.applyRows(h.q, n0 * f, nb, n0, seq, phiQ, 0);
+            }
+            if (carried) {
+                // what earlier calls left in the state
+                kernels.matmulTransposed(phiQ, 0, d, h.s, 0, d, h.y, n0 * dv, dv, nb, d, dv, false);
+                kernels.matmulTransposed(phiQ, 0, d, h.z, 0, d, den, 0, 1, nb, d, 1, false);
+            } else {
+                java.util.Arrays.fill(h.y, n0 * dv, n1 * dv, 0f);
+                java.util.Arrays.fill(den, 0, nb, 0f);
+            }
+            if (dotKernel) {
+                kernels.matmulTransposed(h.q, n0 * f, f, h.k, 0, f, scores, 0, n1, nb, f, n1, false);
+            } else {
+                kernels.matmulTransposed(phiQ, 0, d, phiK, 0, d, scores, 0, n1, nb, d, n1, false);
+            }
+            finishBlock(h, scores, n1, nb, n0, 0, den, n0);
+        }
+        float[] vt = Scratch.floats(11, dv * QUERY_BLOCK);
+        float[] block = dotKernel ? Scratch.floats(7, QUERY_BLOCK * d) : phiK;
+        for (int m0 = 0; m0 < seq; m0 += QUERY_BLOCK) {
+            int len = Math.min(QUERY_BLOCK, seq - m0);
+            int at = 0;
+            if (dotKernel) {
+                phi.applyRows(h.k, m0 * f, len, m0, seq, block, 0);
+            } else {
+                at = m0 * d;
+            }
+            absorb(h, block, at, m0, len, vt);
+        }
+    }
+
+    /**
+     * The chunked form: per chunk, the read-out of the state carried from earlier chunks, plus the masked
+     * quadratic form inside the chunk; then the chunk's keys and values enter the state.
+     */
+    private void chunked(Head h, int chunk) {
+        int seq = h.seq;
+        int f = h.f;
+        int d = h.d;
+        int dv = h.dv;
+        F32FeatureMap phi = h.phi;
+        boolean dotKernel = phi.hasDotKernel();
+        float[] phiQ = Scratch.floats(6, chunk * d);
+        float[] phiK = Scratch.floats(7, chunk * d);
+        float[] scores = Scratch.floats(8, chunk * chunk);
+        float[] den = Scratch.floats(10, chunk);
+        float[] vt = Scratch.floats(11, dv * chunk);
+        for (int c0 = 0; c0 < seq; c0 += chunk) {
+            int len = Math.min(chunk, seq - c0);
+            phi.applyRows(h.q, c0 * f, len, c0, seq, phiQ, 0);
+            phi.applyRows(h.k, c0 * f, len, c0, seq, phiK, 0);
+            kernels.matmulTransposed(phiQ, 0, d, h.s, 0, d, h.y, c0 * dv, dv, len, d, dv, false);
+            kernels.matmulTransposed(phiQ, 0, d, h.z, 0, d, den, 0, 1, len, d, 1, false);
+            if (dotKernel) {
+                kernels.matmulTransposed(h.q, c0 * f, f, h.k, c0 * f, f, scores, 0, len, len, f, len, false);
+            } else {
+                kernels.matmulTransposed(phiQ, 0, d, phiK, 0, d, scores, 0, len, len, d, len, false);
+            }
+            finishBlock(h, scores, len, len, 0, c0, den, c0);
+            absorb(h, phiK, 0, c0, len, vt);
+        }
+    }
+
+    /** The decode step, token by token: {@code S += v⊗φ(k)}, {@code z += φ(k)}, then read out. */
+    private void recurrent(Head h) {
+        int d = h.d;
+        int dv = h.dv;
+        float[] phiQ = Scratch.floats(6, d);
+        float[] phiK = Scratch.floats(7, d);
+        float[] num = Scratch.floats(9, dv);
+        for (int n = 0; n < h.seq; n++) {
+            h.phi.apply(h.q, n * h.f, n, h.seq, phiQ, 0);
+            h.phi.apply(h.k, n * h.f, n, h.seq, phiK, 0);
+            kernels.axpy(1f, phiK, 0, h.z, 0, d);
+            double den = (double) kernels.dot(phiQ, 0, h.z, 0, d) + h.eps;
+            kernels.updateThenProject(h.s, 0, dv, d, h.v, n * dv, phiK, 0, phiQ, 0, num, 0);
+            for (int c = 0; c < dv; c++) {
+                h.y[n * dv + c] = (float) (num[c] / den);
+            }
+        }
+    }
+
+    /**
+     * Finishes a block of query rows whose output rows hold the state's read-out: turns raw scores into
+     * {@code φ(q)·φ(k)} where the map has a closed-form kernel, masks the keys after each query (causal, the
+     * diagonal included), adds the weighted values and divides by the normaliser. The normaliser's terms are
+     * summed in double: there can be thousands of positive terms.
+     *
+     * @param scores {@code rows × keys} query-key products; key {@code m} is token {@code firstKey + m}
+     * @param before keys row 0 sees before its own diagonal entry
+     * @param carriedDen {@code φ(q_n)·z} of the state before the keys, per row
+     * @param row0 token of the first query row
+     */
+    private void finishBlock(Head h, float[] scores, int keys, int rows, int before, int firstKey, float[] carriedDen,
+            int row0) {
+        double[] den = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            int o = i * keys;
+            int seen = before + i + 1;
+            if (h.phi.hasDotKernel()) {
+                h.phi.kernelFromDots(scores, o, seen);
+            }
+            java.util.Arrays.fill(scores, o + seen, o + keys, 0f);
+            double d = carriedDen[i];
+            for (int m = 0; m < seen; m++) {
+                d += scores[o + m];
+            }
+            den[i] = d + h.eps;
+        }
+        int dv = h.dv;
+        kernels.matmul(scores, 0, keys, h.v, firstKey * dv, dv, h.y, row0 * dv, dv, rows, keys, dv, true);
+        for (int i = 0; i < rows; i++) {
+            int yo = (row0 + i) * dv;
+            for (int c = 0; c < dv; c++) {
+                h.y[yo + c] = (float) (h.y[yo + c] / den[i]);
+            }
+        }
+    }
+
+    /** The state absorbs tokens {@code m0..m0+len}: {@code z += Σ φ(k_m)}, {@code S += Vᵀ·φ(K)}. */
+    private void absorb(Head h, float[] phiK, int phiOffset, int m0, int len, float[] vt) {
+        int d = h.d;
+        int dv = h.dv;
+        for (int m = 0; m < len; m++) {
+            kernels.axpy(1f, phiK, phiOffset + m * d, h.z, 0, d);
+            for (int c = 0; c < dv; c++) {
+                vt[c * len + m] = h.v[(m0 + m) * dv + c];
+            }
+        }
+        kernels.matmul(vt, 0, len, phiK, phiOffset, d, h.s, 0, d, dv, len, d, true);
+    }
+
+    private static boolean allZero(float[] a, int n) {
+        for (int i = 0; i < n; i++) {
+            if (a[i] != 0f) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,121 @@
+package dev.based4j.cpu.kernels;
+
+import dev.based4j.attention.SlidingWindowSpec;
+import dev.based4j.reference.Reference;
+import dev.based4j.tensor.DType;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Causal softmax attention over a sliding window ({@code sdk-conventions.md}): the query at absolute position
+ * {@code p} sees keys {@code max(0, p-lookback) .. p}, earlier ones from the ring buffer of the state
+ * ({@code keys [batch, heads, capacity, dk]}, position {@code p} in slot {@code p mod capacity}), the rest from
+ * this call; the ring then takes this call's tokens. Unbounded lookback with a growing cache is full causal
+ * attention. One task per (batch, head).
+ */
+public final class SlidingWindowKernels {
+    private final CpuPool pool;
+    private final F32Kernels kernels;
+
+    /** @param kernels the float32 inner loops */
+    public SlidingWindowKernels(CpuPool pool, F32Kernels kernels) {
+        this.pool = pool;
+        this.kernels = kernels;
+    }
+
+    /**
+     * Prefill or decode (the same computation) of {@code seq} tokens per head.
+     *
+     * @param capacity ring slots
+     * @param position tokens seen before this call
+     */
+    public void apply(DType dtype, SlidingWindowSpec spec, int batch, int heads, int seq, int keyDim, int valueDim,
+            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment ringK, MemorySegment ringV,
+            int capacity, long position, MemorySegment out) {
+        long window = Math.min((long) spec.lookback() + 1, position + seq);
+        long work = seq * window * (keyDim + valueDim);
+        if (dtype == DType.F64) {
+            pool.forEach(batch * heads, work, bh -> reference(spec, bh, seq, keyDim, valueDim, q, k, v, ringK, ringV,
+                    capacity, position, out));
+        } else {
+            pool.forEach(batch * heads, work, bh -> float32(spec, bh, seq, keyDim, valueDim, q, k, v, ringK, ringV,
+                    capacity, position, out));
+        }
+    }
+
+    private static void reference(SlidingWindowSpec spec, int bh, int seq, int dk, int dv, MemorySegment q,
+            MemorySegment k, MemorySegment v, MemorySegment ringK, MemorySegment ringV, int cap, long position,
+            MemorySegment out) {
+        double[] keys = Mem.readDoubles(ringK, (long) bh * cap * dk, cap * dk);
+        double[] values = Mem.readDoubles(ringV, (long) bh * cap * dv, cap * dv);
+        double[] y = Reference.slidingWindow(spec, Mem.readDoubles(q, (long) bh * seq * dk, seq * dk),
+                Mem.readDoubles(k, (long) bh * seq * dk, seq * dk), Mem.readDoubles(v, (long) bh * seq * dv, seq * dv),
+                1, 1, seq, dk, dv, keys, values, cap, position);
+        Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
+        Mem.write(keys, 0, ringK, (long) bh * cap * dk, cap * dk);
+        Mem.write(values, 0, ringV, (long) bh * cap * dv, cap * dv);
+    }
+
+    /**
+     * One head: the keys and values a query may see (the ring's last {@code min(position, lookback)} tokens,
+     * then this call's) are laid out in position order on the heap, so every query's window is one contiguous
+     * range; softmax with its maximum subtracted.
+     */
+    /** @return the row in the heap key array of the first key the query at position {@code p} sees */
+    private static int first(long p, long lookback, long base) {
+        return (int) (Math.max(0, p - lookback) - base);
+    }
+
+    private void float32(SlidingWindowSpec spec, int bh, int seq, int dk, int dv, MemorySegment q, MemorySegment k,
+            MemorySegment v, MemorySegment ringK, MemorySegment ringV, int cap, long position, MemorySegment out) {
+        long lookback = spec.lookback();
+        int old = (int) Math.min(position, lookback);
+        long base = position - old;
+        int tokens = old + seq;
+        float[] keys = Scratch.floats(0, tokens * dk);
+        float[] values = Scratch.floats(1, tokens * dv);
+        float[] qh = Scratch.floats(2, seq * dk);
+        float[] y = Scratch.floats(3, seq * dv);
+        long headK = (long) bh * cap * dk;
+        long headV = (long) bh * cap * dv;
+        Ring.gather(ringK, headK, cap, dk, base, position, keys, 0);
+        Ring.gather(ringV, headV, cap, dv, base, position, values, 0);
+        Mem.read(k, (long) bh * seq * dk, keys, old * dk, seq * dk);
+        Mem.read(v, (long) bh * seq * dv, values, old * dv, seq * dv);
+        Mem.read(q, (long) bh * seq * dk, qh, 0, seq * dk);
+        float scale = (float) spec.scaleFor(dk);
+        // blocks of queries against the band of keys they see: matrix products instead of one row at a time;
+        // the block is no taller than the window, so at least about half of the band is inside some window
+        int block = (int) Math.max(8, Math.min(64, lookback + 1));
+        float[] scores = Scratch.floats(4, block * (int) Math.min(block + lookback, tokens));
+        float[] inverse = new float[block];
+        for (int n0 = 0; n0 < seq; n0 += block) {
+            int rows = Math.min(block, seq - n0);
+            int lo = first(position + n0, lookback, base);
+            int width = old + n0 + rows - lo;
+            kernels.matmulTransposed(qh, n0 * dk, dk, keys, lo * dk, dk, scores, 0, width, rows, dk, width, false);
+            for (int i = 0; i < rows; i++) {
+                int o = i * width;
+                int from = first(position + n0 + i, lookback, base) - lo;
+                int to = old + n0 + i - lo + 1;
+                for (int m = from; m < to; m++) {
+                    scores[o + m] *= scale;
+                }
+                float sum = kernels.expShifted(scores, o + from, to - from, kernels.max(scores, o + from, to - from));
+                java.util.Arrays.fill(scores, o, o + from, 0f);
+                java.util.Arrays.fill(scores, o + to, o + width, 0f);
+                inverse[i] = 1f / sum;
+            }
+            kernels.matmul(scores, 0, width, values, lo * dv, dv, y, n0 * dv, dv, rows, width, dv, false);
+            for (int i = 0; i < rows; i++) {
+                int yo = (n0 + i) * dv;
+                for (int c = 0; c < dv; c++) {
+                    y[yo + c] *= inverse[i];
+                }
+            }
+        }
+        Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
+        long keep = Math.max(position, position + seq - cap);
+        Ring.scatter(keys, (int) (keep - base), ringK, headK, cap, dk, keep, position + seq);
+        Ring.scatter(values, (int) (keep - base), ringV, headV, cap, dv, keep, position + seq);
+    }
+}

@@ -1,0 +1,76 @@
+package dev.based4j.conformance;
+
+import dev.based4j.featuremap.FeatureMap;
+import dev.based4j.spi.Capabilities;
+import dev.based4j.spi.Operation;
+import dev.based4j.tensor.DType;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a case needs from a backend's {@link Capabilities}: operations, a precision, feature maps, or whole models.
+ */
+record Requirement(Set<Operation> operations, DType dtype, Set<FeatureMap.Kind> featureMaps, boolean models) {
+    Requirement {
+        operations = operations.isEmpty() ? EnumSet.noneOf(Operation.class) : EnumSet.copyOf(operations);
+        featureMaps = featureMaps.isEmpty() ? EnumSet.noneOf(FeatureMap.Kind.class) : EnumSet.copyOf(featureMaps);
+    }
+
+    /** Builds the requirement of a case for one precision. */
+    @FunctionalInterface
+    interface Factory {
+        Requirement of(DType dtype);
+    }
+
+    static Factory needs(Operation... ops) {
+        return t -> of(t, ops);
+    }
+
+    static Factory needs(FeatureMap map, Operation... ops) {
+        return t -> of(t, ops).with(map);
+    }
+
+    static Requirement of(DType dtype, Operation... ops) {
+        return new Requirement(Set.of(ops), dtype, Set.of(), false);
+    }
+
+    Requirement with(FeatureMap... maps) {
+        Set<FeatureMap.Kind> kinds = featureMaps.isEmpty() ? EnumSet.noneOf(FeatureMap.Kind.class)
+                : EnumSet.copyOf(featureMaps);
+        for (FeatureMap m : maps) {
+            kinds.add(m.kind());
+        }
+        return new Requirement(operations, dtype, kinds, models);
+    }
+
+    Requirement withModels() {
+        return new Requirement(operations, dtype, featureMaps, true);
+    }
+
+    /** @return why the backend cannot run the case, or empty when it can */
+    Optional<String> missingFrom(String backend, Capabilities caps) {
+        if (!caps.precisions().contains(dtype)) {
+            return Optional.of("backend " + backend + " does not compute in " + dtype.label() + " (capabilities: "
+                    + caps.precisions().stream().map(DType::label).sorted().toList() + ")");
+        }
+        List<String> ops = operations.stream().filter(o -> !caps.operations().contains(o))
+                .map(o -> o.name().toLowerCase(Locale.ROOT)).toList();
+        if (!ops.isEmpty()) {
+            return Optional.of("backend " + backend + " does not declare operation" + (ops.size() > 1 ? "s " : " ")
+                    + String.join(", ", ops) + " in its capabilities");
+        }
+        List<String> maps = featureMaps.stream().filter(k -> !caps.featureMaps().contains(k))
+                .map(FeatureMap.Kind::label).toList();
+        if (!maps.isEmpty()) {
+            return Optional.of("backend " + backend + " does not declare feature map" + (maps.size() > 1 ? "s " : " ")
+                    + String.join(", ", maps) + " in its capabilities");
+        }
+        if (models && !caps.runsModels()) {
+            return Optional.of("backend " + backend + " does not declare every operation of a whole model");
+        }
+        return Optional.empty();
+    }
+}

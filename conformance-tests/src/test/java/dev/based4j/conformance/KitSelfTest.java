@@ -1,0 +1,174 @@
+package dev.based4j.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectNestedClass;
+
+import dev.based4j.conformance.testing.Mutants;
+import dev.based4j.conformance.testing.ReferenceBackend;
+import dev.based4j.spi.Backend;
+import dev.based4j.tensor.DType;
+import java.util.List;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.platform.testkit.engine.EngineTestKit;
+import org.junit.platform.testkit.engine.Event;
+import org.junit.platform.testkit.engine.Events;
+
+/** The kit itself: skipped cases are reported skipped, broken backends fail, names carry the seed. */
+class KitSelfTest {
+
+    @Nested
+    class Skipping {
+        @Test
+        void casesTheCapabilitiesLeaveOutAreReportedSkippedNeverPassed() {
+            Events tests = EngineTestKit.engine("junit-jupiter").selectors(selectClass(RestrictedBackendKit.class))
+                    .execute().testEvents();
+
+            assertThat(tests.failed().count()).as("failed tests").isZero();
+            assertThat(names(tests.succeeded())).as("passed tests").isNotEmpty()
+                    .noneMatch(n -> n.contains(", f32"))
+                    .noneMatch(n -> n.startsWith("fused attention"))
+                    .noneMatch(n -> n.contains("cosformer") || n.contains("CosFormer"));
+            assertThat(names(tests.aborted())).as("skipped tests")
+                    .anyMatch(n -> n.contains(", f32"))
+                    .anyMatch(n -> n.startsWith("fused attention"))
+                    .anyMatch(n -> n.contains("cosformer"));
+            assertThat(tests.aborted().stream().map(e -> e.getPayload(org.junit.platform.engine.TestExecutionResult.class)
+                    .flatMap(org.junit.platform.engine.TestExecutionResult::getThrowable).map(Throwable::getMessage)
+                    .orElse("")))
+                    .as("reasons of the skipped tests")
+                    .allMatch(m -> m.startsWith("skipped: "))
+                    .anyMatch(m -> m.contains("does not compute in f32"))
+                    .anyMatch(m -> m.contains("does not declare operation based_attention"))
+                    .anyMatch(m -> m.contains("does not declare feature map cosformer"));
+        }
+    }
+
+    @Nested
+    class Failing {
+        @Test
+        void aBrokenKernelFailsItsTestsWithTheErrorAndTheSeed() {
+            Events tests = EngineTestKit.engine("junit-jupiter")
+                    .selectors(selectNestedClass(List.of(BrokenBackendKit.class), BackendConformanceKit.Plumbing.class))
+                    .execute().testEvents();
+
+            assertThat(names(tests.failed())).as("failed tests").isNotEmpty()
+                    .allMatch(n -> n.startsWith("gelu"))
+                    .allMatch(n -> n.matches(".*, seed \\d+$"));
+            assertThat(tests.succeeded().count()).as("passed tests").isPositive();
+        }
+
+        @Test
+        void anOutputElementLeftUnwrittenIsFound() {
+            List<CaseResult> results = run(new Mutants.LeavesLastOutputUnwritten(), KernelFamily.LINEAR_ATTENTION,
+                    c -> c.op().equals("linearAttentionPrefill"));
+            assertThat(results).isNotEmpty().allMatch(r -> r.verdict() == Verdict.FAIL)
+                    .allMatch(r -> r.message().contains("not written"), "says the element was not written");
+        }
+
+        @Test
+        void aKernelThatChangesItsInputIsFound() {
+            List<CaseResult> results = run(new Mutants.ChangesItsInput(), KernelFamily.PLUMBING,
+                    c -> c.op().equals("silu"));
+            assertThat(results).hasSize(2).allMatch(r -> r.verdict() == Verdict.FAIL)
+                    .allMatch(r -> r.message().contains("input x was changed by the kernel"), "names the input");
+        }
+
+        @Test
+        void anInaccurateKernelFailsWithItsMeasuredError() {
+            List<CaseResult> results = run(new Mutants.ApproximateGelu(), KernelFamily.PLUMBING,
+                    c -> c.op().equals("gelu"));
+            assertThat(results).hasSize(2).allMatch(r -> r.verdict() == Verdict.FAIL)
+                    .allMatch(r -> r.maxRelativeError() > 1e-5 && r.maxRelativeError() > r.tolerance());
+        }
+
+        @Test
+        void refusingADeclaredOperationIsAFailureNotASkip() {
+            List<CaseResult> results = run(new Mutants.RefusesWhatItDeclares(), KernelFamily.CAUSAL_CONV, c -> true);
+            assertThat(results).isNotEmpty().allMatch(r -> r.verdict() == Verdict.FAIL)
+                    .allMatch(r -> r.message().contains("refused an operation its capabilities declare"));
+        }
+
+        @Test
+        void decodeThatForgetsTheStateFailsOnlyTheContinuationCases() {
+            Backend b = new Mutants.ForgetsTheStateWhenDecoding();
+            List<ConformanceCase> cases = Catalogue.of(KernelFamily.LINEAR_ATTENTION);
+            for (ConformanceCase c : cases) {
+                CaseResult r = c.run(b, Mutants.ForgetsTheStateWhenDecoding::new);
+                boolean decodes = c.op().contains("Decode") && c.shape().contains("decode steps");
+                assertThat(r.verdict()).as("%s: %s", c.displayName(), r.message())
+                        .isEqualTo(decodes ? Verdict.FAIL : Verdict.PASS);
+            }
+        }
+    }
+
+    @Nested
+    class Resuming {
+        @Test
+        void aStateSavedHereResumesOnEveryOtherBackendServiceLoaderFinds() {
+            List<ConformanceCase> cases = Catalogue.of(KernelFamily.STATE_FORMAT).stream()
+                    .filter(c -> c.description().endsWith("every other usable backend found by ServiceLoader")).toList();
+            assertThat(cases).hasSize(8);
+            for (ConformanceCase c : cases) {
+                CaseResult twin = c.run(new ReferenceBackend("twin"), () -> new ReferenceBackend("twin"));
+                assertThat(twin.verdict()).as("%s: %s", c.id(), twin.message()).isEqualTo(Verdict.PASS);
+                assertThat(twin.message()).contains("(resumed on reference)");
+                CaseResult alone = c.run(new ReferenceBackend(), ReferenceBackend::new);
+                assertThat(alone.verdict()).as("the only backend: %s", alone.message()).isEqualTo(Verdict.SKIP);
+                assertThat(alone.message()).startsWith("no other usable backend");
+            }
+        }
+    }
+
+    @Nested
+    class Naming {
+        @Test
+        void everyCaseHasAUniqueIdAndASentenceWithShapeDtypeAndSeed() {
+            List<ConformanceCase> all = Catalogue.all();
+            assertThat(all).extracting(ConformanceCase::id).doesNotHaveDuplicates();
+            assertThat(all).extracting(ConformanceCase::displayName).doesNotHaveDuplicates()
+                    .allMatch(n -> n.matches("[a-zA-Z].* — .*, f(32|64), seed \\d+"), "sentence — shape, dtype, seed");
+        }
+
+        @Test
+        void everyFamilyButGoldenHasCasesInBothPrecisions() {
+            for (KernelFamily f : KernelFamily.values()) {
+                if (f == KernelFamily.GOLDEN) {
+                    continue;
+                }
+                assertThat(Catalogue.of(f)).as(f.label()).extracting(ConformanceCase::dtype)
+                        .contains(DType.F32, DType.F64);
+            }
+        }
+
+        @Test
+        void theCatalogueCoversTheShapesTheIssueAsksFor() {
+            List<String> shapes = Catalogue.all().stream().map(c -> c.description() + " " + c.shape()).toList();
+            assertThat(shapes)
+                    .anyMatch(s -> s.contains("seq 1,"))
+                    .anyMatch(s -> s.contains("seq < lookback"))
+                    .anyMatch(s -> s.contains("seq = lookback"))
+                    .anyMatch(s -> s.contains("seq 37") && s.contains("chunk 16"))
+                    .anyMatch(s -> s.contains("batch 2, heads 3"))
+                    .anyMatch(s -> s.contains("(quadratic)"))
+                    .anyMatch(s -> s.contains("(chunked)"))
+                    .anyMatch(s -> s.contains("(recurrent)"));
+            for (String map : List.of("taylor", "identity", "relu", "poselu", "square", "cosformer", "performer",
+                    "allpoly")) {
+                assertThat(shapes).as("linear attention with " + map)
+                        .anyMatch(s -> s.startsWith("linear attention prefill with the " + map + " "));
+            }
+        }
+    }
+
+    private static List<CaseResult> run(ReferenceBackend backend, KernelFamily family,
+            Predicate<ConformanceCase> which) {
+        return Catalogue.of(family).stream().filter(which).map(c -> c.run(backend, ReferenceBackend::new)).toList();
+    }
+
+    private static List<String> names(Events events) {
+        return events.stream().map(Event::getTestDescriptor).map(d -> d.getDisplayName()).toList();
+    }
+}

@@ -1,0 +1,30 @@
+package dev.based4j.conformance.testing;
+
+import dev.based4j.spi.Availability;
+import dev.based4j.spi.Backend;
+import dev.based4j.spi.BackendProvider;
+import dev.based4j.tensor.DType;
+import java.util.EnumSet;
+
+/** Registers the {@link ReferenceBackend} test double as backend {@code reference} in this module's tests. */
+public final class ReferenceBackendProvider implements BackendProvider {
+    @Override
+    public String name() {
+        return "reference";
+    }
+
+    @Override
+    public int priority() {
+        return -100;
+    }
+
+    @Override
+    public Availability probe() {
+        return Availability.usable("host (test double)", EnumSet.allOf(DType.class));
+    }
+
+    @Override
+    public Backend create() {
+        return new ReferenceBackend();
+    }
+}

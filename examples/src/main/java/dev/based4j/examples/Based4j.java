@@ -1,0 +1,61 @@
+package dev.based4j.examples;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code based4j} command line. Exit status: 0 on success, 1 when a check failed, 2 for a usage error or a
+ * problem with the input (unknown backend, missing folder, malformed file), printed as one line.
+ */
+@Command(name = "based4j", mixinStandardHelpOptions = true, versionProvider = Based4j.Version.class,
+        description = "Run BASED linear-attention models and their kernels on interchangeable backends.",
+        subcommands = {InfoCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Based4j {
+    /** Exit status of a usage error or bad input. */
+    public static final int USAGE = 2;
+
+    /** Runs the command line and exits with its status. */
+    public static void main(String[] args) {
+        System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    }
+
+    /** Runs the command line with the given streams and returns the exit status (for tests and embedding). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = new CommandLine(new Based4j());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((ex, line, parsed) -> {
+            if (ex instanceof UserError || ex instanceof IllegalArgumentException
+                    || ex instanceof dev.based4j.BackendUnavailableException) {
+                line.getErr().println("based4j: " + ex.getMessage());
+                return USAGE;
+            }
+            throw ex;
+        });
+        cli.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("based4j: " + ex.getMessage());
+            return USAGE;
+        });
+        return cli.execute(args);
+    }
+
+    /** A problem with what the user asked for; printed as one line, exit status 2. */
+    static final class UserError extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UserError(String message) {
+            super(message);
+        }
+    }
+
+    /** Version from the jar manifest, else "development". */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Based4j.class.getPackage().getImplementationVersion();
+            return new String[] {"based4j " + (v == null ? "development" : v) + " on Java " + Runtime.version()};
+        }
+    }
+}

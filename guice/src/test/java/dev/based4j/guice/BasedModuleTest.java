@@ -1,0 +1,104 @@
+package dev.based4j.guice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.inject.Guice;
+import com.google.inject.Injector;
+import com.google.inject.Key;
+import com.google.inject.ProvisionException;
+import com.google.inject.TypeLiteral;
+import dev.based4j.spi.Availability;
+import dev.based4j.spi.Backend;
+import dev.based4j.spi.BackendProvider;
+import dev.based4j.tensor.DType;
+import java.lang.reflect.Proxy;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+class BasedModuleTest {
+
+    /** A provider whose backend answers only {@code name()}: enough to see which one was injected. */
+    record FakeProvider(String name, int priority, boolean usable) implements BackendProvider {
+        @Override
+        public Availability probe() {
+            return usable
+                    ? Availability.usable("fake device", Set.of(DType.F32))
+                    : Availability.unusable("fake " + name + " has no device", "install a fake device");
+        }
+
+        @Override
+        public Backend create() {
+            return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                    (proxy, method, args) -> switch (method.getName()) {
+                        case "name" -> name;
+                        case "close" -> null;
+                        case "hashCode" -> System.identityHashCode(proxy);
+                        case "equals" -> proxy == args[0];
+                        case "toString" -> "FakeBackend[" + name + "]";
+                        default -> throw new UnsupportedOperationException(method.getName());
+                    });
+        }
+    }
+
+    private static final List<BackendProvider> PROVIDERS = List.of(
+            new FakeProvider("alpha", 10, true), new FakeProvider("beta", 50, false), new FakeProvider("gamma", 5, true));
+
+    @Nested
+    class Selection {
+        @Test
+        void injectsTheBackendNamedExplicitly() {
+            Injector injector = Guice.createInjector(BasedModule.withProviders("gamma", PROVIDERS));
+            assertThat(injector.getInstance(Backend.class).name()).isEqualTo("gamma");
+        }
+
+        @Test
+        void injectsTheUsableBackendOfHighestPriorityWhenNoneIsNamed() {
+            Injector injector = Guice.createInjector(BasedModule.withProviders(null, PROVIDERS));
+            assertThat(injector.getInstance(Backend.class).name())
+                    .as("beta has the highest priority but is unusable, so alpha wins")
+                    .isEqualTo("alpha");
+        }
+
+        @Test
+        void failsWithTheReasonWhenTheNamedBackendCannotRun() {
+            Injector injector = Guice.createInjector(BasedModule.withProviders("beta", PROVIDERS));
+            assertThatThrownBy(() -> injector.getInstance(Backend.class))
+                    .isInstanceOf(ProvisionException.class)
+                    .hasMessageContaining("backend 'beta' cannot run here: fake beta has no device")
+                    .hasMessageContaining("install a fake device");
+        }
+
+        @Test
+        void failsListingTheKnownBackendsWhenTheNameIsUnknown() {
+            Injector injector = Guice.createInjector(BasedModule.withProviders("delta", PROVIDERS));
+            assertThatThrownBy(() -> injector.getInstance(Backend.class))
+                    .hasMessageContaining("backend 'delta' not found")
+                    .hasMessageContaining("alpha");
+        }
+
+        @Test
+        void injectsOneBackendPerInjector() {
+            Injector injector = Guice.createInjector(BasedModule.withProviders("alpha", PROVIDERS));
+            assertThat(injector.getInstance(Backend.class)).isSameAs(injector.getInstance(Backend.class));
+        }
+    }
+
+    @Test
+    void bindsEveryProviderByName() {
+        Injector injector = Guice.createInjector(BasedModule.withProviders(null, PROVIDERS));
+        Map<String, BackendProvider> byName = injector.getInstance(Key.get(new TypeLiteral<Map<String, BackendProvider>>() {}));
+        assertThat(byName).containsOnlyKeys("alpha", "beta", "gamma");
+        assertThat(byName.get("beta").priority()).isEqualTo(50);
+    }
+
+    @Test
+    void refusesABlankName() {
+        assertThatThrownBy(() -> BasedModule.named(" "))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("name: expected a backend name");
+    }
+}
