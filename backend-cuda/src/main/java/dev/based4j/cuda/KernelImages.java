@@ -163,7 +163,7 @@ public final class KernelImages {
         return new Plan(Source.NVRTC, computeCapability, compiler, ptx);
     }
 
-    private static String compile(Nvrtc nvrtc, String module, int computeCapability) {
+    static String compile(Nvrtc nvrtc, String module, int computeCapability) {
         Map<String, String> headers = new LinkedHashMap<>();
         for (String h : HEADERS) {
             headers.put(h, resource(SOURCE_ROOT + h));

@@ -61,6 +61,7 @@ public final class Nvrtc {
         List<String> failures = new ArrayList<>();
         for (String name : names) {
             try {
+                preloadBuiltins(name);
                 return new Nvrtc(name, CudaDriver.lookup(name));
             } catch (NativeLibraryException e) {
                 failures.add(e.getMessage());
@@ -68,6 +69,33 @@ public final class Nvrtc {
         }
         throw new NativeLibraryException(String.join(", ", names), "NVRTC not found: " + String.join("; ", failures),
                 null);
+    }
+
+    /**
+     * NVRTC opens {@code libnvrtc-builtins.so.X.Y} by name at its first compilation. Given a path (for example
+     * into a Python wheel, {@code site-packages/nvidia/cu13/lib}), the loader would not look beside it, so the
+     * builtins found there are loaded first: a later open by name then finds them already loaded.
+     */
+    private static void preloadBuiltins(String library) {
+        if (library.indexOf('/') < 0) {
+            return;
+        }
+        java.nio.file.Path dir = java.nio.file.Path.of(library).toAbsolutePath().getParent();
+        if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
+            return;
+        }
+        try (java.nio.file.DirectoryStream<java.nio.file.Path> found =
+                java.nio.file.Files.newDirectoryStream(dir, "libnvrtc-builtins.so*")) {
+            for (java.nio.file.Path p : found) {
+                try {
+                    CudaDriver.lookup(p.toString());
+                } catch (NativeLibraryException ignored) {
+                    // a builtins file that does not load (another variant) is not needed
+                }
+            }
+        } catch (java.io.IOException ignored) {
+            // unreadable directory: NVRTC will report the missing builtins itself
+        }
     }
 
     /** @return the name or path it was loaded from */
