@@ -39,7 +39,7 @@ class CheckpointFilesFuzzTest {
     private static final long SEED = 0xF11EL;
 
     private static int rounds() {
-        return HardeningScale.configured() == HardeningScale.FULL ? 10_000 : 1_000;
+        return HardeningScale.configured() == HardeningScale.FULL ? 10_000 : 300;
     }
 
     /** A valid file of two small tensors. */

@@ -73,7 +73,7 @@ class CommandLineFuzzTest {
 
     @Test
     void everyBrokenCommandLineEndsWithTheUsageStatusAndNamesWhatIsWrong(@TempDir Path dir) throws Exception {
-        int calls = HardeningScale.configured() == HardeningScale.FULL ? 10_000 : 1_000;
+        int calls = HardeningScale.configured() == HardeningScale.FULL ? 10_000 : 300;
         SplittableRandom random = new SplittableRandom(SEED);
         Map<String, Integer> byOption = new TreeMap<>();
         List<String> failures = new ArrayList<>();

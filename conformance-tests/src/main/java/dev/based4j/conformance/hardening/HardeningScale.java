@@ -18,7 +18,7 @@ public record HardeningScale(String name, int fuzzedCalls, int fuzzBatch, int ke
         int threads, int stepsPerThread) {
 
     /** The size run by {@code ./mvnw verify}. */
-    public static final HardeningScale REDUCED = new HardeningScale("reduced", 10_000, 250, 20_000, 500, 8, 200);
+    public static final HardeningScale REDUCED = new HardeningScale("reduced", 2_000, 250, 5_000, 100, 8, 25);
 
     /** The size the issue asks for; minutes per backend. */
     public static final HardeningScale FULL = new HardeningScale("full", 10_000, 100, 1_000_000, 10_000, 8, 10_000);
