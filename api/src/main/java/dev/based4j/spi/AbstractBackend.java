@@ -44,6 +44,7 @@ public abstract class AbstractBackend implements Backend {
     static final AllocationLedger UNOWNED = new AllocationLedger("(not an AbstractBackend)");
 
     private volatile boolean closed;
+    private final AtomicInteger inFlight = new AtomicInteger();
     private volatile AllocationLedger ledger;
     private final AtomicInteger injectedFaults = new AtomicInteger();
     private final ConcurrentHashMap<BackupKey, ConcurrentLinkedQueue<Tensor>> backups = new ConcurrentHashMap<>();
@@ -170,36 +171,56 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final Tensor allocate(Shape shape, DType dtype) {
-        open();
-        notNull("shape", shape);
-        notNull("dtype", dtype);
-        precision(dtype);
-        return allocateTensor(shape, dtype);
+        enter();
+        try {
+            open();
+            notNull("shape", shape);
+            notNull("dtype", dtype);
+            precision(dtype);
+            return allocateTensor(shape, dtype);
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final Tensor upload(HostTensor host) {
-        open();
-        notNull("host", host);
-        precision(host.dtype());
-        return uploadTensor(host);
+        enter();
+        try {
+            open();
+            notNull("host", host);
+            precision(host.dtype());
+            return uploadTensor(host);
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void download(Tensor src, HostTensor dst) {
-        open();
-        owned("src", src);
-        notNull("dst", dst);
-        if (!dst.shape().equals(src.shape()) || dst.dtype() != src.dtype()) {
-            throw new IllegalArgumentException("dst: expected " + src.dtype().label() + " " + src.shape()
-                    + " like src, got " + dst.dtype().label() + " " + dst.shape());
-        }
-        try (Access a = new Access()) {
-            a.read("src", src);
-            downloadTensor(src, dst);
+        enter();
+        try {
+            open();
+            owned("src", src);
+            notNull("dst", dst);
+            if (!dst.shape().equals(src.shape()) || dst.dtype() != src.dtype()) {
+                throw new IllegalArgumentException("dst: expected " + src.dtype().label() + " " + src.shape()
+                        + " like src, got " + dst.dtype().label() + " " + dst.shape());
+            }
+            try (Access a = new Access()) {
+                a.read("src", src);
+                downloadTensor(src, dst);
+            }
+        } finally {
+            exit();
         }
     }
 
+    /**
+     * Frees every tensor still open and the device resources. Calls already running on other threads are waited
+     * for (up to a minute), so closing never frees memory under a running kernel; calls made after it are refused
+     * with {@link IllegalStateException}. Idempotent.
+     */
     @Override
     public final void close() {
         synchronized (this) {
@@ -207,6 +228,18 @@ public abstract class AbstractBackend implements Backend {
                 return;
             }
             closed = true;
+        }
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        boolean interrupted = false;
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         try {
             backups.clear();
@@ -225,23 +258,28 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void featureMap(FeatureMap map, Tensor x, Tensor out) {
-        open();
-        notNull("map", map);
-        owned("x", x);
-        owned("out", out);
-        supported(Operation.FEATURE_MAP, x.dtype());
-        featureMapSupported(map);
-        Shape s = x.shape();
-        if (s.rank() < 2 || s.dim(-1) != map.inputDim()) {
-            throw new IllegalArgumentException("x: expected shape [..., seq, d=" + map.inputDim() + "], got " + s);
-        }
-        if (!map.hasDecodeForm() && s.rank() < 2) {
-            throw new IllegalArgumentException("x: " + map.kind().label() + " needs a [..., seq, d] input");
-        }
-        expect("out", out, s.withLast(map.outputDim()), x.dtype());
-        try (Access a = new Access()) {
-            a.read("x", x).write("out", out);
-            computeFeatureMap(map, x, out);
+        enter();
+        try {
+            open();
+            notNull("map", map);
+            owned("x", x);
+            owned("out", out);
+            supported(Operation.FEATURE_MAP, x.dtype());
+            featureMapSupported(map);
+            Shape s = x.shape();
+            if (s.rank() < 2 || s.dim(-1) != map.inputDim()) {
+                throw new IllegalArgumentException("x: expected shape [..., seq, d=" + map.inputDim() + "], got " + s);
+            }
+            if (!map.hasDecodeForm() && s.rank() < 2) {
+                throw new IllegalArgumentException("x: " + map.kind().label() + " needs a [..., seq, d] input");
+            }
+            expect("out", out, s.withLast(map.outputDim()), x.dtype());
+            try (Access a = new Access()) {
+                a.read("x", x).write("out", out);
+                computeFeatureMap(map, x, out);
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -250,22 +288,32 @@ public abstract class AbstractBackend implements Backend {
     @Override
     public final void linearAttentionPrefill(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        int seq = checkLinear(spec, q, k, v, state, out, false);
-        try (Access a = attentionAccess(q, k, v, out, state)) {
-            updateState(state, "linearAttentionPrefill",
-                    () -> computeLinearAttentionPrefill(spec, q, k, v, state, out));
-            state.advance(seq);
+        enter();
+        try {
+            int seq = checkLinear(spec, q, k, v, state, out, false);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "linearAttentionPrefill",
+                        () -> computeLinearAttentionPrefill(spec, q, k, v, state, out));
+                state.advance(seq);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void linearAttentionDecode(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        checkLinear(spec, q, k, v, state, out, true);
-        try (Access a = attentionAccess(q, k, v, out, state)) {
-            updateState(state, "linearAttentionDecode",
-                    () -> computeLinearAttentionDecode(spec, q, k, v, state, out));
-            state.advance(1);
+        enter();
+        try {
+            checkLinear(spec, q, k, v, state, out, true);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "linearAttentionDecode",
+                        () -> computeLinearAttentionDecode(spec, q, k, v, state, out));
+                state.advance(1);
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -298,22 +346,32 @@ public abstract class AbstractBackend implements Backend {
     @Override
     public final void slidingWindowPrefill(
             SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
-        int seq = checkWindow(spec, q, k, v, state, out, false);
-        try (Access a = attentionAccess(q, k, v, out, state)) {
-            updateState(state, "slidingWindowPrefill",
-                    () -> computeSlidingWindowPrefill(spec, q, k, v, state, out));
-            state.advance(seq);
+        enter();
+        try {
+            int seq = checkWindow(spec, q, k, v, state, out, false);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "slidingWindowPrefill",
+                        () -> computeSlidingWindowPrefill(spec, q, k, v, state, out));
+                state.advance(seq);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void slidingWindowDecode(
             SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
-        checkWindow(spec, q, k, v, state, out, true);
-        try (Access a = attentionAccess(q, k, v, out, state)) {
-            updateState(state, "slidingWindowDecode",
-                    () -> computeSlidingWindowDecode(spec, q, k, v, state, out));
-            state.advance(1);
+        enter();
+        try {
+            checkWindow(spec, q, k, v, state, out, true);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "slidingWindowDecode",
+                        () -> computeSlidingWindowDecode(spec, q, k, v, state, out));
+                state.advance(1);
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -347,22 +405,32 @@ public abstract class AbstractBackend implements Backend {
     @Override
     public final void basedAttentionPrefill(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
-        int seq = checkBased(spec, q, k, v, state, out, false);
-        try (Access a = attentionAccess(q, k, v, out, state)) {
-            updateState(state, "basedAttentionPrefill",
-                    () -> computeBasedAttentionPrefill(spec, q, k, v, state, out));
-            state.advance(seq);
+        enter();
+        try {
+            int seq = checkBased(spec, q, k, v, state, out, false);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "basedAttentionPrefill",
+                        () -> computeBasedAttentionPrefill(spec, q, k, v, state, out));
+                state.advance(seq);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void basedAttentionDecode(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
-        checkBased(spec, q, k, v, state, out, true);
-        try (Access a = attentionAccess(q, k, v, out, state)) {
-            updateState(state, "basedAttentionDecode",
-                    () -> computeBasedAttentionDecode(spec, q, k, v, state, out));
-            state.advance(1);
+        enter();
+        try {
+            checkBased(spec, q, k, v, state, out, true);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "basedAttentionDecode",
+                        () -> computeBasedAttentionDecode(spec, q, k, v, state, out));
+                state.advance(1);
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -391,25 +459,30 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void causalConv(Tensor x, Tensor weight, ConvState state, Tensor out) {
-        open();
-        owned("x", x);
-        Shape s = x.shape();
-        if (s.rank() != 3) {
-            throw new IllegalArgumentException("x: expected shape [batch, seq, channels], got " + s);
-        }
-        supported(Operation.CAUSAL_CONV, x.dtype());
-        owned("weight", weight);
-        notNull("state", state);
-        int kernel = state.kernelSize();
-        expect("weight", weight, Shape.of(s.dim(2), kernel), x.dtype());
-        stateTensor("state.window", state.window(), Shape.of(s.dim(0), s.dim(2), kernel), x.dtype());
-        owned("out", out);
-        expect("out", out, s, x.dtype());
-        try (Access a = new Access()) {
-            a.read("x", x).read("weight", weight).write("out", out);
-            claimState(a, state);
-            updateState(state, "causalConv", () -> computeCausalConv(x, weight, state, out));
-            state.advance(s.dim(1));
+        enter();
+        try {
+            open();
+            owned("x", x);
+            Shape s = x.shape();
+            if (s.rank() != 3) {
+                throw new IllegalArgumentException("x: expected shape [batch, seq, channels], got " + s);
+            }
+            supported(Operation.CAUSAL_CONV, x.dtype());
+            owned("weight", weight);
+            notNull("state", state);
+            int kernel = state.kernelSize();
+            expect("weight", weight, Shape.of(s.dim(2), kernel), x.dtype());
+            stateTensor("state.window", state.window(), Shape.of(s.dim(0), s.dim(2), kernel), x.dtype());
+            owned("out", out);
+            expect("out", out, s, x.dtype());
+            try (Access a = new Access()) {
+                a.read("x", x).read("weight", weight).write("out", out);
+                claimState(a, state);
+                updateState(state, "causalConv", () -> computeCausalConv(x, weight, state, out));
+                state.advance(s.dim(1));
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -417,201 +490,256 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void linear(Tensor x, Tensor weight, Tensor bias, Tensor out) {
-        open();
-        owned("x", x);
-        owned("weight", weight);
-        supported(Operation.PLUMBING, x.dtype());
-        Shape ws = weight.shape();
-        if (ws.rank() != 2) {
-            throw new IllegalArgumentException("weight: expected shape [out, in], got " + ws);
-        }
-        if (x.shape().dim(-1) != ws.dim(1)) {
-            throw new IllegalArgumentException("x: expected last dimension in=" + ws.dim(1) + " to match weight "
-                    + ws + ", got " + x.shape());
-        }
-        sameType("weight", weight, x.dtype());
-        if (bias != null) {
-            owned("bias", bias);
-            expect("bias", bias, Shape.of(ws.dim(0)), x.dtype());
-        }
-        owned("out", out);
-        expect("out", out, x.shape().withLast(ws.dim(0)), x.dtype());
-        noAlias("out", out, x);
-        try (Access a = new Access()) {
-            a.read("x", x).read("weight", weight).read("bias", bias).write("out", out);
-            computeLinear(x, weight, bias, out);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            owned("weight", weight);
+            supported(Operation.PLUMBING, x.dtype());
+            Shape ws = weight.shape();
+            if (ws.rank() != 2) {
+                throw new IllegalArgumentException("weight: expected shape [out, in], got " + ws);
+            }
+            if (x.shape().dim(-1) != ws.dim(1)) {
+                throw new IllegalArgumentException("x: expected last dimension in=" + ws.dim(1) + " to match weight "
+                        + ws + ", got " + x.shape());
+            }
+            sameType("weight", weight, x.dtype());
+            if (bias != null) {
+                owned("bias", bias);
+                expect("bias", bias, Shape.of(ws.dim(0)), x.dtype());
+            }
+            owned("out", out);
+            expect("out", out, x.shape().withLast(ws.dim(0)), x.dtype());
+            noAlias("out", out, x);
+            try (Access a = new Access()) {
+                a.read("x", x).read("weight", weight).read("bias", bias).write("out", out);
+                computeLinear(x, weight, bias, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void rmsNorm(Tensor x, Tensor weight, double eps, Tensor out) {
-        open();
-        owned("x", x);
-        supported(Operation.PLUMBING, x.dtype());
-        owned("weight", weight);
-        expect("weight", weight, Shape.of(x.shape().dim(-1)), x.dtype());
-        if (!(eps > 0) || Double.isInfinite(eps)) {
-            throw new IllegalArgumentException("eps: expected a finite value > 0, got " + eps);
-        }
-        owned("out", out);
-        expect("out", out, x.shape(), x.dtype());
-        try (Access a = new Access()) {
-            a.write("out", out).read("x", x).read("weight", weight);
-            computeRmsNorm(x, weight, eps, out);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            supported(Operation.PLUMBING, x.dtype());
+            owned("weight", weight);
+            expect("weight", weight, Shape.of(x.shape().dim(-1)), x.dtype());
+            if (!(eps > 0) || Double.isInfinite(eps)) {
+                throw new IllegalArgumentException("eps: expected a finite value > 0, got " + eps);
+            }
+            owned("out", out);
+            expect("out", out, x.shape(), x.dtype());
+            try (Access a = new Access()) {
+                a.write("out", out).read("x", x).read("weight", weight);
+                computeRmsNorm(x, weight, eps, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void silu(Tensor x, Tensor out) {
-        unary(x, out);
-        try (Access a = new Access()) {
-            a.write("out", out).read("x", x);
-            computeSilu(x, out);
+        enter();
+        try {
+            unary(x, out);
+            try (Access a = new Access()) {
+                a.write("out", out).read("x", x);
+                computeSilu(x, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void gelu(Tensor x, Tensor out) {
-        unary(x, out);
-        try (Access a = new Access()) {
-            a.write("out", out).read("x", x);
-            computeGelu(x, out);
+        enter();
+        try {
+            unary(x, out);
+            try (Access a = new Access()) {
+                a.write("out", out).read("x", x);
+                computeGelu(x, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void add(Tensor a, Tensor b, Tensor out) {
-        binary(a, b, out);
-        try (Access access = new Access()) {
-            access.write("out", out).read("a", a).read("b", b);
-            computeAdd(a, b, out);
+        enter();
+        try {
+            binary(a, b, out);
+            try (Access access = new Access()) {
+                access.write("out", out).read("a", a).read("b", b);
+                computeAdd(a, b, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void multiply(Tensor a, Tensor b, Tensor out) {
-        binary(a, b, out);
-        try (Access access = new Access()) {
-            access.write("out", out).read("a", a).read("b", b);
-            computeMultiply(a, b, out);
+        enter();
+        try {
+            binary(a, b, out);
+            try (Access access = new Access()) {
+                access.write("out", out).read("a", a).read("b", b);
+                computeMultiply(a, b, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void embedding(Tensor table, int[] ids, Tensor out) {
-        open();
-        owned("table", table);
-        supported(Operation.PLUMBING, table.dtype());
-        Shape ts = table.shape();
-        if (ts.rank() != 2) {
-            throw new IllegalArgumentException("table: expected shape [vocab, d], got " + ts);
-        }
-        notNull("ids", ids);
-        owned("out", out);
-        Shape os = out.shape();
-        if (os.dim(-1) != ts.dim(1) || os.rank() < 2) {
-            throw new IllegalArgumentException("out: expected shape [..., d=" + ts.dim(1) + "], got " + os);
-        }
-        sameType("out", out, table.dtype());
-        if (ids.length != os.elementCount() / ts.dim(1)) {
-            throw new IllegalArgumentException("ids: expected " + os.elementCount() / ts.dim(1)
-                    + " token ids for out " + os + ", got " + ids.length);
-        }
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= ts.dim(0)) {
-                throw new IllegalArgumentException(
-                        "ids: element " + i + " is " + ids[i] + ", expected a token id in [0, " + ts.dim(0) + ")");
+        enter();
+        try {
+            open();
+            owned("table", table);
+            supported(Operation.PLUMBING, table.dtype());
+            Shape ts = table.shape();
+            if (ts.rank() != 2) {
+                throw new IllegalArgumentException("table: expected shape [vocab, d], got " + ts);
             }
-        }
-        try (Access a = new Access()) {
-            a.read("table", table).write("out", out);
-            computeEmbedding(table, ids, out);
+            notNull("ids", ids);
+            owned("out", out);
+            Shape os = out.shape();
+            if (os.dim(-1) != ts.dim(1) || os.rank() < 2) {
+                throw new IllegalArgumentException("out: expected shape [..., d=" + ts.dim(1) + "], got " + os);
+            }
+            sameType("out", out, table.dtype());
+            if (ids.length != os.elementCount() / ts.dim(1)) {
+                throw new IllegalArgumentException("ids: expected " + os.elementCount() / ts.dim(1)
+                        + " token ids for out " + os + ", got " + ids.length);
+            }
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] < 0 || ids[i] >= ts.dim(0)) {
+                    throw new IllegalArgumentException(
+                            "ids: element " + i + " is " + ids[i] + ", expected a token id in [0, " + ts.dim(0) + ")");
+                }
+            }
+            try (Access a = new Access()) {
+                a.read("table", table).write("out", out);
+                computeEmbedding(table, ids, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void rotary(Tensor x, long startPosition, int rotaryDim, double base, Tensor out) {
-        open();
-        owned("x", x);
-        supported(Operation.PLUMBING, x.dtype());
-        Shape s = x.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("x: expected shape [batch, heads, seq, d], got " + s);
-        }
-        if (startPosition < 0) {
-            throw new IllegalArgumentException("startPosition: expected >= 0, got " + startPosition);
-        }
-        if (rotaryDim < 2 || rotaryDim > s.dim(3) || rotaryDim % 2 != 0) {
-            throw new IllegalArgumentException(
-                    "rotaryDim: expected an even value in 2.." + s.dim(3) + ", got " + rotaryDim);
-        }
-        if (!(base > 1) || Double.isInfinite(base)) {
-            throw new IllegalArgumentException("base: expected a finite value > 1, got " + base);
-        }
-        owned("out", out);
-        expect("out", out, s, x.dtype());
-        try (Access a = new Access()) {
-            a.write("out", out).read("x", x);
-            computeRotary(x, startPosition, rotaryDim, base, out);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            supported(Operation.PLUMBING, x.dtype());
+            Shape s = x.shape();
+            if (s.rank() != 4) {
+                throw new IllegalArgumentException("x: expected shape [batch, heads, seq, d], got " + s);
+            }
+            if (startPosition < 0) {
+                throw new IllegalArgumentException("startPosition: expected >= 0, got " + startPosition);
+            }
+            if (rotaryDim < 2 || rotaryDim > s.dim(3) || rotaryDim % 2 != 0) {
+                throw new IllegalArgumentException(
+                        "rotaryDim: expected an even value in 2.." + s.dim(3) + ", got " + rotaryDim);
+            }
+            if (!(base > 1) || Double.isInfinite(base)) {
+                throw new IllegalArgumentException("base: expected a finite value > 1, got " + base);
+            }
+            owned("out", out);
+            expect("out", out, s, x.dtype());
+            try (Access a = new Access()) {
+                a.write("out", out).read("x", x);
+                computeRotary(x, startPosition, rotaryDim, base, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void splitHeads(Tensor x, Tensor out) {
-        open();
-        owned("x", x);
-        owned("out", out);
-        supported(Operation.PLUMBING, x.dtype());
-        Shape s = x.shape();
-        Shape o = out.shape();
-        if (s.rank() != 3 || o.rank() != 4 || o.dim(0) != s.dim(0) || o.dim(2) != s.dim(1)
-                || (long) o.dim(1) * o.dim(3) != s.dim(2)) {
-            throw new IllegalArgumentException("out: expected shape [batch=" + dimText(s, 0) + ", heads, seq="
-                    + dimText(s, 1) + ", d] with heads*d=" + dimText(s, 2) + " for x " + s + ", got " + o);
-        }
-        sameType("out", out, x.dtype());
-        noAlias("out", out, x);
-        try (Access a = new Access()) {
-            a.read("x", x).write("out", out);
-            computeSplitHeads(x, out);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            owned("out", out);
+            supported(Operation.PLUMBING, x.dtype());
+            Shape s = x.shape();
+            Shape o = out.shape();
+            if (s.rank() != 3 || o.rank() != 4 || o.dim(0) != s.dim(0) || o.dim(2) != s.dim(1)
+                    || (long) o.dim(1) * o.dim(3) != s.dim(2)) {
+                throw new IllegalArgumentException("out: expected shape [batch=" + dimText(s, 0) + ", heads, seq="
+                        + dimText(s, 1) + ", d] with heads*d=" + dimText(s, 2) + " for x " + s + ", got " + o);
+            }
+            sameType("out", out, x.dtype());
+            noAlias("out", out, x);
+            try (Access a = new Access()) {
+                a.read("x", x).write("out", out);
+                computeSplitHeads(x, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void mergeHeads(Tensor x, Tensor out) {
-        open();
-        owned("x", x);
-        owned("out", out);
-        supported(Operation.PLUMBING, x.dtype());
-        Shape s = x.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("x: expected shape [batch, heads, seq, d], got " + s);
-        }
-        expect("out", out, Shape.of(s.dim(0), s.dim(2), s.dim(1) * s.dim(3)), x.dtype());
-        noAlias("out", out, x);
-        try (Access a = new Access()) {
-            a.read("x", x).write("out", out);
-            computeMergeHeads(x, out);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            owned("out", out);
+            supported(Operation.PLUMBING, x.dtype());
+            Shape s = x.shape();
+            if (s.rank() != 4) {
+                throw new IllegalArgumentException("x: expected shape [batch, heads, seq, d], got " + s);
+            }
+            expect("out", out, Shape.of(s.dim(0), s.dim(2), s.dim(1) * s.dim(3)), x.dtype());
+            noAlias("out", out, x);
+            try (Access a = new Access()) {
+                a.read("x", x).write("out", out);
+                computeMergeHeads(x, out);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public final void slice(Tensor x, int from, Tensor out) {
-        open();
-        owned("x", x);
-        owned("out", out);
-        supported(Operation.PLUMBING, x.dtype());
-        int n = x.shape().dim(-1);
-        int m = out.shape().dim(-1);
-        if (from < 0 || from + m > n) {
-            throw new IllegalArgumentException("from: expected 0.." + (n - m) + " so that " + m + " columns fit in "
-                    + n + ", got " + from);
-        }
-        expect("out", out, x.shape().withLast(m), x.dtype());
-        noAlias("out", out, x);
-        try (Access a = new Access()) {
-            a.read("x", x).write("out", out);
-            computeSlice(x, from, out);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            owned("out", out);
+            supported(Operation.PLUMBING, x.dtype());
+            int n = x.shape().dim(-1);
+            int m = out.shape().dim(-1);
+            if (from < 0 || from + m > n) {
+                throw new IllegalArgumentException("from: expected 0.." + (n - m) + " so that " + m + " columns fit in "
+                        + n + ", got " + from);
+            }
+            expect("out", out, x.shape().withLast(m), x.dtype());
+            noAlias("out", out, x);
+            try (Access a = new Access()) {
+                a.read("x", x).write("out", out);
+                computeSlice(x, from, out);
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -778,6 +906,15 @@ public abstract class AbstractBackend implements Backend {
 
     private static String dimText(Shape s, int i) {
         return String.valueOf(s.dim(i));
+    }
+
+    /** Counts a public call in flight, so that {@link #close()} waits for it. */
+    private void enter() {
+        inFlight.incrementAndGet();
+    }
+
+    private void exit() {
+        inFlight.decrementAndGet();
     }
 
     /** Throws {@link IllegalStateException} when this backend was closed. */

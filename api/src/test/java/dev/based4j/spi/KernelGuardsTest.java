@@ -91,6 +91,43 @@ class KernelGuardsTest {
     }
 
     @Nested
+    class Closing {
+        @Test
+        void waitsForAKernelRunningOnAnotherThreadAndRefusesLaterCalls() throws Exception {
+            HostMemoryBackend b = new HostMemoryBackend(false);
+            Call c = Call.on(b);
+            CountDownLatch inside = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            b.insideDecode = where -> {
+                inside.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                Future<?> kernel = pool.submit(() -> c.decode(b, c.out));
+                assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+                Future<?> closing = pool.submit(b::close);
+                Thread.sleep(200);
+                assertThat(closing.isDone()).as("close() returned while a kernel was running").isFalse();
+                assertThat(b.freed.get()).as("tensors freed under the running kernel").isZero();
+                release.countDown();
+                kernel.get(10, TimeUnit.SECONDS);
+                closing.get(10, TimeUnit.SECONDS);
+                assertThat(b.allocations().liveHandles()).isZero();
+                assertThatThrownBy(() -> c.decode(b, c.out)).isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("closed");
+            } finally {
+                release.countDown();
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Nested
     class FailedKernels {
         @Test
         void leaveTheStateAndItsPositionAsTheyWere() {
