@@ -3,6 +3,7 @@ package dev.based4j.hardening;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.based4j.Backends;
+import dev.based4j.Settings;
 import dev.based4j.conformance.hardening.ConcurrencyCheck;
 import dev.based4j.conformance.hardening.FaultCheck;
 import dev.based4j.conformance.hardening.HardeningScale;
@@ -24,8 +25,9 @@ import org.junit.jupiter.api.function.Executable;
 /**
  * The conformance kit's hardening harnesses on every backend {@link java.util.ServiceLoader} finds on the class path
  * (cpu, opencl, onnx, onnx-cuda, cuda, and any third-party backend beside them). A backend that cannot run on this
- * machine is reported skipped with its probe's reason. The figures go to standard output, one {@code [hardening]}
- * line per harness and backend.
+ * machine is reported skipped with its probe's reason. When {@link Settings#BACKEND} names a backend, only that one
+ * runs (a machine with a GPU runs {@code -Phardening -Dbased4j.backend=cuda}). The figures go to standard output,
+ * one {@code [hardening]} line per harness and backend.
  */
 class EveryBackendHardeningTest {
     private static final long SEED = 0x4A2D_9E11L;
@@ -35,8 +37,12 @@ class EveryBackendHardeningTest {
     Stream<DynamicNode> everyBackend() {
         HardeningScale scale = HardeningScale.configured();
         List<DynamicNode> nodes = new ArrayList<>();
+        String only = Settings.BACKEND.value();
         for (Backends.ProviderStatus status : Backends.list()) {
             String name = status.provider().name();
+            if (!only.isEmpty() && !only.equals(name)) {
+                continue;
+            }
             if (!status.availability().usable()) {
                 nodes.add(DynamicTest.dynamicTest(name + ": not usable here", () -> Assumptions.abort(
                         name + " skipped: " + status.availability().reason() + " (" + status.availability().fix() + ")")));
