@@ -43,6 +43,8 @@ public final class CpuBackend extends AbstractBackend {
     private final F32Kernels kernels;
     private final String device;
     private final Set<CpuTensor> live = ConcurrentHashMap.newKeySet();
+    /** Idle native memory kept for reuse: up to 256 MiB, enough for every intermediate of a large model's step. */
+    private final SegmentCache segments = new SegmentCache(256L << 20);
     private final FeatureMapKernels featureMaps;
     private final LinearAttentionKernels linearAttention;
     private final SlidingWindowKernels slidingWindow;
@@ -129,6 +131,10 @@ public final class CpuBackend extends AbstractBackend {
         MemorySegment.copy(s, 0, dst.segment(), 0, s.byteSize());
     }
 
+    SegmentCache segments() {
+        return segments;
+    }
+
     void forget(CpuTensor tensor) {
         live.remove(tensor);
     }
@@ -139,6 +145,7 @@ public final class CpuBackend extends AbstractBackend {
         for (CpuTensor t : owned) {
             t.close();
         }
+        segments.close();
         pool.close();
     }
 

@@ -19,6 +19,10 @@ public final class Based4j {
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
+        // third-party libraries logging through SLF4J: warnings and errors only, unless the user asks for more
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 
