@@ -1,5 +1,9 @@
 package dev.based4j.examples;
 
+import dev.based4j.model.BasedModel;
+import dev.based4j.model.Checkpoint;
+import dev.based4j.onnx.export.ExportOnnxCommand;
+import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,6 +33,7 @@ public final class Based4j {
     /** Runs the command line with the given streams and returns the exit status (for tests and embedding). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Based4j());
+        cli.addSubcommand("export-onnx", new ExportOnnxCommand(Based4j::loadForExport));
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
@@ -45,6 +50,13 @@ public final class Based4j {
             return USAGE;
         });
         return cli.execute(args);
+    }
+
+    /** Opens a checkpoint folder for {@code export-onnx}; the checkpoint stays open until the export is written. */
+    private static ExportOnnxCommand.Loaded loadForExport(java.nio.file.Path dir) {
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        return new ExportOnnxCommand.Loaded(BasedModel.stackConfig(checkpoint.config()),
+                checkpoint.weights(DType.F32), checkpoint);
     }
 
     /** A problem with what the user asked for; printed as one line, exit status 2. */
