@@ -23,11 +23,7 @@ import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The CPU backend: every kernel of the surface, for every feature map, in float64 (the reference path, which
@@ -42,6 +38,8 @@ public final class CpuBackend extends AbstractBackend {
     private final CpuPool pool;
     private final F32Kernels kernels;
     private final String device;
+    /** Idle native memory kept for reuse: up to 256 MiB, enough for every intermediate of a large model's step. */
+    private final SegmentCache segments = new SegmentCache(256L << 20);
     private final FeatureMapKernels featureMaps;
     private final LinearAttentionKernels linearAttention;
     private final SlidingWindowKernels slidingWindow;
@@ -124,6 +122,10 @@ public final class CpuBackend extends AbstractBackend {
         MemorySegment.copy(s, 0, dst.segment(), 0, s.byteSize());
     }
 
+    SegmentCache segments() {
+        return segments;
+    }
+
     /**
      * The CPU kernels cannot fail once the base class has validated their arguments: they touch only memory the
      * checks have sized and an interrupt does not stop them. Only a VM error (an {@code OutOfMemoryError} while a
@@ -137,7 +139,8 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void closeBackend() {
-        // the base class has freed the tensors still open
+        // the base class has freed the tensors still open (their memory went back to the cache)
+        segments.close();
         pool.close();
     }
 
