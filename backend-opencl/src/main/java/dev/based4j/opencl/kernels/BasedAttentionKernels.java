@@ -50,6 +50,8 @@ public final class BasedAttentionKernels {
         String variant = LinearAttentionKernels.variant(dtype, dims.valueDim());
         long group = Sizes.floorPowerOfTwo(Math.min(DECODE_GROUP,
                 cl.maxWorkGroupSize(FAMILY, variant, dtype, "ba_decode")));
+        long cap = spec.lookback() + 1L;
+        boolean sharedScores = (2L * e + dims.valueDim() + cap) * size <= cl.localMemoryBytes() / 2;
         double[] ab = FeatureMapKernels.constants(map, 1);
         List<ClBuffer> w = weights.of(map, dtype);
         cl.launch(FAMILY, variant, dtype, "ba_decode")
@@ -76,6 +78,8 @@ public final class BasedAttentionKernels {
                 .local(2L * e * size)
                 .local(group * size)
                 .local((long) dims.valueDim() * size)
+                .i(sharedScores ? 1 : 0)
+                .local((sharedScores ? cap : 1) * size)
                 .run(group * dims.batchHeads(), group);
     }
 

@@ -49,16 +49,17 @@ __kernel void ba_far_stream(__global const REAL* k, __global const REAL* v, __gl
  * z += φ(k)); the new token takes its slot; then
  *   y = (Σ_near e^{s-c} v + e^{-c} φ(q)·S) / (Σ_near e^{s-c} + e^{-c} (φ(q)·z + eps))
  * with c = max(max_near s, log(φ(q)·z + eps)) as in sw_attend. The far update and φ(q)·S run in one pass over the
- * state (VW lanes along d); the window part runs one value dimension e per work-item, each recomputing the few
- * window scores (lookback + 1 dot products of f values) rather than sharing them through local memory of
- * unbounded size. One work-group per (batch, head).
+ * state (VW lanes along d). The window's scores and softmax weights are computed once into local memory
+ * (shared_scores = 1, when the host found room for lookback + 1 of them), then each work-item sums one value
+ * dimension e; for windows too long for local memory every work-item recomputes the scores with an online
+ * softmax instead. One work-group per (batch, head).
  */
 __kernel void ba_decode(__global const REAL* q, __global const REAL* k, __global const REAL* v, __global REAL* kv,
                         __global REAL* z, __global REAL* ring_k, __global REAL* ring_v, __global REAL* out,
                         const long pos, const int f, const int D, const int dv, const int cap, const REAL scale,
                         const REAL eps, const int kind, __global const REAL* w1, __global const REAL* w2,
                         const REAL fa, const REAL fb, __local REAL* phi, __local REAL* partial,
-                        __local REAL* far_num) {
+                        __local REAL* far_num, const int shared_scores, __local REAL* scores) {
     const int bh = get_group_id(0);
     const int lid = get_local_id(0);
     const int lsize = get_local_size(0);
@@ -122,22 +123,50 @@ __kernel void ba_decode(__global const REAL* q, __global const REAL* k, __global
 
     // near part and the shared normaliser
     const long first = pos - (cap - 1) > 0 ? pos - (cap - 1) : 0;
+    const int count = (int) (pos - first + 1);
+    REAL mx_shared = -INFINITY;
+    REAL l_shared = 0;
+    if (shared_scores) {
+        for (int j = lid; j < count; j += lsize) {
+            const size_t r = (size_t) bh * cap + (size_t) ((first + j) % cap);
+            scores[j] = dot_gg(Q, ring_k + r * f, f) * scale;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = 0; j < count; j++) {
+            mx_shared = fmax(mx_shared, scores[j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = lid; j < count; j += lsize) {
+            scores[j] = exp(scores[j] - mx_shared);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = 0; j < count; j++) {
+            l_shared += scores[j];
+        }
+    }
     for (int e = lid; e < dv; e += lsize) {
-        REAL mx = -INFINITY;
-        REAL l = 0;
+        REAL mx = mx_shared;
+        REAL l = l_shared;
         REAL acc = 0;
-        for (long m = first; m <= pos; m++) {
-            const size_t r = (size_t) bh * cap + (size_t) (m % cap);
-            const REAL sc = dot_gg(Q, ring_k + r * f, f) * scale;
-            if (sc > mx) {
-                const REAL c = exp(mx - sc);
-                l *= c;
-                acc *= c;
-                mx = sc;
+        if (shared_scores) {
+            for (int j = 0; j < count; j++) {
+                const size_t r = (size_t) bh * cap + (size_t) ((first + j) % cap);
+                acc = fma(scores[j], ring_v[r * dv + e], acc);
             }
-            const REAL w = exp(sc - mx);
-            l += w;
-            acc = fma(w, ring_v[r * dv + e], acc);
+        } else {
+            for (long m = first; m <= pos; m++) {
+                const size_t r = (size_t) bh * cap + (size_t) (m % cap);
+                const REAL sc = dot_gg(Q, ring_k + r * f, f) * scale;
+                if (sc > mx) {
+                    const REAL c = exp(mx - sc);
+                    l *= c;
+                    acc *= c;
+                    mx = sc;
+                }
+                const REAL w = exp(sc - mx);
+                l += w;
+                acc = fma(w, ring_v[r * dv + e], acc);
+            }
         }
         REAL y = acc / l;
         if (fd > 0) {
