@@ -119,8 +119,8 @@ public final class OpenClBackend extends AbstractBackend {
         cl.close();
     }
 
-    private static OpenClTensor mem(Tensor t) {
-        return (OpenClTensor) t;
+    private static ClBuffer mem(Tensor t) {
+        return ((OpenClTensor) t).buffer();
     }
 
     // ---------------------------------------------------------------- feature maps and attention
