@@ -5,6 +5,7 @@ module dev.based4j.examples {
     requires dev.based4j.recall;
     requires info.picocli;
     requires dev.based4j.model;
+    requires dev.based4j.onnx;
     requires me.tongfei.progressbar;
 
     opens dev.based4j.examples to info.picocli;

@@ -40,8 +40,11 @@ public final class CpuBackend extends AbstractBackend {
     private static final Capabilities CAPABILITIES = Capabilities.everything(EnumSet.of(DType.F32, DType.F64));
 
     private final CpuPool pool;
+    private final F32Kernels kernels;
     private final String device;
     private final Set<CpuTensor> live = ConcurrentHashMap.newKeySet();
+    /** Idle native memory kept for reuse: up to 256 MiB, enough for every intermediate of a large model's step. */
+    private final SegmentCache segments = new SegmentCache(256L << 20);
     private final FeatureMapKernels featureMaps;
     private final LinearAttentionKernels linearAttention;
     private final SlidingWindowKernels slidingWindow;
@@ -59,6 +62,7 @@ public final class CpuBackend extends AbstractBackend {
             throw new IllegalArgumentException("kernels: expected an F32Kernels implementation, got null");
         }
         this.pool = new CpuPool(threads);
+        this.kernels = kernels;
         this.device = CpuBackendProvider.device(threads);
         this.featureMaps = new FeatureMapKernels(pool, kernels);
         this.linearAttention = new LinearAttentionKernels(pool, kernels);
@@ -88,9 +92,14 @@ public final class CpuBackend extends AbstractBackend {
         return pool.threads();
     }
 
+    /** @return the float32 inner loops in use, {@code plain} or {@code vector (N-bit)} */
+    public String f32Kernels() {
+        return kernels.name();
+    }
+
     @Override
     public String toString() {
-        return "CpuBackend[" + device + "]";
+        return "CpuBackend[" + device + ", f32 kernels " + kernels.name() + "]";
     }
 
     // ---------------------------------------------------------------- memory
@@ -122,6 +131,10 @@ public final class CpuBackend extends AbstractBackend {
         MemorySegment.copy(s, 0, dst.segment(), 0, s.byteSize());
     }
 
+    SegmentCache segments() {
+        return segments;
+    }
+
     void forget(CpuTensor tensor) {
         live.remove(tensor);
     }
@@ -132,6 +145,7 @@ public final class CpuBackend extends AbstractBackend {
         for (CpuTensor t : owned) {
             t.close();
         }
+        segments.close();
         pool.close();
     }
 

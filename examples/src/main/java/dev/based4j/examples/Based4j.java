@@ -1,5 +1,9 @@
 package dev.based4j.examples;
 
+import dev.based4j.model.BasedModel;
+import dev.based4j.model.Checkpoint;
+import dev.based4j.onnx.export.ExportOnnxCommand;
+import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,12 +23,17 @@ public final class Based4j {
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
+        // third-party libraries logging through SLF4J: warnings and errors only, unless the user asks for more
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 
     /** Runs the command line with the given streams and returns the exit status (for tests and embedding). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Based4j());
+        cli.addSubcommand("export-onnx", new ExportOnnxCommand(Based4j::loadForExport));
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
@@ -41,6 +50,13 @@ public final class Based4j {
             return USAGE;
         });
         return cli.execute(args);
+    }
+
+    /** Opens a checkpoint folder for {@code export-onnx}; the checkpoint stays open until the export is written. */
+    private static ExportOnnxCommand.Loaded loadForExport(java.nio.file.Path dir) {
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        return new ExportOnnxCommand.Loaded(BasedModel.stackConfig(checkpoint.config()),
+                checkpoint.weights(DType.F32), checkpoint);
     }
 
     /** A problem with what the user asked for; printed as one line, exit status 2. */

@@ -3,6 +3,10 @@ package dev.based4j.examples;
 import dev.based4j.Backends;
 import dev.based4j.layer.BaseConvLayer;
 import dev.based4j.layer.LayerStack;
+import dev.based4j.model.BasedConfig;
+import dev.based4j.model.BasedModel;
+import dev.based4j.model.GenerationOptions;
+import dev.based4j.model.Generator;
 import dev.based4j.layer.LinearAttentionLayer;
 import dev.based4j.layer.MixerConfig;
 import dev.based4j.layer.SlidingWindowLayer;
@@ -114,6 +118,7 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("decode    %d tokens in %.3f s: %,.0f tokens/s (%.2f ms/token), sampled at temperature %.1f%n", decodeTokens,
                     decodeSeconds, decodeTokens / decodeSeconds, 1e3 * decodeSeconds / decodeTokens, TEMPERATURE);
             out.printf("tokens    %s%n", preview(generated));
+            out.printf("          (random weights give peaked logits, so sampled tokens often repeat)%n");
             out.printf("state     %,d bytes after prefill, %,d bytes after %d more tokens (fixed size)%n",
                     stateBytesAfterPrefill, stateBytesAfterDecode, decodeTokens);
 
@@ -134,6 +139,17 @@ final class DemoCommand implements Callable<Integer> {
                 spec.commandLine().getErr().printf("based4j: decode did not continue exactly where prefill stopped "
                         + "(%.2e > %.0e)%n", err, tolerance);
                 return 1;
+            }
+
+            // The same path as `based4j generate --tiny-seed`: a whole BASED model (embedding, blocks, tied head)
+            // built from a seed, generating with the Generator's sampling.
+            try (BasedModel tiny = BasedModel.random(backend, BasedConfig.tiny(), seed, dtype)) {
+                int[] tinyPrompt = new Random(seed).ints(12, 0, BasedConfig.tiny().vocabSize()).toArray();
+                Generator.Result r = new Generator(tiny).generate(tinyPrompt,
+                        GenerationOptions.greedy(16).withTemperature(0.8).withTopK(20).withSeed(seed), null, null);
+                out.printf("generate  tiny seeded BASED model (%d layers, d_model %d): prompt %s -> %s%n",
+                        BasedConfig.tiny().layerCount(), BasedConfig.tiny().modelDim(), preview(tinyPrompt),
+                        preview(r.tokens().get(0)));
             }
             return 0;
         }
