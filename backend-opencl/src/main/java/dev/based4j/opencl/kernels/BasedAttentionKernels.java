@@ -94,10 +94,10 @@ public final class BasedAttentionKernels {
         int seq = dims.seq();
         long rows = (long) bh * seq;
         int size = dtype.byteSize();
-        try (ClBuffer farK = cl.allocate(rows * dims.featureDim() * size);
-                ClBuffer farV = cl.allocate(rows * dims.valueDim() * size);
-                ClBuffer farNum = cl.allocate(rows * dims.valueDim() * size);
-                ClBuffer farDen = cl.allocate(rows * size)) {
+        try (ClContext.Scratch farK = cl.scratch(rows * dims.featureDim() * size);
+                ClContext.Scratch farV = cl.scratch(rows * dims.valueDim() * size);
+                ClContext.Scratch farNum = cl.scratch(rows * dims.valueDim() * size);
+                ClContext.Scratch farDen = cl.scratch(rows * size)) {
             cl.launch(FAMILY, dtype, "ba_far_stream")
                     .mem(k)
                     .mem(v)
