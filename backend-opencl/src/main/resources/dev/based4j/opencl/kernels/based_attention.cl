@@ -70,9 +70,13 @@ __kernel void ba_decode(__global const REAL* q, __global const REAL* k, __global
     __global REAL* rv = ring_v + ((size_t) bh * cap + slot) * dv;
     __local REAL* pq = phi;
     __local REAL* pk = phi + D;
-    for (int d = lid; d < D; d += lsize) {
-        pq[d] = phi_at(kind, Q, f, d, 0, w1, w2, fa, fb);
-        pk[d] = leaving ? phi_at(kind, rk, f, d, 0, w1, w2, fa, fb) : 0;
+    phi_row_local(kind, Q, f, D, pq, w1, w2, fa, fb, lid, lsize);
+    if (leaving) {
+        phi_row_local(kind, rk, f, D, pk, w1, w2, fa, fb, lid, lsize);
+    } else {
+        for (int d = lid; d < D; d += lsize) {
+            pk[d] = 0;
+        }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 
