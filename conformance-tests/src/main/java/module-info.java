@@ -9,10 +9,12 @@ module dev.based4j.conformance {
     requires transitive org.junit.jupiter.api;
     requires org.assertj.core;
     requires com.fasterxml.jackson.databind;
+    requires dev.based4j.model;
 
     exports dev.based4j.conformance;
     // JUnit discovers the kit's nested test classes and factories by reflection, also from subclasses elsewhere
     opens dev.based4j.conformance;
 
     uses dev.based4j.conformance.GoldenModelRunner;
+    provides dev.based4j.conformance.GoldenModelRunner with dev.based4j.conformance.ModelGoldenRunner;
 }

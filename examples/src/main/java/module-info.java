@@ -1,7 +1,12 @@
 /** The based4j command line. Backends are found at run time through {@link java.util.ServiceLoader}. */
 module dev.based4j.examples {
     requires dev.based4j.api;
+    requires dev.based4j.conformance;
+    requires dev.based4j.recall;
     requires info.picocli;
+    requires dev.based4j.model;
+    requires dev.based4j.onnx;
+    requires me.tongfei.progressbar;
 
     opens dev.based4j.examples to info.picocli;
     exports dev.based4j.examples;

@@ -40,8 +40,11 @@ public final class CpuBackend extends AbstractBackend {
     private static final Capabilities CAPABILITIES = Capabilities.everything(EnumSet.of(DType.F32, DType.F64));
 
     private final CpuPool pool;
+    private final F32Kernels kernels;
     private final String device;
     private final Set<CpuTensor> live = ConcurrentHashMap.newKeySet();
+    /** Idle native memory kept for reuse: up to 256 MiB, enough for every intermediate of a large model's step. */
+    private final SegmentCache segments = new SegmentCache(256L << 20);
     private final FeatureMapKernels featureMaps;
     private final LinearAttentionKernels linearAttention;
     private final SlidingWindowKernels slidingWindow;
@@ -59,6 +62,7 @@ public final class CpuBackend extends AbstractBackend {
             throw new IllegalArgumentException("kernels: expected an F32Kernels implementation, got null");
         }
         this.pool = new CpuPool(threads);
+        this.kernels = kernels;
         this.device = CpuBackendProvider.device(threads);
         this.featureMaps = new FeatureMapKernels(pool, kernels);
         this.linearAttention = new LinearAttentionKernels(pool, kernels);
@@ -88,9 +92,14 @@ public final class CpuBackend extends AbstractBackend {
         return pool.threads();
     }
 
+    /** @return the float32 inner loops in use, {@code plain} or {@code vector (N-bit)} */
+    public String f32Kernels() {
+        return kernels.name();
+    }
+
     @Override
     public String toString() {
-        return "CpuBackend[" + device + "]";
+        return "CpuBackend[" + device + ", f32 kernels " + kernels.name() + "]";
     }
 
     // ---------------------------------------------------------------- memory
@@ -104,6 +113,13 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected Tensor uploadTensor(HostTensor host) {
+        if (host.segment().isReadOnly() && host.segment().isNative()) {
+            // read-only memory cannot change under the tensor: view it instead of copying (memory-mapped weights
+            // stay in the page cache once, not twice)
+            CpuTensor view = new CpuTensor(host.shape(), host.dtype(), this, host.segment());
+            live.add(view);
+            return view;
+        }
         CpuTensor t = (CpuTensor) allocateTensor(host.shape(), host.dtype());
         MemorySegment.copy(host.segment(), 0, t.segment(), 0, t.segment().byteSize());
         return t;
@@ -113,6 +129,10 @@ public final class CpuBackend extends AbstractBackend {
     protected void downloadTensor(Tensor src, HostTensor dst) {
         MemorySegment s = seg(src);
         MemorySegment.copy(s, 0, dst.segment(), 0, s.byteSize());
+    }
+
+    SegmentCache segments() {
+        return segments;
     }
 
     void forget(CpuTensor tensor) {
@@ -125,6 +145,7 @@ public final class CpuBackend extends AbstractBackend {
         for (CpuTensor t : owned) {
             t.close();
         }
+        segments.close();
         pool.close();
     }
 

@@ -69,7 +69,7 @@ public final class GoldenCase {
             root = JSON.readTree(source.read(caseJson));
         } catch (IOException e) {
             throw new GoldenFormatException("golden case '" + label + "': " + source.describe(caseJson)
-                    + " is not valid JSON: " + e.getMessage(), e);
+                    + " is not valid JSON: " + GoldenSet.jsonProblem(e), e);
         }
         String name = text(root, "name", label, caseJson, source);
         String op = text(root, "op", name, caseJson, source);

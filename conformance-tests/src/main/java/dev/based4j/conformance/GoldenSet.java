@@ -74,7 +74,7 @@ public final class GoldenSet {
                 index = JSON.readTree(source.read("index.json"));
             } catch (IOException e) {
                 throw new GoldenFormatException("golden index " + source.describe("index.json") + " is not valid JSON: "
-                        + e.getMessage(), e);
+                        + GoldenSet.jsonProblem(e), e);
             }
             JsonNode list = index.get("cases");
             if (list == null || !list.isArray()) {
@@ -94,7 +94,7 @@ public final class GoldenSet {
             try {
                 folders.addAll(source.caseFolders());
             } catch (IOException e) {
-                throw new GoldenFormatException("golden folder " + origin + " cannot be listed: " + e.getMessage(), e);
+                throw new GoldenFormatException("golden folder " + origin + " cannot be listed: " + GoldenSet.jsonProblem(e), e);
             }
             folders.forEach(f -> indexedOps.add(""));
         }
@@ -198,5 +198,15 @@ public final class GoldenSet {
             return CatalogueCase.execute(backend, anotherInstance, prepared.requirement().of(dtype), false, dtype,
                     s -> prepared.body().run(s, runners));
         }
+    }
+
+    /** @return a JSON parse failure in one line: what is wrong and where, without the parser's source dump */
+    static String jsonProblem(IOException e) {
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException j) {
+            com.fasterxml.jackson.core.JsonLocation at = j.getLocation();
+            return j.getOriginalMessage().lines().findFirst().orElse("malformed")
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
+        }
+        return String.valueOf(e.getMessage()).lines().findFirst().orElse("unreadable");
     }
 }

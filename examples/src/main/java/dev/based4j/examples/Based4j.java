@@ -1,5 +1,9 @@
 package dev.based4j.examples;
 
+import dev.based4j.model.BasedModel;
+import dev.based4j.model.Checkpoint;
+import dev.based4j.onnx.export.ExportOnnxCommand;
+import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,7 +14,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "based4j", mixinStandardHelpOptions = true, versionProvider = Based4j.Version.class,
         description = "Run BASED linear-attention models and their kernels on interchangeable backends.",
-        subcommands = {InfoCommand.class,
+        subcommands = {InfoCommand.class, DemoCommand.class, GenerateCommand.class, ConformanceCommand.class,
+                RecallCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Based4j {
     /** Exit status of a usage error or bad input. */
@@ -18,16 +23,22 @@ public final class Based4j {
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
+        // third-party libraries logging through SLF4J: warnings and errors only, unless the user asks for more
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 
     /** Runs the command line with the given streams and returns the exit status (for tests and embedding). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Based4j());
+        cli.addSubcommand("export-onnx", new ExportOnnxCommand(Based4j::loadForExport));
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof UserError || ex instanceof IllegalArgumentException
+                    || ex instanceof dev.based4j.conformance.GoldenFormatException
                     || ex instanceof dev.based4j.BackendUnavailableException) {
                 line.getErr().println("based4j: " + ex.getMessage());
                 return USAGE;
@@ -39,6 +50,13 @@ public final class Based4j {
             return USAGE;
         });
         return cli.execute(args);
+    }
+
+    /** Opens a checkpoint folder for {@code export-onnx}; the checkpoint stays open until the export is written. */
+    private static ExportOnnxCommand.Loaded loadForExport(java.nio.file.Path dir) {
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        return new ExportOnnxCommand.Loaded(BasedModel.stackConfig(checkpoint.config()),
+                checkpoint.weights(DType.F32), checkpoint);
     }
 
     /** A problem with what the user asked for; printed as one line, exit status 2. */

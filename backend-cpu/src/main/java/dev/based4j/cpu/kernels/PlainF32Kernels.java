@@ -1,5 +1,7 @@
 package dev.based4j.cpu.kernels;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * {@link F32Kernels} in plain Java loops. Loops that update an array element by element ({@code axpy} and what
  * is built on it) are written so that C2 can auto-vectorise them; reductions use independent accumulators so
@@ -14,6 +16,11 @@ public final class PlainF32Kernels implements F32Kernels {
     @Override
     public String name() {
         return "plain";
+    }
+
+    @Override
+    public String toString() {
+        return name();
     }
 
     @Override
@@ -43,6 +50,27 @@ public final class PlainF32Kernels implements F32Kernels {
             s0 += a[aOffset + i] * b[bOffset + i];
         }
         return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+
+    @Override
+    public float dot(float[] a, int aOffset, MemorySegment b, long bIndex, int n) {
+        long bo = bIndex * Float.BYTES;
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            long at = bo + (long) i * Float.BYTES;
+            s0 += a[aOffset + i] * b.get(Mem.F32, at);
+            s1 += a[aOffset + i + 1] * b.get(Mem.F32, at + 4);
+            s2 += a[aOffset + i + 2] * b.get(Mem.F32, at + 8);
+            s3 += a[aOffset + i + 3] * b.get(Mem.F32, at + 12);
+        }
+        for (; i < n; i++) {
+            s0 += a[aOffset + i] * b.get(Mem.F32, bo + (long) i * Float.BYTES);
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     @Override
@@ -182,6 +210,23 @@ public final class PlainF32Kernels implements F32Kernels {
             int so = sOffset + r * cols;
             axpy(u[uOffset + r], w, wOffset, s, so, cols);
             out[outOffset + r] = dot(x, xOffset, s, so, cols);
+        }
+    }
+
+    @Override
+    public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset,
+            float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
+        for (int r = 0; r < rows; r++) {
+            long so = (sIndex + (long) r * cols) * Float.BYTES;
+            float ur = u[uOffset + r];
+            float sum = 0;
+            for (int i = 0; i < cols; i++) {
+                long at = so + (long) i * Float.BYTES;
+                float v = s.get(Mem.F32, at) + ur * w[wOffset + i];
+                s.set(Mem.F32, at, v);
+                sum += x[xOffset + i] * v;
+            }
+            out[outOffset + r] = sum;
         }
     }
 

@@ -1,0 +1,202 @@
+package dev.based4j.onnx.kernels;
+
+import dev.based4j.onnx.graph.ElementType;
+import dev.based4j.onnx.graph.GraphBuilder;
+import dev.based4j.onnx.graph.Value;
+import java.util.List;
+
+/**
+ * Model plumbing as ONNX graphs and subgraphs: linear layers, RMSNorm, SiLU, exact GELU, element-wise ops,
+ * embedding gather, rotary embedding, head split/merge and column slices. Shapes are dynamic; the backend passes
+ * tensors with their leading dimensions flattened where a kernel works on rows.
+ */
+public final class PlumbingKernels {
+    private PlumbingKernels() {}
+
+    /** Terms of the Maclaurin series of erf: enough for |x| &lt; 3 to reach 1e-17 relative (9^50/50! ≈ 1e-17). */
+    private static final int ERF_SERIES_TERMS = 60;
+    /** Depth of the continued fraction of erfc for |x| ≥ 3, as in {@code Reference.erf}. */
+    private static final int ERF_FRACTION_DEPTH = 60;
+
+    /** {@code y = x·Wᵀ (+ b)}: {@code x [R, in]}, {@code weight [out, in]}, {@code bias [out]} when {@code withBias}. */
+    public static GraphBuilder linear(boolean withBias, ElementType type) {
+        GraphBuilder g = new GraphBuilder("linear[" + (withBias ? "bias, " : "") + FeatureMapKernels.label(type) + "]", type);
+        Value x = g.input("x", "rows", "in");
+        Value w = g.input("weight", "out", "in");
+        Value b = withBias ? g.input("bias", "out") : null;
+        Value y = withBias
+                ? g.op("Gemm", List.of(GraphBuilder.Attribute.i("transB", 1)), x, w, b)
+                : g.op("Gemm", List.of(GraphBuilder.Attribute.i("transB", 1)), x, w);
+        g.output(y, "y", "rows", "out");
+        return g;
+    }
+
+    /** RMSNorm: inputs {@code x [R, d]}, {@code weight [d]}, {@code eps [1]}. */
+    public static GraphBuilder rmsNorm(ElementType type) {
+        GraphBuilder g = new GraphBuilder("rms_norm[" + FeatureMapKernels.label(type) + "]", type);
+        Value x = g.input("x", "rows", "d");
+        Value w = g.input("weight", "d");
+        Value eps = g.input("eps", 1);
+        g.output(rmsNorm(g, x, w, eps), "y", "rows", "d");
+        return g;
+    }
+
+    /** {@code x / sqrt(mean(x²) + eps) · w} over the last axis. */
+    public static Value rmsNorm(GraphBuilder g, Value x, Value weight, Value eps) {
+        return g.scoped("rms_norm", () -> {
+            Value inv = g.op("Reciprocal", g.op("Sqrt", g.add(g.reduceMean(g.mul(x, x), true, -1), eps)));
+            return g.mul(g.mul(x, inv), weight);
+        });
+    }
+
+    /** An element-wise graph over a flat {@code [n]} input ({@code silu}, {@code gelu}). */
+    public static GraphBuilder unary(String op, ElementType type) {
+        GraphBuilder g = new GraphBuilder(op + "[" + FeatureMapKernels.label(type) + "]", type);
+        Value x = g.input("x", "n");
+        Value y = switch (op) {
+            case "silu" -> silu(g, x);
+            case "gelu" -> gelu(g, x);
+            default -> throw new IllegalArgumentException("op: expected silu or gelu, got " + op);
+        };
+        g.output(y, "y", "n");
+        return g;
+    }
+
+    /** A binary element-wise graph over flat {@code [n]} inputs {@code a, b} ({@code Add}, {@code Mul}). */
+    public static GraphBuilder binary(String onnxOp, ElementType type) {
+        GraphBuilder g = new GraphBuilder(onnxOp.toLowerCase(java.util.Locale.ROOT) + "[" + FeatureMapKernels.label(type) + "]", type);
+        Value a = g.input("a", "n");
+        Value b = g.input("b", "n");
+        g.output(g.op(onnxOp, a, b), "y", "n");
+        return g;
+    }
+
+    /**
+     * {@code x·sigmoid(x)}. Float64 graphs write it {@code x / (1 + e^{-x})}: ONNX Runtime's optimiser fuses
+     * {@code x·Sigmoid(x)} into its QuickGelu contrib op, which has no float64 kernel, so an exported float64
+     * model would not load with default session options.
+     */
+    public static Value silu(GraphBuilder g, Value x) {
+        if (g.computeType() == ElementType.DOUBLE) {
+            return g.div(x, g.add(g.scalar(1), g.op("Exp", g.op("Neg", x))));
+        }
+        return g.mul(x, g.op("Sigmoid", x));
+    }
+
+    /**
+     * Exact GELU {@code x/2·(1 + erf(x/√2))}. ONNX Runtime's CPU Erf has no float64 kernel, so in a float64
+     * graph erf is evaluated by the same method as {@code Reference.erf}: its Maclaurin series for
+     * {@code |x| < 3} and the continued fraction of erfc beyond, both unrolled.
+     */
+    public static Value gelu(GraphBuilder g, Value x) {
+        return g.scoped("gelu", () -> {
+            Value u = g.mul(x, g.scalar(1.0 / Math.sqrt(2)));
+            Value erf = g.computeType() == ElementType.DOUBLE ? erf64(g, u) : g.op("Erf", u);
+            return g.mul(g.mul(x, g.scalar(0.5)), g.add(g.scalar(1), erf));
+        });
+    }
+
+    private static Value erf64(GraphBuilder g, Value x) {
+        Value ax = g.op("Abs", x);
+        // series on min(|x|, 3) and fraction on max(|x|, 3): each branch stays finite where it is not used
+        Value as = g.op("Min", ax, g.scalar(3));
+        Value x2 = g.mul(as, as);
+        Value negX2 = g.op("Neg", x2);
+        Value term = as;
+        Value sum = as;
+        for (int n = 1; n <= ERF_SERIES_TERMS; n++) {
+            term = g.mul(term, g.div(negX2, g.scalar(n)));
+            sum = g.add(sum, g.div(term, g.scalar(2 * n + 1)));
+        }
+        Value series = g.mul(g.scalar(2.0 / Math.sqrt(Math.PI)), sum);
+        Value af = g.op("Max", ax, g.scalar(3));
+        Value cf = g.scalar(0);
+        for (int n = ERF_FRACTION_DEPTH; n >= 1; n--) {
+            cf = g.div(g.scalar(n / 2.0), g.add(af, cf));
+        }
+        Value tail = g.div(g.div(g.op("Exp", g.op("Neg", g.mul(af, af))), g.scalar(Math.sqrt(Math.PI))), g.add(af, cf));
+        Value fraction = g.sub(g.scalar(1), tail);
+        Value r = g.where(g.less(ax, g.scalar(3)), series, fraction);
+        return g.where(g.less(x, g.scalar(0)), g.op("Neg", r), r);
+    }
+
+    /** Embedding: inputs {@code table [V, d]}, {@code ids [n]} (INT64) → {@code [n, d]}. */
+    public static GraphBuilder embedding(ElementType type) {
+        GraphBuilder g = new GraphBuilder("embedding[" + FeatureMapKernels.label(type) + "]", type);
+        Value table = g.input("table", "vocab", "d");
+        Value ids = g.input("ids", ElementType.INT64, "n");
+        g.output(g.op("Gather", table, ids), "y", "n", "d");
+        return g;
+    }
+
+    /**
+     * Rotary embedding on {@code x [R, S, d]} with start position {@code start [1]} (INT64). Angles and their
+     * cosines are computed in float64 whatever the compute type: at position 2048 a float32 angle is already
+     * off by about 1e-4 rad.
+     */
+    public static GraphBuilder rotary(int dim, int rotaryDim, double base, ElementType type) {
+        GraphBuilder g = new GraphBuilder("rotary[d " + dim + ", rotary " + rotaryDim + ", base " + base + ", "
+                + FeatureMapKernels.label(type) + "]", type);
+        Value x = g.input("x", "rows", "seq", dim);
+        Value start = g.input("start", ElementType.INT64, 1);
+        Value len = g.shape(x, 1, 2);
+        Value positions = g.add(g.range(g.scalarLong(0), g.squeeze(len, 0), g.scalarLong(1)), start);
+        g.output(rotary(g, x, positions, dim, rotaryDim, base), "y", "rows", "seq", dim);
+        return g;
+    }
+
+    /**
+     * Rotate-halves rotary embedding ({@code based-math.md} c) of {@code x [..., S, dim]} at the INT64
+     * {@code positions [S]}: the first {@code rotaryDim} dimensions rotate by {@code p·base^(-2i/rotaryDim)}.
+     */
+    public static Value rotary(GraphBuilder g, Value x, Value positions, int dim, int rotaryDim, double base) {
+        return g.scoped("rotary", () -> {
+            int half = rotaryDim / 2;
+            double[] invFreq = new double[half];
+            for (int i = 0; i < half; i++) {
+                invFreq[i] = Math.pow(base, -2.0 * i / rotaryDim);
+            }
+            Value freq = g.cached(List.of("inv_freq", rotaryDim, base),
+                    () -> g.constant("rotary_inv_freq", ElementType.DOUBLE, invFreq, half));
+            Value theta = g.mul(g.unsqueeze(g.cast(positions, ElementType.DOUBLE), 1), freq); // [S, half]
+            Value cos = g.cast(g.op("Cos", theta), g.computeType());
+            Value sin = g.cast(g.op("Sin", theta), g.computeType());
+            Value a = g.slice(x, new long[] {0}, new long[] {half}, new long[] {-1});
+            Value b = g.slice(x, new long[] {half}, new long[] {rotaryDim}, new long[] {-1});
+            Value ra = g.sub(g.mul(a, cos), g.mul(b, sin));
+            Value rb = g.add(g.mul(a, sin), g.mul(b, cos));
+            if (rotaryDim == dim) {
+                return g.concat(-1, ra, rb);
+            }
+            Value rest = g.slice(x, new long[] {rotaryDim}, new long[] {dim}, new long[] {-1});
+            return g.concat(-1, ra, rb, rest);
+        });
+    }
+
+    /** {@code x [B,S,H·d] → [B,H,S,d]} with the target {@code [B,S,H,d]} given as INT64 input {@code shape [4]}. */
+    public static GraphBuilder splitHeads(ElementType type) {
+        GraphBuilder g = new GraphBuilder("split_heads[" + FeatureMapKernels.label(type) + "]", type);
+        Value x = g.input("x", "batch", "seq", "width");
+        Value shape = g.input("shape", ElementType.INT64, 4);
+        g.output(g.transpose(g.reshape(x, shape), 0, 2, 1, 3), "y", "batch", "heads", "seq", "d");
+        return g;
+    }
+
+    /** {@code x [B,H,S,d] → [B,S,H·d]}. */
+    public static GraphBuilder mergeHeads(ElementType type) {
+        GraphBuilder g = new GraphBuilder("merge_heads[" + FeatureMapKernels.label(type) + "]", type);
+        Value x = g.input("x", "batch", "heads", "seq", "d");
+        g.output(g.reshape(g.transpose(x, 0, 2, 1, 3), 0, 0, -1), "y", "batch", "seq", "width");
+        return g;
+    }
+
+    /** Columns {@code [from, to)} of {@code x [R, n]}, bounds as INT64 inputs {@code from [1]}, {@code to [1]}. */
+    public static GraphBuilder slice(ElementType type) {
+        GraphBuilder g = new GraphBuilder("slice[" + FeatureMapKernels.label(type) + "]", type);
+        Value x = g.input("x", "rows", "n");
+        Value from = g.input("from", ElementType.INT64, 1);
+        Value to = g.input("to", ElementType.INT64, 1);
+        g.output(g.slice(x, from, to, g.longs(1)), "y", "rows", "width");
+        return g;
+    }
+}

@@ -1,0 +1,172 @@
+package dev.based4j.onnx.kernels;
+
+import dev.based4j.attention.SlidingWindowSpec;
+import dev.based4j.onnx.graph.ElementType;
+import dev.based4j.onnx.graph.GraphBuilder;
+import dev.based4j.onnx.graph.Value;
+import java.util.List;
+
+/**
+ * Sliding-window softmax attention as ONNX graphs ({@code sdk-conventions.md}), continuing from the ring buffer
+ * of {@link dev.based4j.state.WindowState} entirely in the graph.
+ *
+ * <p>The ring ({@code [B,H,C,X]}, the token at absolute position {@code p} in slot {@code p mod C}) is first
+ * gathered into position order, oldest first, and the new keys appended: the "extended" sequence of
+ * {@code C + L} keys whose index {@code j} is position {@code pos - C + j}. A query at call index {@code n} then
+ * sees ext keys {@code j} with {@code n + C - lookback ≤ j ≤ n + C} and {@code j ≥ C - pos} (slots never
+ * written before the sequence start are masked). Afterwards the last {@code C} ext entries are gathered back into
+ * slot order: this is exactly the ring the reference leaves (slots that received no token keep their content).
+ *
+ * <p>Two evaluations of the band: {@link #bandFull} scores every query against all {@code C + L} keys (any
+ * lookback, including unbounded with a growing cache); {@link #bandBlocked} cuts the queries into blocks of
+ * {@code block} tokens and gathers for each block only the {@code block + lookback} keys its band can reach,
+ * so memory grows like {@code L·(block + lookback)} instead of {@code L·(C + L)}.
+ */
+public final class SlidingWindowKernels {
+    private SlidingWindowKernels() {}
+
+    /** Query block of the blocked band form. */
+    public static final int BLOCK = 64;
+
+    /** How the band is evaluated. */
+    public enum Form {
+        /** Every query against every ext key, masked. */
+        FULL,
+        /** Query blocks against the keys their band reaches (bounded lookback only). */
+        BLOCKED
+    }
+
+    /** Un-normalised band attention: {@code num [B,H,L,dv]}, {@code den [B,H,L,1]}, row maxima {@code max [B,H,L,1]}. */
+    public record Band(Value num, Value den, Value max) {}
+
+    /** The output and the updated ring. */
+    public record Outputs(Value y, Value ringK, Value ringV) {}
+
+    /**
+     * A standalone graph: inputs {@code q, k [B,H,L,dk]}, {@code v [B,H,L,dv]}, {@code ring_k [B,H,C,dk]},
+     * {@code ring_v [B,H,C,dv]}, {@code pos [1]} (INT64, tokens seen before); outputs {@code y},
+     * {@code ring_k_out}, {@code ring_v_out}.
+     */
+    public static GraphBuilder standalone(SlidingWindowSpec spec, Form form, ElementType type) {
+        String lookback = spec.isUnbounded() ? "unbounded" : String.valueOf(spec.lookback());
+        GraphBuilder g = new GraphBuilder("sliding_window_" + form.name().toLowerCase(java.util.Locale.ROOT)
+                + "[lookback " + lookback + ", " + FeatureMapKernels.label(type) + "]", type);
+        Value q = g.input("q", "batch", "heads", "seq", "dk");
+        Value k = g.input("k", "batch", "heads", "seq", "dk");
+        Value v = g.input("v", "batch", "heads", "seq", "dv");
+        Value ringK = g.input("ring_k", "batch", "heads", "capacity", "dk");
+        Value ringV = g.input("ring_v", "batch", "heads", "capacity", "dv");
+        Value pos = g.input("pos", ElementType.INT64, 1);
+        Outputs o = apply(g, spec, form, q, k, v, ringK, ringV, pos);
+        g.output(o.y(), "y", "batch", "heads", "seq", "dv");
+        g.output(o.ringK(), "ring_k_out", "batch", "heads", "capacity", "dk");
+        g.output(o.ringV(), "ring_v_out", "batch", "heads", "capacity", "dv");
+        return g;
+    }
+
+    /** Window attention continuing from the ring at position {@code pos}. */
+    public static Outputs apply(GraphBuilder g, SlidingWindowSpec spec, Form form, Value q, Value k, Value v,
+            Value ringK, Value ringV, Value pos) {
+        return g.scoped("sliding_window", () -> {
+            Value extK = g.concat(2, ordered(g, ringK, pos), k);
+            Value extV = g.concat(2, ordered(g, ringV, pos), v);
+            Value scale = spec.scale().isPresent() ? g.scalar(spec.scale().getAsDouble()) : inverseSqrtLastDim(g, q);
+            Band b = form == Form.BLOCKED
+                    ? bandBlocked(g, q, extK, extV, pos, g.shape(ringK, 2, 3), spec.lookback(), scale, BLOCK)
+                    : bandFull(g, q, extK, extV, pos, g.shape(ringK, 2, 3), spec.lookback(), scale);
+            Value len = g.shape(q, 2, 3);
+            return new Outputs(g.div(b.num(), b.den()), updated(g, extK, pos, len), updated(g, extV, pos, len));
+        });
+    }
+
+    /** {@code 1/√dk} from the last dimension of {@code q}. */
+    static Value inverseSqrtLastDim(GraphBuilder g, Value q) {
+        Value dk = g.cast(g.squeeze(g.shape(q, -1), 0), g.computeType());
+        return g.op("Reciprocal", g.op("Sqrt", dk));
+    }
+
+    /** The ring {@code [B,H,C,X]} in position order: ext index {@code i} holds position {@code pos - C + i}. */
+    public static Value ordered(GraphBuilder g, Value ring, Value pos) {
+        Value cap = g.shape(ring, 2, 3);
+        Value i = g.range(g.scalarLong(0), g.squeeze(cap, 0), g.scalarLong(1));
+        Value idx = g.op("Mod", g.add(g.sub(pos, cap), i), cap);
+        return g.op("Gather", List.of(GraphBuilder.Attribute.i("axis", 2)), ring, idx);
+    }
+
+    /**
+     * The ring after the call, in slot order, from the ext sequence {@code [B,H,C+L,X]}: slot {@code s} holds
+     * the ext entry of position {@code ≡ s (mod C)} among the last {@code C}.
+     */
+    public static Value updated(GraphBuilder g, Value ext, Value pos, Value len) {
+        Value total = g.shape(ext, 2, 3);
+        Value cap = g.sub(total, len);
+        Value last = g.slice(ext, len, total, g.longs(2));
+        Value s = g.range(g.scalarLong(0), g.squeeze(cap, 0), g.scalarLong(1));
+        Value idx = g.op("Mod", g.sub(g.sub(s, pos), len), cap);
+        return g.op("Gather", List.of(GraphBuilder.Attribute.i("axis", 2)), last, idx);
+    }
+
+    /**
+     * Band attention of {@code q [B,H,L,dk]} over every ext key {@code [B,H,C+L,*]}.
+     *
+     * @param lookback previous tokens a query sees, or {@link SlidingWindowSpec#UNBOUNDED}
+     */
+    public static Band bandFull(GraphBuilder g, Value q, Value extK, Value extV, Value pos, Value cap, int lookback,
+            Value scale) {
+        Value len = g.shape(q, 2, 3);
+        Value total = g.add(cap, len);
+        Value j = g.range(g.scalarLong(0), g.squeeze(total, 0), g.scalarLong(1));
+        Value n = g.unsqueeze(g.range(g.scalarLong(0), g.squeeze(len, 0), g.scalarLong(1)), 1);
+        // rel = (position of key j) - (position of query n); the band is -lookback <= rel <= 0
+        Value rel = g.sub(g.sub(j, cap), n);
+        Value mask = g.and(g.lessOrEqual(rel, g.scalarLong(0)), g.greaterOrEqual(j, g.sub(cap, pos)));
+        if (lookback != SlidingWindowSpec.UNBOUNDED) {
+            mask = g.and(mask, g.greaterOrEqual(rel, g.scalarLong(-lookback)));
+        }
+        Value scores = g.mul(g.matMul(q, g.transposeLast(extK, 4)), scale);
+        return softmaxParts(g, g.where(mask, scores, g.scalar(Double.NEGATIVE_INFINITY)), extV);
+    }
+
+    /**
+     * Band attention in query blocks of {@code block}: block {@code b} (queries {@code b·block ..}) gathers the
+     * ext keys {@code b·block + C - lookback ..} (width {@code block + lookback}); within it, query row
+     * {@code r} sees key columns {@code r .. r + lookback}, a constant band.
+     */
+    public static Band bandBlocked(GraphBuilder g, Value q, Value extK, Value extV, Value pos, Value cap,
+            int lookback, Value scale, int block) {
+        if (lookback == SlidingWindowSpec.UNBOUNDED) {
+            throw new IllegalArgumentException("lookback: the blocked band needs a bounded window, got unbounded");
+        }
+        int width = block + lookback;
+        Value len = g.shape(q, 2, 3);
+        Value pad = g.op("Mod", g.sub(g.longs(block), g.op("Mod", len, g.longs(block))), g.longs(block));
+        Value pads = g.concat(0, g.longs(0, 0, 0, 0, 0, 0), pad, g.longs(0));
+        Value qb = LinearAttentionKernels.blocks(g, g.op("Pad", q, pads), block); // [B,H,nb,c,dk]
+        Value kp = g.op("Pad", extK, pads);
+        Value vp = g.op("Pad", extV, pads);
+        Value nb = g.div(g.add(len, pad), g.longs(block));
+        Value starts = g.mul(g.range(g.scalarLong(0), g.squeeze(nb, 0), g.scalarLong(1)), g.scalarLong(block));
+        Value idx = g.add(g.unsqueeze(g.add(starts, g.squeeze(g.sub(cap, g.longs(lookback)), 0)), 1),
+                g.range(g.scalarLong(0), g.scalarLong(width), g.scalarLong(1))); // [nb, width]
+        List<GraphBuilder.Attribute> axis2 = List.of(GraphBuilder.Attribute.i("axis", 2));
+        Value kb = g.op("Gather", axis2, kp, idx); // [B,H,nb,width,dk]
+        Value vb = g.op("Gather", axis2, vp, idx);
+        double[] band = new double[block * width];
+        for (int r = 0; r < block; r++) {
+            for (int c = 0; c < width; c++) {
+                band[r * width + c] = c >= r && c <= r + lookback ? 0.0 : Double.NEGATIVE_INFINITY;
+            }
+        }
+        Value scores = g.add(g.mul(g.matMul(qb, g.transposeLast(kb, 5)), scale), g.constant("band", band, block, width));
+        Value valid = g.unsqueeze(g.greaterOrEqual(idx, g.sub(cap, pos)), 1); // [nb,1,width]
+        Band b = softmaxParts(g, g.where(valid, scores, g.scalar(Double.NEGATIVE_INFINITY)), vb);
+        return new Band(LinearAttentionKernels.unblocks(g, b.num(), len), LinearAttentionKernels.unblocks(g, b.den(), len),
+                LinearAttentionKernels.unblocks(g, b.max(), len));
+    }
+
+    private static Band softmaxParts(GraphBuilder g, Value masked, Value values) {
+        Value max = g.reduceMax(masked, true, -1);
+        Value e = g.op("Exp", g.sub(masked, max));
+        return new Band(g.matMul(e, values), g.reduceSum(e, true, -1), max);
+    }
+}

@@ -1,0 +1,40 @@
+package dev.based4j.conformance;
+
+import dev.based4j.layer.WeightSource;
+import dev.based4j.model.BasedConfig;
+import dev.based4j.model.BasedModel;
+import dev.based4j.spi.Backend;
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.HostTensor;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Runs golden {@code tiny_lm} cases through the SDK's own model: {@link BasedConfig#fromTinyLmCase} reads the case's
+ * configuration, {@link BasedModel#fromWeights} builds the model from its checkpoint weights on the backend under
+ * test, and the logits of the case's {@code input_ids} come from one prefill. Registered for
+ * {@link java.util.ServiceLoader}, so every backend's conformance run checks whole-model logits.
+ */
+public final class ModelGoldenRunner implements GoldenModelRunner {
+    /** Creates the runner (stateless). */
+    public ModelGoldenRunner() {}
+
+    @Override
+    public boolean supports(GoldenCase golden) {
+        return golden.op().equals("tiny_lm");
+    }
+
+    @Override
+    public HostTensor logits(Backend backend, DType dtype, GoldenCase golden) {
+        BasedConfig config = BasedConfig.fromTinyLmCase(golden.config().toString());
+        Map<String, HostTensor> weights = new HashMap<>();
+        golden.tensors().values().stream().filter(t -> t.role().equals("weight"))
+                .forEach(t -> weights.put(t.name(), golden.tensor(t.name(), DType.F32)));
+        int[] ids = golden.ints("input_ids");
+        int batch = golden.spec("input_ids").shape().dim(0);
+        int seq = golden.spec("input_ids").shape().dim(1);
+        try (BasedModel model = BasedModel.fromWeights(backend, config, WeightSource.of(weights), dtype)) {
+            return model.logits(ids, batch, seq);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+package dev.based4j.examples;
+
+import dev.based4j.Backends;
+import dev.based4j.model.BasedConfig;
+import dev.based4j.model.BasedModel;
+import dev.based4j.model.Checkpoint;
+import dev.based4j.model.GenerationOptions;
+import dev.based4j.model.Generator;
+import dev.based4j.model.TextTokenizer;
+import dev.based4j.spi.Backend;
+import dev.based4j.tensor.DType;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code based4j generate}: loads a checkpoint directory (or builds a tiny model from a seed), generates a
+ * continuation of the prompt and streams it; ends with prefill and decode throughput on standard error.
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = {"Generate text with a BASED checkpoint (config.json + model.safetensors in the released layout).",
+                "Text streams to standard output as it is generated; the load progress and the prefill and decode"
+                        + " tokens/s go to standard error."})
+final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    /** Where the model comes from: a directory or a seed. */
+    static final class Source {
+        @Option(names = "--model", paramLabel = "DIR",
+                description = "Model directory: config.json, model.safetensors (or an index and shards), and"
+                        + " tokenizer.json or vocab.json + merges.txt for text prompts.")
+        Path model;
+
+        @Option(names = "--tiny-seed", paramLabel = "SEED",
+                description = "Instead of --model: a built-in tiny model (the golden tiny_lm shape, vocabulary 100)"
+                        + " with random weights made from SEED. It has no tokenizer: use --prompt-ids.")
+        Long tinySeed;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    /** The prompt: text or ids. */
+    static final class Prompt {
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "Prompt text (needs the model's tokenizer).")
+        String text;
+
+        @Option(names = "--prompt-ids", paramLabel = "IDS", split = ",",
+                description = "Prompt as comma-separated token ids, e.g. 1,5,9 (no tokenizer needed).")
+        int[] ids;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Prompt prompt;
+
+    @Option(names = "--print-ids", description = "Print the generated ids, one line, comma-separated (implied when"
+            + " the model has no tokenizer).")
+    boolean printIds;
+
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "64", description = "Tokens to generate at"
+            + " most (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0",
+            description = "Sampling temperature; 0 is greedy (default ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0",
+            description = "Sample among the K most likely tokens; 0 keeps all (default ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1",
+            description = "Sample among the most likely tokens whose probability adds up to P (default"
+                    + " ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Sampling seed (default"
+            + " ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--stop-ids", paramLabel = "IDS", split = ",",
+            description = "Token ids that end generation (default: the config's eos_token_id, if any).")
+    int[] stopIds;
+
+    @Option(names = "--backend", paramLabel = "NAME",
+            description = "Backend (cpu, opencl, cuda, onnx, ...); default: based4j.backend / BASED4J_BACKEND, else"
+                    + " the best usable one.")
+    String backendName;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "f32",
+            description = "Element type of weights and activations: f32 or f64 (default ${DEFAULT-VALUE}).")
+    String dtypeName;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        DType dtype = DType.parse(dtypeName);
+        if (source.model != null && !Files.isDirectory(source.model)) {
+            throw new Based4j.UserError("--model: " + source.model + " is not a directory");
+        }
+        try (Backend backend = backendName == null ? Backends.select() : Backends.select(backendName);
+                BasedModel model = load(backend, dtype, err);
+                TextTokenizer tokenizer = source.model != null && TextTokenizer.isPresent(source.model)
+                        ? TextTokenizer.load(source.model) : null) {
+            int[] ids = promptIds(tokenizer);
+            Set<Integer> stops = new HashSet<>();
+            if (stopIds != null) {
+                Arrays.stream(stopIds).forEach(stops::add);
+            } else {
+                model.config().eosTokenId().ifPresent(stops::add);
+            }
+            GenerationOptions options = new GenerationOptions(maxTokens, temperature, topK, topP, seed, stops);
+            boolean ids2 = printIds || tokenizer == null;
+            TextTokenizer.StreamingDecoder decoder = tokenizer == null ? null : tokenizer.streamingDecoder();
+            if (decoder != null && prompt.text != null) {
+                out.print(prompt.text);
+                out.flush();
+            }
+            Generator.Result r = new Generator(model).generate(ids, options, (seq, token, index) -> {
+                if (decoder != null) {
+                    out.print(decoder.push(token));
+                    out.flush();
+                }
+            }, null);
+            if (decoder != null) {
+                out.println(decoder.flush());
+            }
+            if (ids2) {
+                out.println(Arrays.stream(r.tokens().get(0)).mapToObj(Integer::toString)
+                        .collect(Collectors.joining(",")));
+            }
+            out.flush();
+            err.printf("prefill: %d tokens, %.2f tokens/s; decode: %d tokens, %.2f tokens/s (%s, %s on %s)%n",
+                    r.prefillTokens(), r.prefillTokensPerSecond(), r.decodeTokens(), r.decodeTokensPerSecond(),
+                    r.reasons().get(0).name().toLowerCase(java.util.Locale.ROOT), model.dtype().label(),
+                    backend.name());
+            err.flush();
+            return 0;
+        }
+    }
+
+    private BasedModel load(Backend backend, DType dtype, PrintWriter err) {
+        if (source.tinySeed != null) {
+            return BasedModel.random(backend, BasedConfig.tiny(), source.tinySeed, dtype);
+        }
+        BasedConfig config = BasedConfig.read(source.model.resolve(Checkpoint.CONFIG_FILE));
+        long totalMb = Math.max(1, config.parameterCount() * dtype.byteSize() >> 20);
+        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("loading").setInitialMax(totalMb).setUnit(" MB", 1)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(100).continuousUpdate()
+                .setConsumer(new DelegatingProgressBarConsumer(line -> {
+                    err.print("\r" + line);
+                    err.flush();
+                })).build()) {
+            BasedModel m = BasedModel.load(source.model, backend, dtype, (name, done, total) -> bar.stepTo(done >> 20));
+            bar.stepTo(totalMb);
+            return m;
+        } finally {
+            err.println();
+        }
+    }
+
+    private int[] promptIds(TextTokenizer tokenizer) {
+        if (prompt.ids != null) {
+            if (prompt.ids.length == 0) {
+                throw new Based4j.UserError("--prompt-ids: expected at least one token id");
+            }
+            return prompt.ids;
+        }
+        if (tokenizer == null) {
+            throw new Based4j.UserError("--prompt: " + (source.model == null ? "the tiny model" : source.model)
+                    + " has no tokenizer (tokenizer.json or vocab.json + merges.txt); give the prompt as --prompt-ids");
+        }
+        int[] ids = tokenizer.encode(prompt.text);
+        if (ids.length == 0) {
+            throw new Based4j.UserError("--prompt: the text encodes to no tokens");
+        }
+        return ids;
+    }
+
+}

@@ -1,0 +1,302 @@
+package dev.based4j.model;
+
+import dev.based4j.layer.BaseConvLayer;
+import dev.based4j.layer.LayerStack;
+import dev.based4j.layer.LinearAttentionLayer;
+import dev.based4j.layer.MixerConfig;
+import dev.based4j.layer.SlidingWindowLayer;
+import dev.based4j.layer.SwiGluMlp;
+import dev.based4j.layer.WeightSource;
+import dev.based4j.spi.Backend;
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
+import dev.based4j.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A BASED language model on one backend ({@code based-math.md} e): token embedding, blocks of
+ * {@code RMSNorm → mixer → residual → RMSNorm → SwiGLU MLP → residual} with linear attention, sliding window or
+ * BaseConv as the mixer of each layer, final RMSNorm and the LM head tied to the embedding. Weights are uploaded
+ * once, in the element type chosen at load time; the model is immutable and may serve several threads as long as
+ * each uses its own {@link LayerStack.State}.
+ *
+ * <p>Prefill takes a whole prompt and returns its logits; decode takes one token per sequence and continues from
+ * the state. Prefill of {@code n} tokens then decode of {@code m} gives the logits of a prefill of {@code n + m}.
+ * The state has a fixed size ({@link #stateBytes}) whatever the number of tokens.
+ *
+ * <p>Logits cover the padded vocabulary ({@link BasedConfig#paddedVocabSize()}), as the original model's do.
+ */
+public final class BasedModel implements AutoCloseable {
+    /** Reports weight loading, for progress bars. */
+    @FunctionalInterface
+    public interface LoadListener {
+        /**
+         * Called after each tensor has been read and uploaded.
+         *
+         * @param name the tensor's checkpoint name
+         * @param bytesDone bytes (in the model's element type) of the tensors done so far
+         * @param bytesTotal bytes (in the model's element type) of all tensors the model reads
+         */
+        void loaded(String name, long bytesDone, long bytesTotal);
+    }
+
+    private final BasedConfig config;
+    private final LayerStack stack;
+    private final AutoCloseable owned;
+
+    private BasedModel(BasedConfig config, LayerStack stack, AutoCloseable owned) {
+        this.config = config;
+        this.stack = stack;
+        this.owned = owned;
+    }
+
+    /**
+     * Builds the model from weights by checkpoint name, uploaded once in F32 when the backend computes in F32,
+     * else in F64. This is the entry point of the conformance kit's golden {@code tiny_lm} runner.
+     *
+     * @throws IllegalArgumentException when the backend cannot run models, or naming the tensor, the expected and
+     *     the found shape when a weight is missing or does not fit
+     */
+    public static BasedModel fromWeights(Backend backend, BasedConfig config, WeightSource weights) {
+        Objects.requireNonNull(backend, "backend");
+        DType dtype = backend.capabilities().precisions().contains(DType.F32) ? DType.F32 : DType.F64;
+        return fromWeights(backend, config, weights, dtype);
+    }
+
+    /**
+     * Builds the model from weights by checkpoint name, uploaded once in {@code dtype}.
+     *
+     * @throws IllegalArgumentException when the backend cannot run models in {@code dtype}, or naming the tensor,
+     *     the expected and the found shape when a weight is missing or does not fit
+     */
+    public static BasedModel fromWeights(Backend backend, BasedConfig config, WeightSource weights, DType dtype) {
+        return build(backend, config, weights, dtype, null, null);
+    }
+
+    /**
+     * Loads a checkpoint directory ({@code config.json} + safetensors, see {@link Checkpoint}). Every tensor's
+     * presence and shape is checked against the config from the headers before anything is uploaded. On the CPU
+     * backend, F32 weights stored as F32 are views of the memory-mapped file.
+     *
+     * @param listener progress per tensor, or null
+     * @throws CheckpointException naming the file and the tensor or key that is wrong
+     */
+    public static BasedModel load(Path directory, Backend backend, DType dtype, LoadListener listener) {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(dtype, "dtype");
+        Checkpoint ck = Checkpoint.open(directory);
+        try {
+            BasedConfig config = ck.config();
+            checkAgainstConfig(ck, config);
+            return build(backend, config, ck.weights(dtype), dtype, listener, ck);
+        } catch (RuntimeException | Error e) {
+            ck.close();
+            throw e;
+        }
+    }
+
+    /** {@link #load(Path, Backend, DType, LoadListener)} without progress. */
+    public static BasedModel load(Path directory, Backend backend, DType dtype) {
+        return load(directory, backend, dtype, null);
+    }
+
+    /** Checks names and shapes from the headers only. */
+    static void checkAgainstConfig(Checkpoint ck, BasedConfig config) {
+        Map<String, Shape> expected = config.weightShapes();
+        List<String> missing = new ArrayList<>();
+        for (Map.Entry<String, Shape> e : expected.entrySet()) {
+            var entry = ck.entry(e.getKey());
+            if (entry.isEmpty()) {
+                missing.add(e.getKey());
+                continue;
+            }
+            List<Long> want = java.util.Arrays.stream(e.getValue().dims()).asLongStream().boxed().toList();
+            if (!entry.get().shape().equals(want)) {
+                throw new CheckpointException(ck.fileOf(e.getKey()).orElseThrow() + ": tensor '" + e.getKey()
+                        + "' expected shape " + e.getValue() + " (from config.json), found " + entry.get().shapeText());
+            }
+            if (!entry.get().dtype().isFloatingPoint()) {
+                throw new CheckpointException(ck.fileOf(e.getKey()).orElseThrow() + ": tensor '" + e.getKey()
+                        + "' is " + entry.get().dtype() + "; weights must be F32, F64, F16 or BF16");
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new CheckpointException(ck.directory() + ": missing tensor '" + missing.get(0) + "' (expected shape "
+                    + expected.get(missing.get(0)) + ")" + (missing.size() > 1 ? "; " + (missing.size() - 1)
+                    + " more missing: " + missing.subList(1, Math.min(missing.size(), 6))
+                    + (missing.size() > 6 ? " ..." : "") : ""));
+        }
+        Set<String> extra = new TreeSet<>(ck.tensorNames());
+        extra.removeAll(expected.keySet());
+        if (config.tieWordEmbeddings() && extra.remove("lm_head.weight")) {
+            // PyTorch state dicts carry the tied head as its own key; it is the embedding, so it is not read
+            var head = ck.entry("lm_head.weight").orElseThrow();
+            Shape table = expected.get(LayerStack.EMBEDDING);
+            if (head.shape().size() != 2 || head.shape().get(0) != table.dim(0) || head.shape().get(1) != table.dim(1)) {
+                throw new CheckpointException(ck.fileOf("lm_head.weight").orElseThrow()
+                        + ": tensor 'lm_head.weight' expected shape " + table + " like the tied embedding, found "
+                        + head.shapeText());
+            }
+        }
+        if (!extra.isEmpty()) {
+            String first = extra.iterator().next();
+            throw new CheckpointException(ck.fileOf(first).orElseThrow() + ": unexpected tensor '" + first + "' "
+                    + ck.entry(first).orElseThrow().shapeText() + ": config.json describes no such weight, so the"
+                    + " checkpoint is another model" + (extra.size() > 1 ? " (" + (extra.size() - 1) + " more)" : ""));
+        }
+    }
+
+    private static BasedModel build(Backend backend, BasedConfig config, WeightSource weights, DType dtype,
+            LoadListener listener, AutoCloseable owned) {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(dtype, "dtype");
+        if (!backend.capabilities().runsModels()) {
+            throw new IllegalArgumentException("backend: " + backend.name() + " does not run whole models (its"
+                    + " capabilities lack linear attention, sliding window, causal conv, plumbing or the Taylor map)");
+        }
+        if (!backend.capabilities().precisions().contains(dtype)) {
+            throw new IllegalArgumentException("dtype: backend " + backend.name() + " computes in "
+                    + backend.capabilities().precisions() + ", not " + dtype.label());
+        }
+        WeightSource source = weights;
+        if (listener != null) {
+            long[] done = {0};
+            long total = config.parameterCount() * dtype.byteSize();
+            source = name -> {
+                HostTensor t = weights.get(name);
+                done[0] += t.shape().elementCount() * dtype.byteSize();
+                listener.loaded(name, Math.min(done[0], total), total);
+                return t;
+            };
+        }
+        LayerStack stack = LayerStack.load(backend, dtype, source, stackConfig(config));
+        return new BasedModel(config, stack, owned);
+    }
+
+    /**
+     * A model with seeded random weights (PyTorch's default initialisation, as {@link LayerStack#randomWeights}): the
+     * same seed gives the same weights on every backend. For demos, tests and throughput measurements.
+     */
+    public static BasedModel random(Backend backend, BasedConfig config, long seed, DType dtype) {
+        Objects.requireNonNull(config, "config");
+        return fromWeights(backend, config, WeightSource.of(LayerStack.randomWeights(stackConfig(config), seed)), dtype);
+    }
+
+    /** @return the layer-stack configuration of {@code config}: one mixer per layer, SwiGLU MLP, tied head */
+    public static LayerStack.Config stackConfig(BasedConfig config) {
+        Objects.requireNonNull(config, "config");
+        int d = config.modelDim();
+        List<MixerConfig> mixers = new ArrayList<>();
+        for (int i = 0; i < config.layerCount(); i++) {
+            mixers.add(switch (config.mixer(i)) {
+                case LINEAR_ATTENTION -> {
+                    BasedConfig.LinearAttention la = config.linearAttention();
+                    yield new LinearAttentionLayer.Config(d, la.heads(), la.headDim(), la.spec());
+                }
+                case SLIDING_WINDOW -> {
+                    BasedConfig.SlidingWindow sw = config.slidingWindow();
+                    yield new SlidingWindowLayer.Config(d, sw.heads(), sw.spec(i), sw.rotaryDim(), sw.rotaryBase(),
+                            sw.qkvBias(), sw.outBias(), Math.max(1, sw.lookback() + 1));
+                }
+                case BASE_CONV -> new BaseConvLayer.Config(config.baseConv().spec(d));
+            });
+        }
+        return new LayerStack.Config(config.paddedVocabSize(), mixers, new SwiGluMlp.Config(d, config.mlp().hidden()),
+                config.normEps(), config.tieWordEmbeddings());
+    }
+
+    /** @return the architecture */
+    public BasedConfig config() {
+        return config;
+    }
+
+    /** @return the backend holding the weights */
+    public Backend backend() {
+        return stack.backend();
+    }
+
+    /** @return the element type of weights and activations */
+    public DType dtype() {
+        return stack.dtype();
+    }
+
+    /** @return the underlying blocks, embedding and head */
+    public LayerStack stack() {
+        return stack;
+    }
+
+    /** @return a fresh state for {@code batch} sequences that start together; close it when done */
+    public LayerStack.State newState(int batch) {
+        return stack.newState(batch);
+    }
+
+    /** @return bytes of backend memory the decode state of {@code batch} sequences occupies, whatever their length */
+    public long stateBytes(int batch) {
+        try (LayerStack.State s = stack.newState(batch)) {
+            return s.sizeInBytes();
+        }
+    }
+
+    /**
+     * Runs a prompt of {@code seq} tokens per sequence, continuing from {@code state}.
+     *
+     * @param ids {@code batch·seq} token ids, row-major {@code [batch, seq]}, each in {@code [0, paddedVocabSize)}
+     * @return logits {@code [batch, seq, paddedVocabSize]}, a backend tensor the caller closes
+     */
+    public Tensor prefill(int[] ids, int batch, int seq, LayerStack.State state) {
+        return stack.prefill(ids, batch, seq, state);
+    }
+
+    /**
+     * One decode step: token {@code ids[b]} for sequence {@code b}.
+     *
+     * @return logits {@code [batch, 1, paddedVocabSize]}, a backend tensor the caller closes
+     */
+    public Tensor decode(int[] ids, LayerStack.State state) {
+        return stack.decode(ids, state);
+    }
+
+    /**
+     * Logits of whole sequences from a fresh state, on the host.
+     *
+     * @param ids {@code batch·seq} token ids, row-major
+     * @return {@code [batch, seq, paddedVocabSize]}
+     */
+    public HostTensor logits(int[] ids, int batch, int seq) {
+        try (LayerStack.State s = newState(batch);
+                Tensor out = prefill(ids, batch, seq, s)) {
+            return backend().download(out);
+        }
+    }
+
+    /** Frees the weights and unmaps the checkpoint it was loaded from. Idempotent. */
+    @Override
+    public void close() {
+        try {
+            stack.close();
+        } finally {
+            if (owned != null) {
+                try {
+                    owned.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing the checkpoint failed", e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "BasedModel[" + config.layerCount() + " layers, d_model " + config.modelDim() + ", vocab "
+                + config.paddedVocabSize() + ", " + dtype().label() + " on " + backend().name() + "]";
+    }
+}

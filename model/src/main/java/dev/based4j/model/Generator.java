@@ -1,0 +1,278 @@
+package dev.based4j.model;
+
+import dev.based4j.layer.LayerStack;
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * Text generation with a {@link BasedModel}: each prompt is prefilled, then tokens are decoded one at a time with the
+ * carried recurrent state, whose size is fixed whatever the number of tokens.
+ *
+ * <p><b>Batches of prompts of different lengths.</b> A recurrent state has one position for all its sequences, and
+ * rotary angles, the sliding window's ring and the linear-attention sums all depend on it, so left padding would
+ * either put pad tokens into the sums or shift positions. Instead prompts of equal length share one batched state
+ * and prompts of other lengths get states of their own: every sequence sees exactly the positions it would see
+ * alone, and its tokens equal those of generating it alone (sampling draws from a generator per sequence). Decode
+ * steps go round the groups, so all sequences advance together; a finished sequence's slot in its group keeps
+ * being fed (its outputs ignored) until the whole group is done.
+ *
+ * <p>Prefill runs in chunks of {@value #PREFILL_CHUNK} tokens so that the logits of a long prompt are never held at
+ * once; chunked prefill equals one prefill (the state carries across). A generator is not thread-safe; a model may
+ * serve several generators.
+ */
+public final class Generator {
+    /** Tokens per prefill call. */
+    public static final int PREFILL_CHUNK = 64;
+
+    /** Receives each generated token as soon as it is chosen, on the generating thread. */
+    @FunctionalInterface
+    public interface TokenListener {
+        /**
+         * @param sequence index of the prompt in the batch
+         * @param token the chosen id
+         * @param index 0 for the first generated token of that sequence, then 1, 2, ...
+         */
+        void onToken(int sequence, int token, int index);
+    }
+
+    /** Asks a running generation to stop after the current step. Thread-safe. */
+    public static final class Cancellation {
+        private volatile boolean cancelled;
+
+        /** Requests the stop. */
+        public void cancel() {
+            cancelled = true;
+        }
+
+        /** @return whether {@link #cancel()} was called */
+        public boolean isCancelled() {
+            return cancelled;
+        }
+    }
+
+    /** Why a sequence ended. */
+    public enum StopReason {
+        /** It generated {@link GenerationOptions#maxTokens()} tokens. */
+        MAX_TOKENS,
+        /** It generated one of the stop tokens. */
+        STOP_TOKEN,
+        /** {@link Cancellation#cancel()} was called or the thread was interrupted. */
+        CANCELLED
+    }
+
+    /**
+     * What a generation produced and how fast.
+     *
+     * @param tokens generated ids per sequence (stop token included)
+     * @param reasons why each sequence ended
+     * @param prefillTokens prompt tokens prefilled
+     * @param prefillNanos time of the prefill, including choosing each sequence's first token
+     * @param decodeTokens tokens produced by decode steps (every sequence of every step)
+     * @param decodeNanos time of the decode steps
+     */
+    public record Result(List<int[]> tokens, List<StopReason> reasons, long prefillTokens, long prefillNanos,
+            long decodeTokens, long decodeNanos) {
+        /** Copies the lists. */
+        public Result {
+            tokens = tokens.stream().map(int[]::clone).toList();
+            reasons = List.copyOf(reasons);
+        }
+
+        /** @return prompt tokens per second of prefill */
+        public double prefillTokensPerSecond() {
+            return prefillNanos == 0 ? 0 : prefillTokens * 1e9 / prefillNanos;
+        }
+
+        /** @return generated tokens per second of decode */
+        public double decodeTokensPerSecond() {
+            return decodeNanos == 0 ? 0 : decodeTokens * 1e9 / decodeNanos;
+        }
+    }
+
+    private final BasedModel model;
+
+    /** @param model the model to generate with */
+    public Generator(BasedModel model) {
+        this.model = Objects.requireNonNull(model, "model");
+    }
+
+    /** One prompt; see {@link #generate(List, GenerationOptions, TokenListener, Cancellation)}. */
+    public Result generate(int[] prompt, GenerationOptions options, TokenListener listener, Cancellation cancellation) {
+        Objects.requireNonNull(prompt, "prompt");
+        return generate(List.of(prompt), options, listener, cancellation);
+    }
+
+    /**
+     * Generates a continuation of every prompt.
+     *
+     * @param prompts at least one; each non-empty, ids in {@code [0, paddedVocabSize)}
+     * @param listener called for every token as it is chosen, or null
+     * @param cancellation checked before every step, or null
+     * @throws IllegalArgumentException naming the prompt and the position of a bad id
+     */
+    public Result generate(List<int[]> prompts, GenerationOptions options, TokenListener listener,
+            Cancellation cancellation) {
+        Objects.requireNonNull(prompts, "prompts");
+        Objects.requireNonNull(options, "options");
+        if (prompts.isEmpty()) {
+            throw new IllegalArgumentException("prompts: expected at least one prompt, got none");
+        }
+        int padded = model.config().paddedVocabSize();
+        for (int p = 0; p < prompts.size(); p++) {
+            int[] ids = prompts.get(p);
+            if (ids == null || ids.length == 0) {
+                throw new IllegalArgumentException("prompts: prompt " + p + " is " + (ids == null ? "null" : "empty")
+                        + "; expected at least one token id");
+            }
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] < 0 || ids[i] >= padded) {
+                    throw new IllegalArgumentException("prompts: prompt " + p + " has id " + ids[i] + " at position " + i
+                            + ", expected a token id in [0, " + padded + ")");
+                }
+            }
+        }
+        Sampler sampler = new Sampler(options, model.config().vocabSize());
+        int n = prompts.size();
+        List<List<Integer>> output = new ArrayList<>();
+        StopReason[] reasons = new StopReason[n];
+        SplittableRandom[] random = new SplittableRandom[n];
+        for (int i = 0; i < n; i++) {
+            output.add(new ArrayList<>());
+            random[i] = new SplittableRandom(options.seed() + i);
+        }
+        Map<Integer, List<Integer>> byLength = new TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            byLength.computeIfAbsent(prompts.get(i).length, k -> new ArrayList<>()).add(i);
+        }
+        List<Group> groups = new ArrayList<>();
+        long prefillTokens = 0;
+        long decodeTokens = 0;
+        long prefillNanos = 0;
+        long decodeNanos = 0;
+        try {
+            long t0 = System.nanoTime();
+            for (Map.Entry<Integer, List<Integer>> e : byLength.entrySet()) {
+                if (stopRequested(cancellation)) {
+                    break;
+                }
+                Group g = new Group(e.getValue(), model.newState(e.getValue().size()));
+                groups.add(g);
+                float[][] last = prefill(g, prompts, e.getKey());
+                prefillTokens += (long) e.getKey() * g.members.size();
+                for (int j = 0; j < g.members.size(); j++) {
+                    accept(g, j, sampler.sample(last[j], 0, random[g.members.get(j)]), options, output, reasons,
+                            listener);
+                }
+            }
+            prefillNanos = System.nanoTime() - t0;
+            long t1 = System.nanoTime();
+            boolean any = true;
+            while (any) {
+                any = false;
+                for (Group g : groups) {
+                    if (g.done(reasons)) {
+                        continue;
+                    }
+                    if (stopRequested(cancellation)) {
+                        any = false;
+                        break;
+                    }
+                    any = true;
+                    int[] next = new int[g.members.size()];
+                    for (int j = 0; j < next.length; j++) {
+                        List<Integer> out = output.get(g.members.get(j));
+                        next[j] = out.get(out.size() - 1);
+                    }
+                    float[][] rows;
+                    try (Tensor logits = model.decode(next, g.state)) {
+                        rows = rows(logits, g.members.size(), 1);
+                    }
+                    decodeTokens += g.members.size();
+                    for (int j = 0; j < next.length; j++) {
+                        if (reasons[g.members.get(j)] == null) {
+                            accept(g, j, sampler.sample(rows[j], 0, random[g.members.get(j)]), options, output,
+                                    reasons, listener);
+                        }
+                    }
+                }
+            }
+            decodeNanos = System.nanoTime() - t1;
+        } finally {
+            for (Group g : groups) {
+                g.state.close();
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (reasons[i] == null) {
+                reasons[i] = StopReason.CANCELLED;
+            }
+        }
+        List<int[]> tokens = output.stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toList();
+        return new Result(tokens, Arrays.asList(reasons), prefillTokens, prefillNanos, decodeTokens, decodeNanos);
+    }
+
+    private static boolean stopRequested(Cancellation cancellation) {
+        return cancellation != null && cancellation.isCancelled() || Thread.currentThread().isInterrupted();
+    }
+
+    private record Group(List<Integer> members, LayerStack.State state) {
+        boolean done(StopReason[] reasons) {
+            return members.stream().allMatch(m -> reasons[m] != null);
+        }
+    }
+
+    private void accept(Group g, int j, int token, GenerationOptions options, List<List<Integer>> output,
+            StopReason[] reasons, TokenListener listener) {
+        int seq = g.members.get(j);
+        List<Integer> out = output.get(seq);
+        out.add(token);
+        if (listener != null) {
+            listener.onToken(seq, token, out.size() - 1);
+        }
+        if (options.stopTokens().contains(token)) {
+            reasons[seq] = StopReason.STOP_TOKEN;
+        } else if (out.size() >= options.maxTokens()) {
+            reasons[seq] = StopReason.MAX_TOKENS;
+        }
+    }
+
+    /** Prefills the group's prompts in chunks; returns the last position's logits per member. */
+    private float[][] prefill(Group g, List<int[]> prompts, int length) {
+        int b = g.members.size();
+        float[][] last = null;
+        for (int from = 0; from < length; from += PREFILL_CHUNK) {
+            int len = Math.min(PREFILL_CHUNK, length - from);
+            int[] ids = new int[b * len];
+            for (int j = 0; j < b; j++) {
+                System.arraycopy(prompts.get(g.members.get(j)), from, ids, j * len, len);
+            }
+            try (Tensor logits = model.prefill(ids, b, len, g.state)) {
+                if (from + len == length) {
+                    last = rows(logits, b, len);
+                }
+            }
+        }
+        return last;
+    }
+
+    /** The last position's logits of each sequence of {@code logits [batch, seq, V]}. */
+    private float[][] rows(Tensor logits, int batch, int seq) {
+        HostTensor host = model.backend().download(logits);
+        int v = logits.shape().dim(2);
+        float[][] out = new float[batch][v];
+        for (int b = 0; b < batch; b++) {
+            long base = ((long) b * seq + seq - 1) * v;
+            for (int i = 0; i < v; i++) {
+                out[b][i] = (float) host.getDouble(base + i);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,16 @@
+/**
+ * BASED language models on any based4j backend: Hugging Face {@code config.json} ({@link dev.based4j.model.BasedConfig}),
+ * memory-mapped safetensors weights ({@link dev.based4j.model.SafetensorsFile}), the GPT-2 byte-level BPE tokenizer
+ * ({@link dev.based4j.model.TextTokenizer}), the whole model ({@link dev.based4j.model.BasedModel}) and generation
+ * ({@link dev.based4j.model.Generator}).
+ *
+ * <p>A module of its own rather than a package of {@code dev.based4j.api}: the api has no run-time dependencies,
+ * and this needs a JSON parser (Jackson) and a tokenizer (DJL's Hugging Face tokenizers).
+ */
+module dev.based4j.model {
+    requires transitive dev.based4j.api;
+    requires com.fasterxml.jackson.databind;
+    requires ai.djl.tokenizers;
+
+    exports dev.based4j.model;
+}
