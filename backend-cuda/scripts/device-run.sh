@@ -3,7 +3,7 @@
 # root with the folder that prepare-device.sh filled (default .device/) carried along:
 #   backend-cuda/scripts/device-run.sh [DIR]
 # Steps, each under its own time limit so that a hang cannot eat the rest:
-#   1. the GPU, the driver and `based4j info` (every backend's probe)
+#   1. the GPU, the driver and every backend's probe (as `based4j info` prints it)
 #   2. the conformance kit and the golden cases on `cuda`, the backend's own kernel tests (f32 and f64 against the
 #      float64 reference), the probe and PTX tests, and NVRTC compiling every source (with PyTorch's NVRTC)
 #   3. the same kernel tests once more with the kernels compiled by NVRTC at run time instead of the packaged PTX
@@ -31,7 +31,7 @@ say() { printf '\n== %s (t=%ds)\n' "$*" $(( $(date +%s) - begin )) | tee -a "$lo
 
 say "GPU and driver"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee -a "$log"
-"$java" "${flags[@]}" -cp "$dir/lib/*" dev.based4j.examples.Based4j info 2>&1 | tee -a "$log"
+timeout 60 "$java" "${flags[@]}" -cp "$dir/lib/*" dev.based4j.cuda.bench.CudaTimings - probe 2>&1 | tee -a "$log"
 
 # NVRTC for the backend's run-time compilation path: the CUDA toolkit's, else the one PyTorch's wheels carry
 nvrtc=$(ls /usr/local/cuda/lib64/libnvrtc.so.[0-9]* 2>/dev/null | head -1)

@@ -18,7 +18,8 @@ grep -qxF "/$dir/" .git/info/exclude 2>/dev/null || echo "/$dir/" >> "$(git rev-
 rm -rf "$dir" && mkdir -p "$dir/lib"
 
 # 1. build every module once, and copy the runtime (and, for the CUDA backend, test) dependencies
-modules=api,backend-cpu,conformance-tests,backend-cuda,examples
+# (not examples: it brings ONNX Runtime and the tokenizers, over 70 MB, which the device checks do not need)
+modules=api,backend-cpu,conformance-tests,backend-cuda
 ./mvnw -q -pl "$modules" -am package dependency:copy-dependencies -DskipTests -DincludeScope=runtime \
   -DoutputDirectory="$PWD/$dir/lib" >/dev/null
 ./mvnw -q -pl backend-cuda -am package dependency:copy-dependencies -DskipTests -DincludeScope=test \

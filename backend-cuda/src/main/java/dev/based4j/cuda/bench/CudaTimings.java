@@ -41,8 +41,9 @@ import java.util.SplittableRandom;
  * path, writes them there as a properties file (read by {@code scripts/torch_reference.py}).
  *
  * <p>Usage: {@code java --enable-native-access=ALL-UNNAMED -cp 'lib/*' dev.based4j.cuda.bench.CudaTimings
- * [results.properties [smoke]]}; {@code smoke} shrinks every size, to check the program itself on a slow device
- * (the driver emulator of the tests). Results are written as they are measured, so a run stopped by a time limit
+ * [results.properties [smoke|probe]]}; {@code smoke} shrinks every size, to check the program itself on a slow
+ * device (the driver emulator of the tests); {@code probe} only lists every backend's availability, as
+ * {@code based4j info} does. Results are written as they are measured, so a run stopped by a time limit
  * keeps what it had; a group that fails is reported and the others still run.
  */
 public final class CudaTimings {
@@ -75,9 +76,17 @@ public final class CudaTimings {
     /**
      * Runs every measurement on the {@code cuda} backend.
      *
-     * @param args optionally the properties file to write the results to, then {@code smoke} for tiny sizes
+     * @param args optionally the properties file to write the results to, then {@code smoke} for tiny sizes or
+     *     {@code probe} for the availability of every backend only
      */
     public static void main(String[] args) {
+        if (args.length > 1 && args[1].equals("probe")) {
+            for (Backends.ProviderStatus p : Backends.list()) {
+                System.out.println(p.name() + ": " + (p.availability().usable() ? "usable on " + p.availability().device()
+                        : "NOT USABLE: " + p.availability().reason() + " (fix: " + p.availability().fix() + ")"));
+            }
+            return;
+        }
         Backend selected = Backends.select("cuda");
         if (!(selected instanceof CudaBackend cuda)) {
             throw new IllegalStateException("backend 'cuda' is not the CUDA backend: " + selected);
