@@ -17,14 +17,15 @@ export JAVA_HOME=$jdk
 grep -qxF "/$dir/" .git/info/exclude 2>/dev/null || echo "/$dir/" >> "$(git rev-parse --git-path info/exclude)"
 rm -rf "$dir" && mkdir -p "$dir/lib"
 
-# 1. build every module once, and copy the runtime (and, for the CUDA backend, test) dependencies
-# (not examples: it brings ONNX Runtime and the tokenizers, over 70 MB, which the device checks do not need)
-modules=api,backend-cpu,conformance-tests,backend-cuda
-./mvnw -q -pl "$modules" -am package dependency:copy-dependencies -DskipTests -DincludeScope=runtime \
-  -DoutputDirectory="$PWD/$dir/lib" >/dev/null
+# 1. build the modules, then copy the CUDA backend's runtime and test dependencies (the API, the conformance kit
+#    and their libraries); of the CPU backend (a second backend for the cross-backend state cases) only its jar,
+#    since it needs nothing but the API. Not examples: it brings ONNX Runtime and the tokenizers, over 70 MB.
+./mvnw -q -pl backend-cpu,backend-cuda -am package -DskipTests
+#    The model module (the kit's tiny_lm runner) brings DJL's tokenizers with JNA (20 MB); running a model from
+#    its weights does not tokenize, so they stay behind.
 ./mvnw -q -pl backend-cuda -am package dependency:copy-dependencies -DskipTests -DincludeScope=test \
-  -DoutputDirectory="$PWD/$dir/lib" >/dev/null
-for m in ${modules//,/ }; do
+  -DexcludeGroupIds=ai.djl,ai.djl.huggingface,net.java.dev.jna -DoutputDirectory="$PWD/$dir/lib" >/dev/null
+for m in api backend-cpu conformance-tests backend-cuda; do
   find "$m/target" -maxdepth 1 -name '*.jar' ! -name '*sources.jar' ! -name '*javadoc.jar' -exec cp {} "$dir/lib/" \;
 done
 [ -n "$(ls "$dir"/lib/based4j-backend-cuda-*.jar 2>/dev/null)" ] || { echo "prepare-device: no CUDA backend jar" >&2; exit 1; }
