@@ -83,12 +83,27 @@ public final class Settings {
     public static final Setting CUDA_DEVICE = new Setting("based4j.cuda.device", "BASED4J_CUDA_DEVICE", "0",
             "CUDA device ordinal.");
 
+    /** Name or path of the CUDA driver library. */
+    public static final Setting CUDA_DRIVER_LIBRARY = new Setting("based4j.cuda.driverLibrary",
+            "BASED4J_CUDA_DRIVER_LIBRARY", "",
+            "Name or path of the CUDA driver library the CUDA backend loads; empty = libcuda.so.1 (nvcuda.dll on Windows).");
+
+    /** Name or path of NVRTC. */
+    public static final Setting CUDA_NVRTC_LIBRARY = new Setting("based4j.cuda.nvrtcLibrary",
+            "BASED4J_CUDA_NVRTC_LIBRARY", "",
+            "Name or path of NVRTC, used to compile the CUDA kernels at run time when no packaged PTX fits; empty = search libnvrtc.so, .so.13, .so.12.");
+
+    /** Where the CUDA kernels come from. */
+    public static final Setting CUDA_KERNELS = new Setting("based4j.cuda.kernels", "BASED4J_CUDA_KERNELS", "auto",
+            "Source of the CUDA kernels: auto (packaged PTX for the device, else NVRTC), ptx (packaged PTX only) or nvrtc (always compile the sources at run time).");
+
     /** ONNX Runtime intra-op threads. */
     public static final Setting ONNX_THREADS = new Setting("based4j.onnx.threads", "BASED4J_ONNX_THREADS", "0",
             "Intra-op threads of ONNX Runtime sessions; 0 = ONNX Runtime's default.");
 
     /** @return every setting, for documentation and {@code based4j info} */
     public static List<Setting> all() {
-        return List.of(BACKEND, CPU_THREADS, CPU_NO_VECTOR, OPENCL_DEVICE, CUDA_DEVICE, ONNX_THREADS);
+        return List.of(BACKEND, CPU_THREADS, CPU_NO_VECTOR, OPENCL_DEVICE, CUDA_DEVICE, CUDA_DRIVER_LIBRARY,
+                CUDA_NVRTC_LIBRARY, CUDA_KERNELS, ONNX_THREADS);
     }
 }

@@ -1,0 +1,224 @@
+package dev.based4j.cuda;
+
+import dev.based4j.cuda.driver.CudaDriver;
+import dev.based4j.cuda.driver.KernelArgs;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * One device as the backend uses it: the retained primary context, one non-blocking stream on which every copy
+ * and kernel is ordered, and the loaded kernel modules. Methods bind the context to the calling thread first, so
+ * any thread may call them.
+ */
+public final class CudaContext implements AutoCloseable {
+    private final CudaDriver driver;
+    private final int ordinal;
+    private final int device;
+    private final String deviceName;
+    private final int computeCapability;
+    private final int multiprocessors;
+    private final int maxSharedOptIn;
+    private final long totalMemory;
+    private final int driverVersion;
+    private final MemorySegment context;
+    private final MemorySegment stream;
+    private final KernelImages.Plan plan;
+    private final Map<String, MemorySegment> modules = new LinkedHashMap<>();
+    private final Map<String, Kernel> kernels = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * A kernel function ready to launch.
+     *
+     * @param name its C name, e.g. {@code la_taylor_chunked_f32}
+     * @param function the {@code CUfunction}
+     */
+    public record Kernel(String name, MemorySegment function) {}
+
+    private CudaContext(CudaDriver driver, int ordinal, KernelImages.Mode mode, String nvrtcLibrary) {
+        this.driver = driver;
+        this.ordinal = ordinal;
+        driver.init();
+        this.device = driver.device(ordinal);
+        this.deviceName = driver.deviceName(device);
+        this.computeCapability = 10 * driver.deviceAttribute(CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device)
+                + driver.deviceAttribute(CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+        this.multiprocessors = driver.deviceAttribute(CudaDriver.ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
+        this.maxSharedOptIn = driver.deviceAttribute(CudaDriver.ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device);
+        this.totalMemory = driver.deviceTotalMemory(device);
+        this.driverVersion = driver.driverVersion();
+        this.plan = KernelImages.plan(computeCapability, mode, nvrtcLibrary, KernelImages.MODULES);
+        this.context = driver.primaryContextRetain(device);
+        MemorySegment s = null;
+        try {
+            driver.setCurrentContext(context);
+            s = driver.streamCreate(CudaDriver.STREAM_NON_BLOCKING);
+            try (Arena a = Arena.ofConfined()) {
+                for (Map.Entry<String, String> e : plan.ptx().entrySet()) {
+                    modules.put(e.getKey(), driver.moduleLoadData(a.allocateFrom(e.getValue())));
+                }
+            }
+        } catch (RuntimeException e) {
+            for (MemorySegment m : modules.values()) {
+                quietly(() -> driver.moduleUnload(m));
+            }
+            if (s != null) {
+                MemorySegment created = s;
+                quietly(() -> driver.streamDestroy(created));
+            }
+            quietly(() -> driver.primaryContextRelease(device));
+            throw e;
+        }
+        this.stream = s;
+    }
+
+    /**
+     * Opens device {@code ordinal}: initialises the driver, retains the primary context, creates the stream and
+     * loads every kernel module (JIT-compiling the PTX for the device; the driver caches the result on disk).
+     *
+     * @throws dev.based4j.cuda.driver.CudaException when a driver call fails
+     * @throws IllegalStateException when no kernels fit the device
+     */
+    public static CudaContext open(CudaDriver driver, int ordinal, KernelImages.Mode mode, String nvrtcLibrary) {
+        return new CudaContext(driver, ordinal, mode, nvrtcLibrary);
+    }
+
+    /** @return the bound driver */
+    public CudaDriver driver() {
+        return driver;
+    }
+
+    /** @return the stream every operation is ordered on */
+    public MemorySegment stream() {
+        return stream;
+    }
+
+    /** @return the device's name, e.g. {@code NVIDIA H200} */
+    public String deviceName() {
+        return deviceName;
+    }
+
+    /** @return 10·major + minor, e.g. 90 */
+    public int computeCapability() {
+        return computeCapability;
+    }
+
+    /** @return streaming multiprocessors */
+    public int multiprocessors() {
+        return multiprocessors;
+    }
+
+    /** @return the most dynamic shared memory a block may opt in to, bytes */
+    public int maxSharedOptIn() {
+        return maxSharedOptIn;
+    }
+
+    /** @return where the kernels came from */
+    public KernelImages.Plan plan() {
+        return plan;
+    }
+
+    /** @return e.g. {@code NVIDIA H200 #0 (sm_90, 132 SMs, 139.8 GiB, driver CUDA 13.0; packaged PTX ...)} */
+    public String describe() {
+        return String.format(java.util.Locale.ROOT, "%s #%d (sm_%d, %d SMs, %.1f GiB, driver CUDA %d.%d; %s)",
+                deviceName, ordinal, computeCapability, multiprocessors, totalMemory / (double) (1L << 30),
+                driverVersion / 1000, driverVersion % 1000 / 10, plan.describe());
+    }
+
+    /** Binds the primary context to the calling thread. */
+    public void makeCurrent() {
+        ensureOpen();
+        driver.setCurrentContext(context);
+    }
+
+    /**
+     * @return the kernel {@code name} of {@code module}; its dynamic shared-memory limit is raised to the device's
+     *     opt-in maximum once, so launches may ask for more than the default 48 KiB
+     */
+    public Kernel kernel(String module, String name) {
+        return kernels.computeIfAbsent(name, n -> {
+            MemorySegment m = modules.get(module);
+            if (m == null) {
+                throw new IllegalStateException("kernel module " + module + " is not loaded");
+            }
+            MemorySegment f = driver.moduleGetFunction(m, n);
+            driver.functionSetAttribute(f, CudaDriver.FUNCTION_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    maxSharedOptIn);
+            return new Kernel(n, f);
+        });
+    }
+
+    /**
+     * Enqueues a launch on the stream.
+     *
+     * @param sharedBytes dynamic shared memory per block
+     * @param arguments appends the kernel's arguments in order
+     * @throws IllegalArgumentException when the grid or the shared memory exceeds what the device allows
+     */
+    public void launch(Kernel kernel, int gridX, int gridY, int gridZ, int block, long sharedBytes,
+            Consumer<KernelArgs> arguments) {
+        if (gridX < 1 || gridY < 1 || gridZ < 1 || gridY > 65535 || gridZ > 65535) {
+            throw new IllegalArgumentException("grid: " + kernel.name() + " cannot launch grid (" + gridX + ", "
+                    + gridY + ", " + gridZ + ")");
+        }
+        if (sharedBytes > maxSharedOptIn) {
+            throw new IllegalArgumentException("shapes: " + kernel.name() + " needs " + sharedBytes
+                    + " bytes of shared memory per block for these sizes, the device allows " + maxSharedOptIn);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            KernelArgs args = new KernelArgs(a);
+            arguments.accept(args);
+            driver.launchKernel(kernel.function(), gridX, gridY, gridZ, block, 1, 1, (int) sharedBytes, stream,
+                    args.pointerArray());
+        }
+    }
+
+    /** @return a new device allocation */
+    public long allocate(long bytes) {
+        return driver.memAlloc(bytes);
+    }
+
+    /** Frees a device allocation (the driver waits for work that may still use it). */
+    public void free(long pointer) {
+        driver.memFree(pointer);
+    }
+
+    /** Waits for everything enqueued and reports errors of earlier launches. */
+    public void synchronize() {
+        driver.streamSynchronize(stream);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("CUDA context of " + deviceName + " was closed");
+        }
+    }
+
+    /** Unloads the modules, destroys the stream and releases the primary context. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        quietly(() -> driver.setCurrentContext(context));
+        quietly(() -> driver.streamSynchronize(stream));
+        for (MemorySegment m : modules.values()) {
+            quietly(() -> driver.moduleUnload(m));
+        }
+        quietly(() -> driver.streamDestroy(stream));
+        quietly(() -> driver.primaryContextRelease(device));
+        closed = true;
+    }
+
+    private static void quietly(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException ignored) {
+            // closing: the first failure must not keep the rest from being released
+        }
+    }
+}

@@ -1,0 +1,6 @@
+/**
+ * The kernel families of the CUDA backend, one class per family with the same names in every backend: feature
+ * maps, linear attention, sliding window, the fused layer, the causal convolution and model plumbing. Each
+ * enqueues launches of its {@code .cu} module on the context's stream.
+ */
+package dev.based4j.cuda.kernels;
