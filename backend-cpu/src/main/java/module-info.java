@@ -5,6 +5,8 @@
  */
 module dev.based4j.cpu {
     requires transitive dev.based4j.api;
+    // the fast float32 kernels; optional: without the module the plain loops run
+    requires static jdk.incubator.vector;
 
     exports dev.based4j.cpu;
 

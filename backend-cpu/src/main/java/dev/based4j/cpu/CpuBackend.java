@@ -40,6 +40,7 @@ public final class CpuBackend extends AbstractBackend {
     private static final Capabilities CAPABILITIES = Capabilities.everything(EnumSet.of(DType.F32, DType.F64));
 
     private final CpuPool pool;
+    private final F32Kernels kernels;
     private final String device;
     private final Set<CpuTensor> live = ConcurrentHashMap.newKeySet();
     private final FeatureMapKernels featureMaps;
@@ -59,6 +60,7 @@ public final class CpuBackend extends AbstractBackend {
             throw new IllegalArgumentException("kernels: expected an F32Kernels implementation, got null");
         }
         this.pool = new CpuPool(threads);
+        this.kernels = kernels;
         this.device = CpuBackendProvider.device(threads);
         this.featureMaps = new FeatureMapKernels(pool, kernels);
         this.linearAttention = new LinearAttentionKernels(pool, kernels);
@@ -88,9 +90,14 @@ public final class CpuBackend extends AbstractBackend {
         return pool.threads();
     }
 
+    /** @return the float32 inner loops in use, {@code plain} or {@code vector (N-bit)} */
+    public String f32Kernels() {
+        return kernels.name();
+    }
+
     @Override
     public String toString() {
-        return "CpuBackend[" + device + "]";
+        return "CpuBackend[" + device + ", f32 kernels " + kernels.name() + "]";
     }
 
     // ---------------------------------------------------------------- memory

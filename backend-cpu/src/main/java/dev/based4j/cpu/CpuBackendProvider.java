@@ -40,29 +40,35 @@ public final class CpuBackendProvider implements BackendProvider {
 
     @Override
     public Availability probe() {
+        int threads;
         try {
-            return Availability.usable(device(threads()), EnumSet.of(DType.F32, DType.F64));
+            threads = threads();
         } catch (IllegalArgumentException e) {
             return Availability.unusable(e.getMessage(), "set " + Settings.CPU_THREADS.property() + " (or "
                     + Settings.CPU_THREADS.environment() + ") to 0 for one thread per processor, or to 1.."
                     + MAX_THREADS);
         }
+        try {
+            Settings.CPU_NO_VECTOR.booleanValue();
+        } catch (IllegalArgumentException e) {
+            return Availability.unusable(e.getMessage(), "set " + Settings.CPU_NO_VECTOR.property() + " (or "
+                    + Settings.CPU_NO_VECTOR.environment() + ") to true or false");
+        }
+        return Availability.usable(device(threads), EnumSet.of(DType.F32, DType.F64));
     }
 
     /**
      * Creates a backend with {@link Settings#CPU_THREADS} worker threads (0 = one per available processor).
      *
-     * @throws IllegalStateException when the thread setting is malformed
+     * @throws IllegalStateException when a setting of the backend is malformed
      */
     @Override
     public Backend create() {
-        int threads;
         try {
-            threads = threads();
+            return new CpuBackend(threads(), F32Kernels.select());
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("cpu backend cannot start: " + e.getMessage(), e);
         }
-        return new CpuBackend(threads, F32Kernels.select());
     }
 
     /** @return the configured worker count, 0 resolved to the processors available to the JVM */

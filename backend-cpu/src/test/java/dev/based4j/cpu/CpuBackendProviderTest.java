@@ -1,6 +1,7 @@
 package dev.based4j.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.based4j.Backends;
 import dev.based4j.spi.Availability;
@@ -11,7 +12,12 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.tensor.DType;
 import java.io.IOException;
 import java.io.InputStream;
+import dev.based4j.spi.BackendProvider;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.ServiceLoader;
 import java.util.EnumSet;
 import org.junit.jupiter.api.Test;
 
@@ -32,12 +38,33 @@ class CpuBackendProviderTest {
     }
 
     @Test
+    void aMalformedThreadSettingMakesItUnusableWithTheFix() {
+        String before = System.getProperty("based4j.cpu.threads");
+        System.setProperty("based4j.cpu.threads", "many");
+        try {
+            Availability a = new CpuBackendProvider().probe();
+            assertThat(a.usable()).isFalse();
+            assertThat(a.reason()).contains("based4j.cpu.threads").contains("many");
+            assertThat(a.fix()).contains("based4j.cpu.threads");
+            assertThatThrownBy(() -> new CpuBackendProvider().create()).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("many");
+        } finally {
+            if (before == null) {
+                System.clearProperty("based4j.cpu.threads");
+            } else {
+                System.setProperty("based4j.cpu.threads", before);
+            }
+        }
+    }
+
+    @Test
     void serviceLoaderFindsItAndBackendsSelectsItByName() {
         assertThat(Backends.providers()).anyMatch(p -> p instanceof CpuBackendProvider);
         try (Backend backend = Backends.select("cpu")) {
             assertThat(backend).isInstanceOf(CpuBackend.class);
             assertThat(backend.name()).isEqualTo("cpu");
             assertThat(((CpuBackend) backend).threads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+            assertThat(((CpuBackend) backend).f32Kernels()).isNotBlank();
         }
     }
 
@@ -50,6 +77,26 @@ class CpuBackendProviderTest {
             assertThat(caps.precisions()).containsExactlyInAnyOrder(DType.F32, DType.F64);
             assertThat(caps.reducedPrecision()).isFalse();
             assertThat(caps.runsModels()).isTrue();
+        }
+    }
+
+    @Test
+    void serviceLoaderFindsItOnAPlainClassPathToo() throws Exception {
+        // the test itself runs on the module path; a fresh loader over the same class folders is a class path
+        URL[] classPath = {CpuBackendProvider.class.getProtectionDomain().getCodeSource().getLocation(),
+                BackendProvider.class.getProtectionDomain().getCodeSource().getLocation()};
+        // parent: the bootstrap loader, which (unlike the platform loader) does not hand back the named modules
+        try (URLClassLoader loader = new URLClassLoader(classPath, null)) {
+            Class<?> spi = loader.loadClass(BackendProvider.class.getName());
+            assertThat(spi.getModule().isNamed()).as("loaded as a class-path class").isFalse();
+            // this test runs inside a named module, which may only look up services it declares it uses
+            getClass().getModule().addUses(spi);
+            List<Object> found = ServiceLoader.load(spi, loader).stream().map(ServiceLoader.Provider::get)
+                    .map(Object.class::cast).toList();
+            assertThat(found).singleElement().satisfies(p -> {
+                assertThat(p.getClass().getName()).isEqualTo(CpuBackendProvider.class.getName());
+                assertThat(p.getClass().getMethod("name").invoke(p)).isEqualTo("cpu");
+            });
         }
     }
 

@@ -1,5 +1,8 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.Settings;
+import java.lang.foreign.MemorySegment;
+
 /**
  * The float32 inner loops of the CPU backend: the part of every F32 kernel that a SIMD implementation replaces.
  * The kernel families ({@link LinearAttentionKernels}, {@link SlidingWindowKernels}, ...) do the bookkeeping
@@ -49,6 +52,14 @@ public interface F32Kernels {
     void updateThenProject(float[] s, int sOffset, int rows, int cols, float[] u, int uOffset, float[] w, int wOffset,
             float[] x, int xOffset, float[] out, int outOffset);
 
+    /**
+     * {@link #updateThenProject(float[], int, int, int, float[], int, float[], int, float[], int, float[], int)}
+     * on a state that stays in tensor memory ({@code s} from element {@code sIndex}, native byte order), so a
+     * decode step reads and writes each state element once instead of copying the state in and out.
+     */
+    void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset, float[] w,
+            int wOffset, float[] x, int xOffset, float[] out, int outOffset);
+
     /** @return the largest of {@code n >= 1} values */
     float max(float[] x, int offset, int n);
 
@@ -62,12 +73,25 @@ public interface F32Kernels {
     void taylor(float[] x, int xOffset, int f, float linearScale, float quadraticScale, float[] out, int outOffset);
 
     /**
-     * The implementation this JVM uses. Today that is {@link PlainF32Kernels}; the Vector API implementation
-     * (issue 3) is picked here when {@code jdk.incubator.vector} is present and
-     * {@link dev.based4j.Settings#CPU_NO_VECTOR} is false, loaded by name so that no always-loaded class refers
-     * to vector types.
+     * The implementation this JVM uses: {@link VectorF32Kernels} when {@code jdk.incubator.vector} is in the boot
+     * layer, the platform's vectors hold at least four floats and {@link Settings#CPU_NO_VECTOR} is false; else
+     * {@link PlainF32Kernels}. The vector class is loaded by name, so that this interface and every class loaded
+     * without it never mention vector types.
+     *
+     * @throws IllegalArgumentException when {@link Settings#CPU_NO_VECTOR} is not a boolean
      */
     static F32Kernels select() {
-        return new PlainF32Kernels();
+        if (Settings.CPU_NO_VECTOR.booleanValue() || ModuleLayer.boot().findModule(VECTOR_MODULE).isEmpty()) {
+            return new PlainF32Kernels();
+        }
+        try {
+            return (F32Kernels) Class.forName(F32Kernels.class.getPackageName() + ".VectorF32Kernels")
+                    .getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return new PlainF32Kernels();
+        }
     }
+
+    /** The module of the Vector API. */
+    String VECTOR_MODULE = "jdk.incubator.vector";
 }

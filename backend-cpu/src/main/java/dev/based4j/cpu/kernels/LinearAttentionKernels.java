@@ -21,6 +21,9 @@ public final class LinearAttentionKernels {
     /** Query rows per block of the quadratic form: bounds the score matrix to {@code QUERY_BLOCK × seq}. */
     private static final int QUERY_BLOCK = 64;
 
+    /** The weight of a key in {@code z}: {@code z += 1·φ(k)}. */
+    private static final float[] ONE = {1f};
+
     /** How float32 prefill is evaluated. */
     enum Form {
         QUADRATIC, CHUNKED, RECURRENT
@@ -53,9 +56,39 @@ public final class LinearAttentionKernels {
         if (dtype == DType.F64) {
             reference(spec, batch * heads, 1, valueDim, q, k, v, kv, z, out);
         } else {
-            F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
-            float32(spec, phi, Form.RECURRENT, batch * heads, 1, valueDim, q, k, v, kv, z, out);
+            decode32(spec, F32FeatureMap.of(spec.featureMap(), kernels), batch * heads, valueDim, q, k, v, kv, z,
+                    out);
         }
+    }
+
+    /**
+     * The float32 decode step, on the state where it lies: {@code z += φ(k)} and {@code S += v⊗φ(k)} are fused
+     * with their read-outs, each state element read and written once.
+     */
+    private void decode32(LinearAttentionSpec spec, F32FeatureMap phi, int rows, int dv, MemorySegment q,
+            MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
+        int f = spec.featureDim();
+        int d = spec.expandedDim();
+        double eps = spec.eps();
+        pool.forEach(rows, 2L * d * (dv + 1), bh -> {
+            float[] in = Scratch.floats(0, 2 * f + dv);
+            float[] phiQ = Scratch.floats(6, d);
+            float[] phiK = Scratch.floats(7, d);
+            float[] num = Scratch.floats(9, dv);
+            float[] den = Scratch.floats(10, 1);
+            Mem.read(q, (long) bh * f, in, 0, f);
+            Mem.read(k, (long) bh * f, in, f, f);
+            Mem.read(v, (long) bh * dv, in, 2 * f, dv);
+            phi.apply(in, 0, 0, 1, phiQ, 0);
+            phi.apply(in, f, 0, 1, phiK, 0);
+            kernels.updateThenProject(z, (long) bh * d, 1, d, ONE, 0, phiK, 0, phiQ, 0, den, 0);
+            double normaliser = (double) den[0] + eps;
+            kernels.updateThenProject(kv, (long) bh * dv * d, dv, d, in, 2 * f, phiK, 0, phiQ, 0, num, 0);
+            for (int c = 0; c < dv; c++) {
+                num[c] = (float) (num[c] / normaliser);
+            }
+            Mem.write(num, 0, out, (long) bh * dv, dv);
+        });
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.based4j.cpu.kernels;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * {@link F32Kernels} in plain Java loops. Loops that update an array element by element ({@code axpy} and what
  * is built on it) are written so that C2 can auto-vectorise them; reductions use independent accumulators so
@@ -14,6 +16,11 @@ public final class PlainF32Kernels implements F32Kernels {
     @Override
     public String name() {
         return "plain";
+    }
+
+    @Override
+    public String toString() {
+        return name();
     }
 
     @Override
@@ -182,6 +189,23 @@ public final class PlainF32Kernels implements F32Kernels {
             int so = sOffset + r * cols;
             axpy(u[uOffset + r], w, wOffset, s, so, cols);
             out[outOffset + r] = dot(x, xOffset, s, so, cols);
+        }
+    }
+
+    @Override
+    public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset,
+            float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
+        for (int r = 0; r < rows; r++) {
+            long so = (sIndex + (long) r * cols) * Float.BYTES;
+            float ur = u[uOffset + r];
+            float sum = 0;
+            for (int i = 0; i < cols; i++) {
+                long at = so + (long) i * Float.BYTES;
+                float v = s.get(Mem.F32, at) + ur * w[wOffset + i];
+                s.set(Mem.F32, at, v);
+                sum += x[xOffset + i] * v;
+            }
+            out[outOffset + r] = sum;
         }
     }
 

@@ -55,16 +55,16 @@ public final class SlidingWindowKernels {
         Mem.write(values, 0, ringV, (long) bh * cap * dv, cap * dv);
     }
 
-    /**
-     * One head: the keys and values a query may see (the ring's last {@code min(position, lookback)} tokens,
-     * then this call's) are laid out in position order on the heap, so every query's window is one contiguous
-     * range; softmax with its maximum subtracted.
-     */
     /** @return the row in the heap key array of the first key the query at position {@code p} sees */
     private static int first(long p, long lookback, long base) {
         return (int) (Math.max(0, p - lookback) - base);
     }
 
+    /**
+     * One head: the keys and values a query may see (the ring's last {@code min(position, lookback)} tokens,
+     * then this call's) are laid out in position order on the heap, so every query's window is one contiguous
+     * range; queries go in blocks against the band of keys the block sees, softmax with its maximum subtracted.
+     */
     private void float32(SlidingWindowSpec spec, int bh, int seq, int dk, int dv, MemorySegment q, MemorySegment k,
             MemorySegment v, MemorySegment ringK, MemorySegment ringV, int cap, long position, MemorySegment out) {
         long lookback = spec.lookback();

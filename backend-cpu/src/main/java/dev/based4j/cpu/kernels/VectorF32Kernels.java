@@ -1,0 +1,364 @@
+package dev.based4j.cpu.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link F32Kernels} with the Vector API ({@code jdk.incubator.vector}) at the platform's preferred width.
+ * Loaded by name from {@link F32Kernels#select()} only when the module is present, so no class that is always
+ * loaded mentions vector types (the Lucene pattern); its constructor refuses platforms whose preferred vectors
+ * hold fewer than four floats, where the plain loops are as fast.
+ *
+ * <p>Matrix products use register tiles: four rows of the result by two vectors of columns, each loaded vector
+ * of {@code b} and each broadcast value of {@code a} serving several fused multiply-adds. {@code a·bᵀ} with
+ * enough rows first transposes a panel of {@code b} so it can use the same tile.
+ */
+public final class VectorF32Kernels implements F32Kernels {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    /** Columns of {@code b} transposed at a time by {@link #matmulTransposed}. */
+    private static final int PANEL = 128;
+
+    private static final ThreadLocal<float[]> PANEL_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * @throws UnsupportedOperationException when the preferred vector holds fewer than four floats
+     */
+    public VectorF32Kernels() {
+        if (LANES < 4) {
+            throw new UnsupportedOperationException(
+                    "preferred float vector has " + LANES + " lanes; the plain loops are as fast");
+        }
+    }
+
+    @Override
+    public String name() {
+        return "vector (" + SPECIES.vectorBitSize() + "-bit)";
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+
+    @Override
+    public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
+        FloatVector acc0 = FloatVector.zero(SPECIES);
+        FloatVector acc1 = FloatVector.zero(SPECIES);
+        int i = 0;
+        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+            acc0 = FloatVector.fromArray(SPECIES, a, aOffset + i)
+                    .fma(FloatVector.fromArray(SPECIES, b, bOffset + i), acc0);
+            acc1 = FloatVector.fromArray(SPECIES, a, aOffset + i + LANES)
+                    .fma(FloatVector.fromArray(SPECIES, b, bOffset + i + LANES), acc1);
+        }
+        if (i + LANES <= n) {
+            acc0 = FloatVector.fromArray(SPECIES, a, aOffset + i)
+                    .fma(FloatVector.fromArray(SPECIES, b, bOffset + i), acc0);
+            i += LANES;
+        }
+        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += a[aOffset + i] * b[bOffset + i];
+        }
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        FloatVector av = FloatVector.broadcast(SPECIES, alpha);
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector.fromArray(SPECIES, x, xOffset + i).fma(av, FloatVector.fromArray(SPECIES, y, yOffset + i))
+                    .intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
+
+    @Override
+    public void multiplyAdd(float[] a, int aOffset, float[] b, int bOffset, float[] y, int yOffset, int n) {
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector.fromArray(SPECIES, a, aOffset + i)
+                    .fma(FloatVector.fromArray(SPECIES, b, bOffset + i), FloatVector.fromArray(SPECIES, y, yOffset + i))
+                    .intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] += a[aOffset + i] * b[bOffset + i];
+        }
+    }
+
+    @Override
+    public void matmul(float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset,
+            int ldc, int rows, int depth, int cols, boolean accumulate) {
+        if (!accumulate) {
+            for (int r = 0; r < rows; r++) {
+                java.util.Arrays.fill(c, cOffset + r * ldc, cOffset + r * ldc + cols, 0f);
+            }
+        }
+        int r = 0;
+        for (; r + 3 < rows; r += 4) {
+            fourRows(a, aOffset + r * lda, lda, b, bOffset, ldb, c, cOffset + r * ldc, ldc, depth, cols);
+        }
+        for (; r < rows; r++) {
+            oneRow(a, aOffset + r * lda, b, bOffset, ldb, c, cOffset + r * ldc, depth, cols);
+        }
+    }
+
+    /** Four rows of {@code c += a·b}: tiles of 4 rows × 2 vectors, then 4 × 1 vector, then scalar columns. */
+    private static void fourRows(float[] a, int ao, int lda, float[] b, int bo, int ldb, float[] c, int co, int ldc,
+            int depth, int cols) {
+        int a1 = ao + lda;
+        int a2 = a1 + lda;
+        int a3 = a2 + lda;
+        int c1 = co + ldc;
+        int c2 = c1 + ldc;
+        int c3 = c2 + ldc;
+        int j = 0;
+        for (; j + 2 * LANES <= cols; j += 2 * LANES) {
+            int jl = j + LANES;
+            FloatVector s00 = FloatVector.fromArray(SPECIES, c, co + j);
+            FloatVector s01 = FloatVector.fromArray(SPECIES, c, co + jl);
+            FloatVector s10 = FloatVector.fromArray(SPECIES, c, c1 + j);
+            FloatVector s11 = FloatVector.fromArray(SPECIES, c, c1 + jl);
+            FloatVector s20 = FloatVector.fromArray(SPECIES, c, c2 + j);
+            FloatVector s21 = FloatVector.fromArray(SPECIES, c, c2 + jl);
+            FloatVector s30 = FloatVector.fromArray(SPECIES, c, c3 + j);
+            FloatVector s31 = FloatVector.fromArray(SPECIES, c, c3 + jl);
+            for (int i = 0; i < depth; i++) {
+                int bi = bo + i * ldb;
+                FloatVector b0 = FloatVector.fromArray(SPECIES, b, bi + j);
+                FloatVector b1 = FloatVector.fromArray(SPECIES, b, bi + jl);
+                FloatVector x0 = FloatVector.broadcast(SPECIES, a[ao + i]);
+                FloatVector x1 = FloatVector.broadcast(SPECIES, a[a1 + i]);
+                FloatVector x2 = FloatVector.broadcast(SPECIES, a[a2 + i]);
+                FloatVector x3 = FloatVector.broadcast(SPECIES, a[a3 + i]);
+                s00 = b0.fma(x0, s00);
+                s01 = b1.fma(x0, s01);
+                s10 = b0.fma(x1, s10);
+                s11 = b1.fma(x1, s11);
+                s20 = b0.fma(x2, s20);
+                s21 = b1.fma(x2, s21);
+                s30 = b0.fma(x3, s30);
+                s31 = b1.fma(x3, s31);
+            }
+            s00.intoArray(c, co + j);
+            s01.intoArray(c, co + jl);
+            s10.intoArray(c, c1 + j);
+            s11.intoArray(c, c1 + jl);
+            s20.intoArray(c, c2 + j);
+            s21.intoArray(c, c2 + jl);
+            s30.intoArray(c, c3 + j);
+            s31.intoArray(c, c3 + jl);
+        }
+        for (; j + LANES <= cols; j += LANES) {
+            FloatVector s0 = FloatVector.fromArray(SPECIES, c, co + j);
+            FloatVector s1 = FloatVector.fromArray(SPECIES, c, c1 + j);
+            FloatVector s2 = FloatVector.fromArray(SPECIES, c, c2 + j);
+            FloatVector s3 = FloatVector.fromArray(SPECIES, c, c3 + j);
+            for (int i = 0; i < depth; i++) {
+                FloatVector bv = FloatVector.fromArray(SPECIES, b, bo + i * ldb + j);
+                s0 = bv.fma(FloatVector.broadcast(SPECIES, a[ao + i]), s0);
+                s1 = bv.fma(FloatVector.broadcast(SPECIES, a[a1 + i]), s1);
+                s2 = bv.fma(FloatVector.broadcast(SPECIES, a[a2 + i]), s2);
+                s3 = bv.fma(FloatVector.broadcast(SPECIES, a[a3 + i]), s3);
+            }
+            s0.intoArray(c, co + j);
+            s1.intoArray(c, c1 + j);
+            s2.intoArray(c, c2 + j);
+            s3.intoArray(c, c3 + j);
+        }
+        for (; j < cols; j++) {
+            float s0 = c[co + j];
+            float s1 = c[c1 + j];
+            float s2 = c[c2 + j];
+            float s3 = c[c3 + j];
+            for (int i = 0; i < depth; i++) {
+                float bv = b[bo + i * ldb + j];
+                s0 += a[ao + i] * bv;
+                s1 += a[a1 + i] * bv;
+                s2 += a[a2 + i] * bv;
+                s3 += a[a3 + i] * bv;
+            }
+            c[co + j] = s0;
+            c[c1 + j] = s1;
+            c[c2 + j] = s2;
+            c[c3 + j] = s3;
+        }
+    }
+
+    /** One row of {@code c += a·b}, a vector of columns at a time. */
+    private static void oneRow(float[] a, int ao, float[] b, int bo, int ldb, float[] c, int co, int depth, int cols) {
+        int j = 0;
+        for (; j + LANES <= cols; j += LANES) {
+            FloatVector s = FloatVector.fromArray(SPECIES, c, co + j);
+            for (int i = 0; i < depth; i++) {
+                s = FloatVector.fromArray(SPECIES, b, bo + i * ldb + j).fma(FloatVector.broadcast(SPECIES, a[ao + i]), s);
+            }
+            s.intoArray(c, co + j);
+        }
+        for (; j < cols; j++) {
+            float s = c[co + j];
+            for (int i = 0; i < depth; i++) {
+                s += a[ao + i] * b[bo + i * ldb + j];
+            }
+            c[co + j] = s;
+        }
+    }
+
+    @Override
+    public void matmulTransposed(float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c,
+            int cOffset, int ldc, int rows, int depth, int cols, boolean accumulate) {
+        if (rows < 4 || cols < LANES) {
+            // few rows or columns: one vector dot product per result, reading b once
+            for (int r = 0; r < rows; r++) {
+                int ao = aOffset + r * lda;
+                int co = cOffset + r * ldc;
+                for (int j = 0; j < cols; j++) {
+                    float d = dot(a, ao, b, bOffset + j * ldb, depth);
+                    c[co + j] = accumulate ? c[co + j] + d : d;
+                }
+            }
+            return;
+        }
+        // many rows: a transposed panel of b is reused by every row, through the register tiles of matmul
+        float[] panel = panelBuffer(depth * PANEL);
+        for (int j0 = 0; j0 < cols; j0 += PANEL) {
+            int width = Math.min(PANEL, cols - j0);
+            for (int j = 0; j < width; j++) {
+                int bo = bOffset + (j0 + j) * ldb;
+                for (int i = 0; i < depth; i++) {
+                    panel[i * width + j] = b[bo + i];
+                }
+            }
+            matmul(a, aOffset, lda, panel, 0, width, c, cOffset + j0, ldc, rows, depth, width, accumulate);
+        }
+    }
+
+    private static float[] panelBuffer(int size) {
+        float[] p = PANEL_BUFFER.get();
+        if (p.length < size) {
+            p = new float[size];
+            PANEL_BUFFER.set(p);
+        }
+        return p;
+    }
+
+    @Override
+    public void updateThenProject(float[] s, int sOffset, int rows, int cols, float[] u, int uOffset, float[] w,
+            int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
+        // one pass per state row: the updated vector is projected while it is still in a register
+        for (int r = 0; r < rows; r++) {
+            int so = sOffset + r * cols;
+            float ur = u[uOffset + r];
+            FloatVector uv = FloatVector.broadcast(SPECIES, ur);
+            FloatVector acc = FloatVector.zero(SPECIES);
+            int i = 0;
+            for (; i + LANES <= cols; i += LANES) {
+                FloatVector sv = FloatVector.fromArray(SPECIES, w, wOffset + i)
+                        .fma(uv, FloatVector.fromArray(SPECIES, s, so + i));
+                sv.intoArray(s, so + i);
+                acc = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(sv, acc);
+            }
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < cols; i++) {
+                float v = s[so + i] + ur * w[wOffset + i];
+                s[so + i] = v;
+                sum += x[xOffset + i] * v;
+            }
+            out[outOffset + r] = sum;
+        }
+    }
+
+    @Override
+    public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset,
+            float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
+        for (int r = 0; r < rows; r++) {
+            long so = (sIndex + (long) r * cols) * Float.BYTES;
+            float ur = u[uOffset + r];
+            FloatVector uv = FloatVector.broadcast(SPECIES, ur);
+            FloatVector acc = FloatVector.zero(SPECIES);
+            int i = 0;
+            for (; i + LANES <= cols; i += LANES) {
+                long at = so + (long) i * Float.BYTES;
+                FloatVector sv = FloatVector.fromArray(SPECIES, w, wOffset + i)
+                        .fma(uv, FloatVector.fromMemorySegment(SPECIES, s, at, ByteOrder.nativeOrder()));
+                sv.intoMemorySegment(s, at, ByteOrder.nativeOrder());
+                acc = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(sv, acc);
+            }
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < cols; i++) {
+                long at = so + (long) i * Float.BYTES;
+                float v = s.get(Mem.F32, at) + ur * w[wOffset + i];
+                s.set(Mem.F32, at, v);
+                sum += x[xOffset + i] * v;
+            }
+            out[outOffset + r] = sum;
+        }
+    }
+
+    @Override
+    public float max(float[] x, int offset, int n) {
+        int i = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (n >= LANES) {
+            FloatVector mv = FloatVector.fromArray(SPECIES, x, offset);
+            for (i = LANES; i + LANES <= n; i += LANES) {
+                mv = mv.max(FloatVector.fromArray(SPECIES, x, offset + i));
+            }
+            m = mv.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) {
+            m = Math.max(m, x[offset + i]);
+        }
+        return m;
+    }
+
+    @Override
+    public float expShifted(float[] x, int offset, int n, float shift) {
+        FloatVector sv = FloatVector.broadcast(SPECIES, shift);
+        FloatVector acc = FloatVector.zero(SPECIES);
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector e = FloatVector.fromArray(SPECIES, x, offset + i).sub(sv).lanewise(VectorOperators.EXP);
+            e.intoArray(x, offset + i);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[offset + i] - shift);
+            x[offset + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    @Override
+    public void taylor(float[] x, int xOffset, int f, float linearScale, float quadraticScale, float[] out,
+            int outOffset) {
+        out[outOffset] = 1f;
+        for (int i = 0; i < f; i++) {
+            out[outOffset + 1 + i] = x[xOffset + i] * linearScale;
+        }
+        int base = outOffset + 1 + f;
+        int vectorEnd = f - f % LANES;
+        for (int i = 0; i < f; i++) {
+            float xi = x[xOffset + i] * quadraticScale;
+            int o = base + i * f;
+            FloatVector xv = FloatVector.broadcast(SPECIES, xi);
+            int j = 0;
+            for (; j < vectorEnd; j += LANES) {
+                FloatVector.fromArray(SPECIES, x, xOffset + j).mul(xv).intoArray(out, o + j);
+            }
+            for (; j < f; j++) {
+                out[o + j] = xi * x[xOffset + j];
+            }
+        }
+    }
+}
