@@ -6,6 +6,9 @@ module dev.based4j.examples {
     requires info.picocli;
     requires dev.based4j.model;
     requires me.tongfei.progressbar;
+    requires com.fasterxml.jackson.databind;
+    requires org.knowm.xchart;
+    requires java.management;
 
     opens dev.based4j.examples to info.picocli;
     exports dev.based4j.examples;
