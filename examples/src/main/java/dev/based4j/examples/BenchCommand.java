@@ -43,8 +43,12 @@ final class BenchCommand implements Callable<Integer> {
     String backend;
 
     @Option(names = "--size", paramLabel = "small|360m", defaultValue = "small",
-            description = "Stack shape: small (width 128, 3 layers) or 360m (width 1024, 27 layers) (default: ${DEFAULT-VALUE}).")
+            description = "Stack shape: small (width 64, 3 layers) or 360m (width 1024, 27 layers) (default: ${DEFAULT-VALUE}).")
     String size;
+
+    @Option(names = "--models", paramLabel = "based|attention", split = ",", defaultValue = "based,attention",
+            description = "Which stacks to run (default: ${DEFAULT-VALUE}).")
+    List<String> models;
 
     @Option(names = "--contexts", paramLabel = "TOKENS", split = ",",
             defaultValue = "1024,2048,4096,8192,16384,32768",
@@ -55,8 +59,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "Batch sizes (default: ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
-    @Option(names = "--decode-steps", paramLabel = "N", defaultValue = "32",
-            description = "Most timed decode steps per point; fewer when they take over a second (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--decode-steps", paramLabel = "N", defaultValue = "64",
+            description = "Most timed decode steps per point (the median counts); fewer when they take over a second "
+                    + "(default: ${DEFAULT-VALUE}).")
     int decodeSteps;
 
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "42",
@@ -85,6 +90,11 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Tradeoff.Size shape = Tradeoff.Size.named(size);
+        for (String m : models) {
+            if (!m.equals(Tradeoff.BASED) && !m.equals(Tradeoff.ATTENTION)) {
+                throw new Based4j.UserError("--models: expected based and/or attention, got '" + m + "'");
+            }
+        }
         for (int c : contexts) {
             if (c < 1 || c > MAX_CONTEXT) {
                 throw new Based4j.UserError("--contexts: expected values in 1.." + MAX_CONTEXT + ", got " + c);
@@ -104,6 +114,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<Integer> sortedContexts = contexts.stream().distinct().sorted().toList();
         List<Integer> sortedBatches = batches.stream().distinct().sorted().toList();
+        List<String> chosenModels = models.stream().distinct().toList();
         System.setProperty("java.awt.headless", "true");
         try (Backend b = backend == null ? Backends.select() : Backends.select(backend)) {
             Map<String, Object> machine = machine(b, shape);
@@ -116,10 +127,11 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
             List<Tradeoff.Measurement> records;
             if (noProgress) {
-                records = Tradeoff.run(b, shape, sortedContexts, sortedBatches, decodeSteps, seed, quiet());
+                records = Tradeoff.run(b, shape, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed, quiet());
             } else {
                 try (Progress progress = new Progress(err)) {
-                    records = Tradeoff.run(b, shape, sortedContexts, sortedBatches, decodeSteps, seed, progress);
+                    records = Tradeoff.run(b, shape, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed,
+                            progress);
                 }
             }
             out.println();

@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
  * <p>Per model, context {@code c} and batch {@code B}: prefill of {@code c} tokens per sequence from an empty state
  * (repeated while it takes under {@link #PREFILL_BUDGET_S} seconds, at most {@link #PREFILL_RUNS} times, the best
  * kept), then, on the state the prefill left, decode steps of one token per sequence (two untimed, then timed ones
- * until {@code decodeSteps} or {@link #DECODE_BUDGET_S} seconds). Both models first run once untimed, so the JIT has
+ * until {@code decodeSteps} or {@link #DECODE_BUDGET_S} seconds; the median step counts). Both models first run once untimed, so the JIT has
  * compiled the kernels.
  */
 final class Tradeoff {
@@ -58,14 +58,15 @@ final class Tradeoff {
      */
     record Size(String name, LayerStack.Config based, int attentionHeads) {
         /**
-         * @return {@code small}: width 128, 3 layers (BaseConv, linear attention with 2 heads of Taylor f = 16 and
-         *     values of 64, sliding window with 2 heads and lookback 64), SwiGLU MLP 256; or {@code 360m}: the
+         * @return {@code small}: width 64, 3 layers (BaseConv, linear attention with one head of Taylor f = 16 and
+         *     values of 64, sliding window with one head of 64 and lookback 64), SwiGLU MLP 256, so that full
+         *     attention at 32k tokens of context takes minutes, not hours, on two cores; or {@code 360m}: the
          *     released based-360m layout ({@link BasedConfig#based360m} with {@code window_size 128}, lookback 64),
          *     27 layers of width 1024, 16 heads
          */
         static Size named(String name) {
             return switch (name.toLowerCase(Locale.ROOT)) {
-                case "small" -> new Size("small", hiddenOnly(LayerStack.Config.based(1, 128, 3, 2, 16, 64)), 2);
+                case "small" -> new Size("small", hiddenOnly(LayerStack.Config.based(1, 64, 3, 1, 16, 64)), 1);
                 case "360m" -> new Size("360m", hiddenOnly(BasedModel.stackConfig(BasedConfig.based360m(128))), 16);
                 default -> throw new IllegalArgumentException("size: expected small or 360m, got '" + name + "'");
             };
@@ -114,29 +115,34 @@ final class Tradeoff {
     /**
      * Runs the tradeoff.
      *
+     * @param models which of {@link #BASED} and {@link #ATTENTION} to run
      * @param contexts context lengths, each at least 1
      * @param batches batch sizes, each at least 1
      * @param decodeSteps most timed decode steps per point
      * @return prefill and decode measurements, per model, context and batch in that order
      */
-    static List<Measurement> run(Backend backend, Size size, List<Integer> contexts, List<Integer> batches,
-            int decodeSteps, long seed, Listener listener) {
-        listener.started(2 * contexts.size() * batches.size());
+    static List<Measurement> run(Backend backend, Size size, List<String> models, List<Integer> contexts,
+            List<Integer> batches, int decodeSteps, long seed, Listener listener) {
+        listener.started(models.size() * contexts.size() * batches.size());
         int warmContext = Math.min(256, contexts.stream().mapToInt(Integer::intValue).min().orElse(256));
         try (LayerStack based = LayerStack.random(backend, DType.F32, size.based(), seed)) {
-            warmUp(backend, based, warmContext, seed);
-            try (LayerStack attention = LayerStack.random(backend, DType.F32,
-                    size.attention(warmContext + DECODE_WARMUP + 4), seed)) {
-                warmUp(backend, attention, warmContext, seed);
-            }
             List<Measurement> out = new ArrayList<>();
-            for (int context : contexts) {
+            if (models.contains(BASED)) {
+                warmUp(backend, based, warmContext, seed);
+            }
+            if (models.contains(ATTENTION)) {
+                try (LayerStack attention = LayerStack.random(backend, DType.F32,
+                        size.attention(warmContext + DECODE_WARMUP + 4), seed)) {
+                    warmUp(backend, attention, warmContext, seed);
+                }
+            }
+            for (int context : models.contains(BASED) ? contexts : List.<Integer>of()) {
                 for (int batch : batches) {
                     listener.point(BASED, context, batch);
                     out.addAll(point(backend, BASED, based, size.based(), context, batch, decodeSteps, seed, listener));
                 }
             }
-            for (int context : contexts) {
+            for (int context : models.contains(ATTENTION) ? contexts : List.<Integer>of()) {
                 LayerStack.Config config = size.attention(context + DECODE_WARMUP + decodeSteps);
                 try (LayerStack attention = LayerStack.random(backend, DType.F32, config, seed)) {
                     for (int batch : batches) {
@@ -188,18 +194,24 @@ final class Tradeoff {
                     stack.hidden(token, state, true).close();
                 }
                 long before = context + DECODE_WARMUP;
+                double[] stepSeconds = new double[decodeSteps];
                 double flops = 0;
                 int steps = 0;
-                long t0 = System.nanoTime();
-                double seconds = 0;
-                while (steps < decodeSteps && (steps < MIN_DECODE_STEPS || seconds < DECODE_BUDGET_S)) {
+                double elapsed = 0;
+                while (steps < decodeSteps && (steps < MIN_DECODE_STEPS || elapsed < DECODE_BUDGET_S)) {
+                    long t0 = System.nanoTime();
                     stack.hidden(token, state, true).close();
+                    stepSeconds[steps] = (System.nanoTime() - t0) * 1e-9;
+                    elapsed += stepSeconds[steps];
                     flops += StackFlops.of(config, batch, before + steps, 1);
                     steps++;
-                    seconds = (System.nanoTime() - t0) * 1e-9;
                 }
-                Measurement decode = new Measurement(name, model, "decode", batch, context,
-                        (double) batch * steps / seconds, flops / seconds * 1e-9);
+                // the median step: one descheduled step on a shared machine does not move it
+                double[] timed = java.util.Arrays.copyOf(stepSeconds, steps);
+                java.util.Arrays.sort(timed);
+                double median = steps % 2 == 1 ? timed[steps / 2] : (timed[steps / 2 - 1] + timed[steps / 2]) / 2;
+                Measurement decode = new Measurement(name, model, "decode", batch, context, batch / median,
+                        flops / steps / median * 1e-9);
                 listener.done(prefill, decode);
                 return List.of(prefill, decode);
             } finally {

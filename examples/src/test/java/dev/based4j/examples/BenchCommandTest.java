@@ -76,6 +76,17 @@ class BenchCommandTest {
     }
 
     @Test
+    void runsOnlyTheChosenModel(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("based.json");
+        StringWriter err = new StringWriter();
+        int status = run(new StringWriter(), err, "--models", "based", "--json", json.toString());
+        assertThat(status).as("exit status; stderr: %s", err).isZero();
+        JsonNode records = new ObjectMapper().readTree(json.toFile()).get("records");
+        assertThat(records.size()).isEqualTo(8);
+        records.forEach(r -> assertThat(r.get("model").asText()).isEqualTo("based"));
+    }
+
+    @Test
     void aContextOfZeroIsAUsageError() {
         StringWriter err = new StringWriter();
         int status = Based4j.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "bench",
