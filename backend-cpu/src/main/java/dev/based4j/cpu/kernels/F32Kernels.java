@@ -22,6 +22,12 @@ public interface F32Kernels {
     /** @return {@code Σ_i a[aOffset+i]·b[bOffset+i]} over {@code n} values */
     float dot(float[] a, int aOffset, float[] b, int bOffset, int n);
 
+    /**
+     * {@code Σ_i a[aOffset+i]·b[bIndex+i]} with {@code b} in tensor memory (native byte order): how a weight is
+     * read when only one or two rows multiply it (decode), streamed once without a copy.
+     */
+    float dot(float[] a, int aOffset, MemorySegment b, long bIndex, int n);
+
     /** {@code y[yOffset+i] += alpha·x[xOffset+i]} over {@code n} values. */
     void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
 

@@ -53,6 +53,27 @@ public final class PlainF32Kernels implements F32Kernels {
     }
 
     @Override
+    public float dot(float[] a, int aOffset, MemorySegment b, long bIndex, int n) {
+        long bo = bIndex * Float.BYTES;
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            long at = bo + (long) i * Float.BYTES;
+            s0 += a[aOffset + i] * b.get(Mem.F32, at);
+            s1 += a[aOffset + i + 1] * b.get(Mem.F32, at + 4);
+            s2 += a[aOffset + i + 2] * b.get(Mem.F32, at + 8);
+            s3 += a[aOffset + i + 3] * b.get(Mem.F32, at + 12);
+        }
+        for (; i < n; i++) {
+            s0 += a[aOffset + i] * b.get(Mem.F32, bo + (long) i * Float.BYTES);
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    @Override
     public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
         for (int i = 0; i < n; i++) {
             y[yOffset + i] += alpha * x[xOffset + i];

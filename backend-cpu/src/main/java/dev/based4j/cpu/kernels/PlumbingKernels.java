@@ -14,6 +14,8 @@ public final class PlumbingKernels {
     private static final int ROW_BLOCK = 256;
     /** Weight rows per panel of {@link #linear}: copied once per task, reused by every row of the block. */
     private static final int PANEL = 64;
+    /** Below this many rows a weight is not copied into panels but read in place. */
+    private static final int FEW_ROWS = 4;
     /** Elements per task of the element-wise ops. */
     private static final int ELEMENT_BLOCK = 1 << 14;
 
@@ -64,7 +66,16 @@ public final class PlumbingKernels {
             float[] panel = Scratch.floats(1, PANEL * in);
             float[] yb = Scratch.floats(2, nr * nc);
             Mem.read(x, (long) r0 * in, xb, 0, nr * in);
-            for (int p0 = 0; p0 < nc; p0 += PANEL) {
+            if (nr < FEW_ROWS) {
+                // decode: each weight row is streamed once from tensor memory, straight into dot products
+                for (int j = 0; j < nc; j++) {
+                    long wRow = (long) (c0 + j) * in;
+                    for (int r = 0; r < nr; r++) {
+                        yb[r * nc + j] = kernels.dot(xb, r * in, weight, wRow, in);
+                    }
+                }
+            }
+            for (int p0 = 0; nr >= FEW_ROWS && p0 < nc; p0 += PANEL) {
                 int pw = Math.min(PANEL, nc - p0);
                 Mem.read(weight, (long) (c0 + p0) * in, panel, 0, pw * in);
                 kernels.matmulTransposed(xb, 0, in, panel, 0, in, yb, p0, nc, nr, in, pw, false);

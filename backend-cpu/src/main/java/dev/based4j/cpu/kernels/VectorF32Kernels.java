@@ -69,6 +69,32 @@ public final class VectorF32Kernels implements F32Kernels {
     }
 
     @Override
+    public float dot(float[] a, int aOffset, MemorySegment b, long bIndex, int n) {
+        long bo = bIndex * Float.BYTES;
+        ByteOrder order = ByteOrder.nativeOrder();
+        FloatVector acc0 = FloatVector.zero(SPECIES);
+        FloatVector acc1 = FloatVector.zero(SPECIES);
+        int i = 0;
+        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+            long at = bo + (long) i * Float.BYTES;
+            acc0 = FloatVector.fromArray(SPECIES, a, aOffset + i)
+                    .fma(FloatVector.fromMemorySegment(SPECIES, b, at, order), acc0);
+            acc1 = FloatVector.fromArray(SPECIES, a, aOffset + i + LANES)
+                    .fma(FloatVector.fromMemorySegment(SPECIES, b, at + (long) LANES * Float.BYTES, order), acc1);
+        }
+        if (i + LANES <= n) {
+            acc0 = FloatVector.fromArray(SPECIES, a, aOffset + i)
+                    .fma(FloatVector.fromMemorySegment(SPECIES, b, bo + (long) i * Float.BYTES, order), acc0);
+            i += LANES;
+        }
+        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += a[aOffset + i] * b.get(Mem.F32, bo + (long) i * Float.BYTES);
+        }
+        return s;
+    }
+
+    @Override
     public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
         FloatVector av = FloatVector.broadcast(SPECIES, alpha);
         int i = 0;

@@ -145,6 +145,12 @@ class F32KernelsTest {
             assertThat((double) ma[5 + i]).isCloseTo(z[5 + i] + (double) x[3 + i] * y[5 + i], within(1e-6));
         }
         assertThat(ax[0]).as("untouched before the offset").isEqualTo(y[0]);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate((long) (n + 5) * Float.BYTES);
+            java.lang.foreign.MemorySegment.copy(y, 0, seg, Mem.F32, 0, n + 5);
+            assertThat((double) kernels.dot(x, 3, seg, 5, n)).as("dot with tensor memory")
+                    .isCloseTo(dot, within(1e-5 * n));
+        }
         assertThat((double) kernels.max(x, 3, n)).isEqualTo(maxOf(x, 3, n));
     }
 
