@@ -35,7 +35,7 @@ Nothing here goes into CI: it is a measurement tool.
 
 Usage
 -----
-    /usr/bin/python3 benchmarks/torch_compare.py [--jmh jmh-result.json] [--quick] [--threads 1,2]
+    /usr/bin/python3 benchmarks/torch_compare.py [--jmh jmh-results/*.json] [--quick] [--threads 1,2]
         [--skip-stack] [--json torch-result.json]
 The JMH file comes from `java -jar benchmarks/target/benchmarks.jar ... -rf json -rff jmh-result.json`; for each
 row the best based4j figure over its `threads` parameter is compared. Measure on a quiet machine: check `uptime`.
@@ -261,10 +261,12 @@ def rand(*shape, seed=0):
 
 # ------------------------------------------------------------------ based4j's JMH results
 
-def load_jmh(path):
+def load_jmh(paths):
     """Maps (benchmark simple name, frozen params without threads) to the best tokens/s over `threads`."""
-    with open(path) as fh:
-        results = json.load(fh)
+    results = []
+    for path in paths:
+        with open(path) as fh:
+            results.extend(json.load(fh))
     best = {}
     for r in results:
         name = r["benchmark"].rsplit(".", 2)
@@ -326,7 +328,7 @@ def self_check():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--jmh", help="JMH JSON result file of based4j's benchmarks, for the ratios")
+    ap.add_argument("--jmh", nargs="+", help="JMH JSON result files of based4j's benchmarks, for the ratios")
     ap.add_argument("--threads", default="1,2", help="torch thread counts to try (best kept), default 1,2")
     ap.add_argument("--quick", action="store_true", help="shorter runs, fewer shapes")
     ap.add_argument("--skip-stack", action="store_true", help="leave out the 360M-shaped stack (1.5 GB of weights)")
