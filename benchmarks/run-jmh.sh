@@ -3,7 +3,7 @@
 # before and after it in OUT/load.txt. Measurements on a loaded machine are meaningless: with --max-load L a group
 # waits (up to --wait seconds) until the 1-minute load average is below L before it starts.
 #
-#   benchmarks/run-jmh.sh [--out DIR] [--max-load 2.5] [--wait 1800] [--backend cpu] [GROUP ...]
+#   benchmarks/run-jmh.sh [--out DIR] [--max-load 2.5] [--wait 1800] [--backend cpu] [--jar FILE] [GROUP ...]
 #
 # Groups: machine linear-prefill linear-decode window full-attention fused plumbing stack (default: all).
 # Build first: ./mvnw -pl benchmarks -am package -DskipTests   (JAVA_HOME = a JDK 25)
@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
     --max-load) max_load="$2"; shift 2 ;;
     --wait) wait_s="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
+    --jar) jar="$2"; shift 2 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) groups+=("$1"); shift ;;
   esac
