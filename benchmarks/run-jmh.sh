@@ -28,7 +28,17 @@ while [ $# -gt 0 ]; do
 done
 [ ${#groups[@]} -gt 0 ] || groups=(machine linear-prefill linear-decode window full-attention fused plumbing stack)
 [ -f "$jar" ] || { echo "run-jmh: $jar is missing; build it first (see the header)" >&2; exit 2; }
-java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+java_major() {  # feature version of the java binary $1, or 0
+  "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}' \
+    | awk -F. '{print ($1 == "1") ? $2 : $1}' || echo 0
+}
+java=""
+for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+  if [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ "$(java_major "$candidate/bin/java")" -ge 25 ] 2>/dev/null; then
+    java="$candidate/bin/java"; break
+  fi
+done
+[ -n "$java" ] || { echo "run-jmh: needs a JDK 25 or newer (JAVA_HOME or /usr/lib/jvm)" >&2; exit 2; }
 mkdir -p "$out"
 short=(-f 1 -wi 2 -i 3 -w 1s -r 2s)
 
