@@ -12,8 +12,10 @@ module dev.based4j.conformance {
     requires dev.based4j.model;
 
     exports dev.based4j.conformance;
+    exports dev.based4j.conformance.hardening;
     // JUnit discovers the kit's nested test classes and factories by reflection, also from subclasses elsewhere
     opens dev.based4j.conformance;
+    opens dev.based4j.conformance.hardening;
 
     uses dev.based4j.conformance.GoldenModelRunner;
     provides dev.based4j.conformance.GoldenModelRunner with dev.based4j.conformance.ModelGoldenRunner;

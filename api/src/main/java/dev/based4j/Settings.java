@@ -101,9 +101,14 @@ public final class Settings {
     public static final Setting ONNX_THREADS = new Setting("based4j.onnx.threads", "BASED4J_ONNX_THREADS", "0",
             "Intra-op threads of ONNX Runtime sessions; 0 = ONNX Runtime's default.");
 
+    /** Size of the hardening harnesses of the conformance kit. */
+    public static final Setting HARDENING_SCALE = new Setting("based4j.hardening.scale", "BASED4J_HARDENING_SCALE",
+            "reduced", "Size of the hardening harnesses (fuzzing, leaks, threads): 'reduced' for every build, 'full'"
+                    + " for the long run (10,000 fuzzed calls, 1,000,000 kernel calls, 8 threads x 10,000 steps).");
+
     /** @return every setting, for documentation and {@code based4j info} */
     public static List<Setting> all() {
         return List.of(BACKEND, CPU_THREADS, CPU_NO_VECTOR, OPENCL_DEVICE, CUDA_DEVICE, CUDA_DRIVER_LIBRARY,
-                CUDA_NVRTC_LIBRARY, CUDA_KERNELS, ONNX_THREADS);
+                CUDA_NVRTC_LIBRARY, CUDA_KERNELS, ONNX_THREADS, HARDENING_SCALE);
     }
 }

@@ -362,6 +362,16 @@ public final class LayerStack implements AutoCloseable {
             throw new IllegalArgumentException("state: expected " + blocks.size() + " layer states, got "
                     + state.layers.size());
         }
+        long first = state.layers.get(0).position();
+        for (int i = 1; i < state.layers.size(); i++) {
+            long p = state.layers.get(i).position();
+            if (p != first) {
+                // a step failed part-way: the layers before the failure advanced, the others did not
+                throw new IllegalStateException("state: layer 0 is at position " + first + " but layer " + i
+                        + " at " + p + "; a step failed part-way through the stack, so the state is inconsistent."
+                        + " Restore it from a snapshot or start a new one");
+            }
+        }
     }
 
     /** Frees every weight. Idempotent. */

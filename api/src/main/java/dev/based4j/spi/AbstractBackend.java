@@ -7,11 +7,16 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;
+import dev.based4j.state.RecurrentState;
 import dev.based4j.state.WindowState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Base class of backends: every public method validates its arguments (nulls, ownership, closed tensors,
@@ -19,9 +24,30 @@ import dev.based4j.tensor.Tensor;
  * assume well-formed input. After a successful attention or convolution kernel it advances the state's position;
  * a {@code compute...} method must not. Messages follow the project's style: the parameter, the expected value,
  * what was found.
+ *
+ * <p>What the base class adds to every backend:
+ * <ul>
+ *   <li><b>Allocation accounting.</b> Every {@link AbstractTensor} is counted in {@link #allocations()}; closing the
+ *       backend frees the tensors still open (before {@link #closeBackend()}), and a tensor collected without
+ *       {@code close()} is freed by a cleaner and reported once.</li>
+ *   <li><b>One writer per tensor.</b> A kernel claims the tensors it writes (its output and its state) for its
+ *       duration; a second thread writing or reading one of them meanwhile gets an {@link IllegalStateException}
+ *       that says so, instead of a corrupted result. The tensors of a call stay reachable until it returns.</li>
+ *   <li><b>States survive failed kernels.</b> Unless {@link #computeLeavesStateOnFailure()} says the backend's
+ *       kernels never leave a state half-written, the state's tensors are copied on the device before each
+ *       kernel that updates a state ({@link #copyTensor}) and copied back if it throws; the position advances
+ *       only on success.</li>
+ * </ul>
  */
 public abstract class AbstractBackend implements Backend {
+    /** Ledger of tensors whose backend is not an {@code AbstractBackend}: counts that nobody reads. */
+    static final AllocationLedger UNOWNED = new AllocationLedger("(not an AbstractBackend)");
+
     private volatile boolean closed;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile AllocationLedger ledger;
+    private final AtomicInteger injectedFaults = new AtomicInteger();
+    private final ConcurrentHashMap<BackupKey, ConcurrentLinkedQueue<Tensor>> backups = new ConcurrentHashMap<>();
 
     // ---------------------------------------------------------------- what implementations write
 
@@ -34,8 +60,29 @@ public abstract class AbstractBackend implements Backend {
     /** Copies {@code src} into {@code dst}; shapes and types match. */
     protected abstract void downloadTensor(Tensor src, HostTensor dst);
 
-    /** Frees device resources; called once. */
+    /**
+     * Frees device resources; called once, after the base class has freed every tensor made with a free action
+     * that was still open. Tensors of the older kind ({@link AbstractTensor#release()}) are the subclass's to free.
+     */
     protected abstract void closeBackend();
+
+    /**
+     * Whether the {@code compute...} methods that update a state leave it untouched when they throw (they compute
+     * into scratch and commit at the end, or cannot fail once the arguments are valid). When false, the default,
+     * the base class backs the state up before each such kernel and restores it on failure, at the cost of one
+     * device-side copy of the state per call.
+     */
+    protected boolean computeLeavesStateOnFailure() {
+        return false;
+    }
+
+    /**
+     * Copies {@code src} into {@code dst} (same shape and type) on the device, for state backups. The default runs
+     * {@link #computeSlice} over the whole last dimension; a backend without plumbing overrides it.
+     */
+    protected void copyTensor(Tensor src, Tensor dst) {
+        computeSlice(src, 0, dst);
+    }
 
     protected abstract void computeFeatureMap(FeatureMap map, Tensor x, Tensor out);
 
@@ -81,41 +128,123 @@ public abstract class AbstractBackend implements Backend {
 
     protected abstract void computeSlice(Tensor x, int from, Tensor out);
 
+    // ---------------------------------------------------------------- accounting
+
+    /** @return the ledger of this backend's tensors, created on first use */
+    final AllocationLedger ledger() {
+        AllocationLedger l = ledger;
+        if (l == null) {
+            synchronized (this) {
+                l = ledger;
+                if (l == null) {
+                    l = new AllocationLedger(name());
+                    ledger = l;
+                }
+            }
+        }
+        return l;
+    }
+
+    /** @return live tensors and bytes of this backend, state backups included */
+    @Override
+    public final Allocations allocations() {
+        return ledger().snapshot();
+    }
+
+    /**
+     * Testing aid for fault handling: each of the next {@code count} kernels that update a state fails after it has
+     * computed and before it returns, with an {@link IllegalStateException} whose message starts with
+     * {@code "injected fault"}, as a device error reported at the end of a kernel would. The state is backed up
+     * for those calls whatever {@link #computeLeavesStateOnFailure()} says, so the restore path is exercised on
+     * this backend. {@code 0} disarms.
+     *
+     * @throws IllegalArgumentException when {@code count} is negative
+     */
+    public final void injectStateKernelFaults(int count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("count: expected >= 0, got " + count);
+        }
+        injectedFaults.set(count);
+    }
+
     // ---------------------------------------------------------------- memory
 
     @Override
     public final Tensor allocate(Shape shape, DType dtype) {
-        open();
-        notNull("shape", shape);
-        notNull("dtype", dtype);
-        precision(dtype);
-        return allocateTensor(shape, dtype);
+        enter();
+        try {
+            open();
+            notNull("shape", shape);
+            notNull("dtype", dtype);
+            precision(dtype);
+            return allocateTensor(shape, dtype);
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final Tensor upload(HostTensor host) {
-        open();
-        notNull("host", host);
-        precision(host.dtype());
-        return uploadTensor(host);
+        enter();
+        try {
+            open();
+            notNull("host", host);
+            precision(host.dtype());
+            return uploadTensor(host);
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void download(Tensor src, HostTensor dst) {
-        open();
-        owned("src", src);
-        notNull("dst", dst);
-        if (!dst.shape().equals(src.shape()) || dst.dtype() != src.dtype()) {
-            throw new IllegalArgumentException("dst: expected " + src.dtype().label() + " " + src.shape()
-                    + " like src, got " + dst.dtype().label() + " " + dst.shape());
+        enter();
+        try {
+            open();
+            owned("src", src);
+            notNull("dst", dst);
+            if (!dst.shape().equals(src.shape()) || dst.dtype() != src.dtype()) {
+                throw new IllegalArgumentException("dst: expected " + src.dtype().label() + " " + src.shape()
+                        + " like src, got " + dst.dtype().label() + " " + dst.shape());
+            }
+            try (Access a = new Access()) {
+                a.read("src", src);
+                downloadTensor(src, dst);
+            }
+        } finally {
+            exit();
         }
-        downloadTensor(src, dst);
     }
 
+    /**
+     * Frees every tensor still open and the device resources. Calls already running on other threads are waited
+     * for (up to a minute), so closing never frees memory under a running kernel; calls made after it are refused
+     * with {@link IllegalStateException}. Idempotent.
+     */
     @Override
     public final void close() {
-        if (!closed) {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
             closed = true;
+        }
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        boolean interrupted = false;
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            backups.clear();
+            ledger().closeAll();
+        } finally {
             closeBackend();
         }
     }
@@ -129,21 +258,29 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void featureMap(FeatureMap map, Tensor x, Tensor out) {
-        open();
-        notNull("map", map);
-        owned("x", x);
-        owned("out", out);
-        supported(Operation.FEATURE_MAP, x.dtype());
-        featureMapSupported(map);
-        Shape s = x.shape();
-        if (s.rank() < 2 || s.dim(-1) != map.inputDim()) {
-            throw new IllegalArgumentException("x: expected shape [..., seq, d=" + map.inputDim() + "], got " + s);
+        enter();
+        try {
+            open();
+            notNull("map", map);
+            owned("x", x);
+            owned("out", out);
+            supported(Operation.FEATURE_MAP, x.dtype());
+            featureMapSupported(map);
+            Shape s = x.shape();
+            if (s.rank() < 2 || s.dim(-1) != map.inputDim()) {
+                throw new IllegalArgumentException("x: expected shape [..., seq, d=" + map.inputDim() + "], got " + s);
+            }
+            if (!map.hasDecodeForm() && s.rank() < 2) {
+                throw new IllegalArgumentException("x: " + map.kind().label() + " needs a [..., seq, d] input");
+            }
+            expect("out", out, s.withLast(map.outputDim()), x.dtype());
+            try (Access a = new Access()) {
+                a.read("x", x).write("out", out);
+                computeFeatureMap(map, x, out);
+            }
+        } finally {
+            exit();
         }
-        if (!map.hasDecodeForm() && s.rank() < 2) {
-            throw new IllegalArgumentException("x: " + map.kind().label() + " needs a [..., seq, d] input");
-        }
-        expect("out", out, s.withLast(map.outputDim()), x.dtype());
-        computeFeatureMap(map, x, out);
     }
 
     // ---------------------------------------------------------------- linear attention
@@ -151,17 +288,33 @@ public abstract class AbstractBackend implements Backend {
     @Override
     public final void linearAttentionPrefill(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        int seq = checkLinear(spec, q, k, v, state, out, false);
-        computeLinearAttentionPrefill(spec, q, k, v, state, out);
-        state.advance(seq);
+        enter();
+        try {
+            int seq = checkLinear(spec, q, k, v, state, out, false);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "linearAttentionPrefill",
+                        () -> computeLinearAttentionPrefill(spec, q, k, v, state, out));
+                state.advance(seq);
+            }
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void linearAttentionDecode(
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        checkLinear(spec, q, k, v, state, out, true);
-        computeLinearAttentionDecode(spec, q, k, v, state, out);
-        state.advance(1);
+        enter();
+        try {
+            checkLinear(spec, q, k, v, state, out, true);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "linearAttentionDecode",
+                        () -> computeLinearAttentionDecode(spec, q, k, v, state, out));
+                state.advance(1);
+            }
+        } finally {
+            exit();
+        }
     }
 
     private int checkLinear(LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state,
@@ -193,17 +346,33 @@ public abstract class AbstractBackend implements Backend {
     @Override
     public final void slidingWindowPrefill(
             SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
-        int seq = checkWindow(spec, q, k, v, state, out, false);
-        computeSlidingWindowPrefill(spec, q, k, v, state, out);
-        state.advance(seq);
+        enter();
+        try {
+            int seq = checkWindow(spec, q, k, v, state, out, false);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "slidingWindowPrefill",
+                        () -> computeSlidingWindowPrefill(spec, q, k, v, state, out));
+                state.advance(seq);
+            }
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void slidingWindowDecode(
             SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
-        checkWindow(spec, q, k, v, state, out, true);
-        computeSlidingWindowDecode(spec, q, k, v, state, out);
-        state.advance(1);
+        enter();
+        try {
+            checkWindow(spec, q, k, v, state, out, true);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "slidingWindowDecode",
+                        () -> computeSlidingWindowDecode(spec, q, k, v, state, out));
+                state.advance(1);
+            }
+        } finally {
+            exit();
+        }
     }
 
     private int checkWindow(SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out,
@@ -236,17 +405,33 @@ public abstract class AbstractBackend implements Backend {
     @Override
     public final void basedAttentionPrefill(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
-        int seq = checkBased(spec, q, k, v, state, out, false);
-        computeBasedAttentionPrefill(spec, q, k, v, state, out);
-        state.advance(seq);
+        enter();
+        try {
+            int seq = checkBased(spec, q, k, v, state, out, false);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "basedAttentionPrefill",
+                        () -> computeBasedAttentionPrefill(spec, q, k, v, state, out));
+                state.advance(seq);
+            }
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void basedAttentionDecode(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
-        checkBased(spec, q, k, v, state, out, true);
-        computeBasedAttentionDecode(spec, q, k, v, state, out);
-        state.advance(1);
+        enter();
+        try {
+            checkBased(spec, q, k, v, state, out, true);
+            try (Access a = attentionAccess(q, k, v, out, state)) {
+                updateState(state, "basedAttentionDecode",
+                        () -> computeBasedAttentionDecode(spec, q, k, v, state, out));
+                state.advance(1);
+            }
+        } finally {
+            exit();
+        }
     }
 
     private int checkBased(BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state,
@@ -274,191 +459,385 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void causalConv(Tensor x, Tensor weight, ConvState state, Tensor out) {
-        open();
-        owned("x", x);
-        Shape s = x.shape();
-        if (s.rank() != 3) {
-            throw new IllegalArgumentException("x: expected shape [batch, seq, channels], got " + s);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            Shape s = x.shape();
+            if (s.rank() != 3) {
+                throw new IllegalArgumentException("x: expected shape [batch, seq, channels], got " + s);
+            }
+            supported(Operation.CAUSAL_CONV, x.dtype());
+            owned("weight", weight);
+            notNull("state", state);
+            int kernel = state.kernelSize();
+            expect("weight", weight, Shape.of(s.dim(2), kernel), x.dtype());
+            stateTensor("state.window", state.window(), Shape.of(s.dim(0), s.dim(2), kernel), x.dtype());
+            owned("out", out);
+            expect("out", out, s, x.dtype());
+            try (Access a = new Access()) {
+                a.read("x", x).read("weight", weight).write("out", out);
+                claimState(a, state);
+                updateState(state, "causalConv", () -> computeCausalConv(x, weight, state, out));
+                state.advance(s.dim(1));
+            }
+        } finally {
+            exit();
         }
-        supported(Operation.CAUSAL_CONV, x.dtype());
-        owned("weight", weight);
-        notNull("state", state);
-        int kernel = state.kernelSize();
-        expect("weight", weight, Shape.of(s.dim(2), kernel), x.dtype());
-        stateTensor("state.window", state.window(), Shape.of(s.dim(0), s.dim(2), kernel), x.dtype());
-        owned("out", out);
-        expect("out", out, s, x.dtype());
-        computeCausalConv(x, weight, state, out);
-        state.advance(s.dim(1));
     }
 
     // ---------------------------------------------------------------- plumbing
 
     @Override
     public final void linear(Tensor x, Tensor weight, Tensor bias, Tensor out) {
-        open();
-        owned("x", x);
-        owned("weight", weight);
-        supported(Operation.PLUMBING, x.dtype());
-        Shape ws = weight.shape();
-        if (ws.rank() != 2) {
-            throw new IllegalArgumentException("weight: expected shape [out, in], got " + ws);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            owned("weight", weight);
+            supported(Operation.PLUMBING, x.dtype());
+            Shape ws = weight.shape();
+            if (ws.rank() != 2) {
+                throw new IllegalArgumentException("weight: expected shape [out, in], got " + ws);
+            }
+            if (x.shape().dim(-1) != ws.dim(1)) {
+                throw new IllegalArgumentException("x: expected last dimension in=" + ws.dim(1) + " to match weight "
+                        + ws + ", got " + x.shape());
+            }
+            sameType("weight", weight, x.dtype());
+            if (bias != null) {
+                owned("bias", bias);
+                expect("bias", bias, Shape.of(ws.dim(0)), x.dtype());
+            }
+            owned("out", out);
+            expect("out", out, x.shape().withLast(ws.dim(0)), x.dtype());
+            noAlias("out", out, x);
+            try (Access a = new Access()) {
+                a.read("x", x).read("weight", weight).read("bias", bias).write("out", out);
+                computeLinear(x, weight, bias, out);
+            }
+        } finally {
+            exit();
         }
-        if (x.shape().dim(-1) != ws.dim(1)) {
-            throw new IllegalArgumentException("x: expected last dimension in=" + ws.dim(1) + " to match weight "
-                    + ws + ", got " + x.shape());
-        }
-        sameType("weight", weight, x.dtype());
-        if (bias != null) {
-            owned("bias", bias);
-            expect("bias", bias, Shape.of(ws.dim(0)), x.dtype());
-        }
-        owned("out", out);
-        expect("out", out, x.shape().withLast(ws.dim(0)), x.dtype());
-        noAlias("out", out, x);
-        computeLinear(x, weight, bias, out);
     }
 
     @Override
     public final void rmsNorm(Tensor x, Tensor weight, double eps, Tensor out) {
-        open();
-        owned("x", x);
-        supported(Operation.PLUMBING, x.dtype());
-        owned("weight", weight);
-        expect("weight", weight, Shape.of(x.shape().dim(-1)), x.dtype());
-        if (!(eps > 0) || Double.isInfinite(eps)) {
-            throw new IllegalArgumentException("eps: expected a finite value > 0, got " + eps);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            supported(Operation.PLUMBING, x.dtype());
+            owned("weight", weight);
+            expect("weight", weight, Shape.of(x.shape().dim(-1)), x.dtype());
+            if (!(eps > 0) || Double.isInfinite(eps)) {
+                throw new IllegalArgumentException("eps: expected a finite value > 0, got " + eps);
+            }
+            owned("out", out);
+            expect("out", out, x.shape(), x.dtype());
+            try (Access a = new Access()) {
+                a.write("out", out).read("x", x).read("weight", weight);
+                computeRmsNorm(x, weight, eps, out);
+            }
+        } finally {
+            exit();
         }
-        owned("out", out);
-        expect("out", out, x.shape(), x.dtype());
-        computeRmsNorm(x, weight, eps, out);
     }
 
     @Override
     public final void silu(Tensor x, Tensor out) {
-        unary(x, out);
-        computeSilu(x, out);
+        enter();
+        try {
+            unary(x, out);
+            try (Access a = new Access()) {
+                a.write("out", out).read("x", x);
+                computeSilu(x, out);
+            }
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void gelu(Tensor x, Tensor out) {
-        unary(x, out);
-        computeGelu(x, out);
+        enter();
+        try {
+            unary(x, out);
+            try (Access a = new Access()) {
+                a.write("out", out).read("x", x);
+                computeGelu(x, out);
+            }
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void add(Tensor a, Tensor b, Tensor out) {
-        binary(a, b, out);
-        computeAdd(a, b, out);
+        enter();
+        try {
+            binary(a, b, out);
+            try (Access access = new Access()) {
+                access.write("out", out).read("a", a).read("b", b);
+                computeAdd(a, b, out);
+            }
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void multiply(Tensor a, Tensor b, Tensor out) {
-        binary(a, b, out);
-        computeMultiply(a, b, out);
+        enter();
+        try {
+            binary(a, b, out);
+            try (Access access = new Access()) {
+                access.write("out", out).read("a", a).read("b", b);
+                computeMultiply(a, b, out);
+            }
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final void embedding(Tensor table, int[] ids, Tensor out) {
-        open();
-        owned("table", table);
-        supported(Operation.PLUMBING, table.dtype());
-        Shape ts = table.shape();
-        if (ts.rank() != 2) {
-            throw new IllegalArgumentException("table: expected shape [vocab, d], got " + ts);
-        }
-        notNull("ids", ids);
-        owned("out", out);
-        Shape os = out.shape();
-        if (os.dim(-1) != ts.dim(1) || os.rank() < 2) {
-            throw new IllegalArgumentException("out: expected shape [..., d=" + ts.dim(1) + "], got " + os);
-        }
-        sameType("out", out, table.dtype());
-        if (ids.length != os.elementCount() / ts.dim(1)) {
-            throw new IllegalArgumentException("ids: expected " + os.elementCount() / ts.dim(1)
-                    + " token ids for out " + os + ", got " + ids.length);
-        }
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= ts.dim(0)) {
-                throw new IllegalArgumentException(
-                        "ids: element " + i + " is " + ids[i] + ", expected a token id in [0, " + ts.dim(0) + ")");
+        enter();
+        try {
+            open();
+            owned("table", table);
+            supported(Operation.PLUMBING, table.dtype());
+            Shape ts = table.shape();
+            if (ts.rank() != 2) {
+                throw new IllegalArgumentException("table: expected shape [vocab, d], got " + ts);
             }
+            notNull("ids", ids);
+            owned("out", out);
+            Shape os = out.shape();
+            if (os.dim(-1) != ts.dim(1) || os.rank() < 2) {
+                throw new IllegalArgumentException("out: expected shape [..., d=" + ts.dim(1) + "], got " + os);
+            }
+            sameType("out", out, table.dtype());
+            if (ids.length != os.elementCount() / ts.dim(1)) {
+                throw new IllegalArgumentException("ids: expected " + os.elementCount() / ts.dim(1)
+                        + " token ids for out " + os + ", got " + ids.length);
+            }
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] < 0 || ids[i] >= ts.dim(0)) {
+                    throw new IllegalArgumentException(
+                            "ids: element " + i + " is " + ids[i] + ", expected a token id in [0, " + ts.dim(0) + ")");
+                }
+            }
+            try (Access a = new Access()) {
+                a.read("table", table).write("out", out);
+                computeEmbedding(table, ids, out);
+            }
+        } finally {
+            exit();
         }
-        computeEmbedding(table, ids, out);
     }
 
     @Override
     public final void rotary(Tensor x, long startPosition, int rotaryDim, double base, Tensor out) {
-        open();
-        owned("x", x);
-        supported(Operation.PLUMBING, x.dtype());
-        Shape s = x.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("x: expected shape [batch, heads, seq, d], got " + s);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            supported(Operation.PLUMBING, x.dtype());
+            Shape s = x.shape();
+            if (s.rank() != 4) {
+                throw new IllegalArgumentException("x: expected shape [batch, heads, seq, d], got " + s);
+            }
+            if (startPosition < 0) {
+                throw new IllegalArgumentException("startPosition: expected >= 0, got " + startPosition);
+            }
+            if (rotaryDim < 2 || rotaryDim > s.dim(3) || rotaryDim % 2 != 0) {
+                throw new IllegalArgumentException(
+                        "rotaryDim: expected an even value in 2.." + s.dim(3) + ", got " + rotaryDim);
+            }
+            if (!(base > 1) || Double.isInfinite(base)) {
+                throw new IllegalArgumentException("base: expected a finite value > 1, got " + base);
+            }
+            owned("out", out);
+            expect("out", out, s, x.dtype());
+            try (Access a = new Access()) {
+                a.write("out", out).read("x", x);
+                computeRotary(x, startPosition, rotaryDim, base, out);
+            }
+        } finally {
+            exit();
         }
-        if (startPosition < 0) {
-            throw new IllegalArgumentException("startPosition: expected >= 0, got " + startPosition);
-        }
-        if (rotaryDim < 2 || rotaryDim > s.dim(3) || rotaryDim % 2 != 0) {
-            throw new IllegalArgumentException(
-                    "rotaryDim: expected an even value in 2.." + s.dim(3) + ", got " + rotaryDim);
-        }
-        if (!(base > 1) || Double.isInfinite(base)) {
-            throw new IllegalArgumentException("base: expected a finite value > 1, got " + base);
-        }
-        owned("out", out);
-        expect("out", out, s, x.dtype());
-        computeRotary(x, startPosition, rotaryDim, base, out);
     }
 
     @Override
     public final void splitHeads(Tensor x, Tensor out) {
-        open();
-        owned("x", x);
-        owned("out", out);
-        supported(Operation.PLUMBING, x.dtype());
-        Shape s = x.shape();
-        Shape o = out.shape();
-        if (s.rank() != 3 || o.rank() != 4 || o.dim(0) != s.dim(0) || o.dim(2) != s.dim(1)
-                || (long) o.dim(1) * o.dim(3) != s.dim(2)) {
-            throw new IllegalArgumentException("out: expected shape [batch=" + dimText(s, 0) + ", heads, seq="
-                    + dimText(s, 1) + ", d] with heads*d=" + dimText(s, 2) + " for x " + s + ", got " + o);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            owned("out", out);
+            supported(Operation.PLUMBING, x.dtype());
+            Shape s = x.shape();
+            Shape o = out.shape();
+            if (s.rank() != 3 || o.rank() != 4 || o.dim(0) != s.dim(0) || o.dim(2) != s.dim(1)
+                    || (long) o.dim(1) * o.dim(3) != s.dim(2)) {
+                throw new IllegalArgumentException("out: expected shape [batch=" + dimText(s, 0) + ", heads, seq="
+                        + dimText(s, 1) + ", d] with heads*d=" + dimText(s, 2) + " for x " + s + ", got " + o);
+            }
+            sameType("out", out, x.dtype());
+            noAlias("out", out, x);
+            try (Access a = new Access()) {
+                a.read("x", x).write("out", out);
+                computeSplitHeads(x, out);
+            }
+        } finally {
+            exit();
         }
-        sameType("out", out, x.dtype());
-        noAlias("out", out, x);
-        computeSplitHeads(x, out);
     }
 
     @Override
     public final void mergeHeads(Tensor x, Tensor out) {
-        open();
-        owned("x", x);
-        owned("out", out);
-        supported(Operation.PLUMBING, x.dtype());
-        Shape s = x.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("x: expected shape [batch, heads, seq, d], got " + s);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            owned("out", out);
+            supported(Operation.PLUMBING, x.dtype());
+            Shape s = x.shape();
+            if (s.rank() != 4) {
+                throw new IllegalArgumentException("x: expected shape [batch, heads, seq, d], got " + s);
+            }
+            expect("out", out, Shape.of(s.dim(0), s.dim(2), s.dim(1) * s.dim(3)), x.dtype());
+            noAlias("out", out, x);
+            try (Access a = new Access()) {
+                a.read("x", x).write("out", out);
+                computeMergeHeads(x, out);
+            }
+        } finally {
+            exit();
         }
-        expect("out", out, Shape.of(s.dim(0), s.dim(2), s.dim(1) * s.dim(3)), x.dtype());
-        noAlias("out", out, x);
-        computeMergeHeads(x, out);
     }
 
     @Override
     public final void slice(Tensor x, int from, Tensor out) {
-        open();
-        owned("x", x);
-        owned("out", out);
-        supported(Operation.PLUMBING, x.dtype());
-        int n = x.shape().dim(-1);
-        int m = out.shape().dim(-1);
-        if (from < 0 || from + m > n) {
-            throw new IllegalArgumentException("from: expected 0.." + (n - m) + " so that " + m + " columns fit in "
-                    + n + ", got " + from);
+        enter();
+        try {
+            open();
+            owned("x", x);
+            owned("out", out);
+            supported(Operation.PLUMBING, x.dtype());
+            int n = x.shape().dim(-1);
+            int m = out.shape().dim(-1);
+            if (from < 0 || from + m > n) {
+                throw new IllegalArgumentException("from: expected 0.." + (n - m) + " so that " + m + " columns fit in "
+                        + n + ", got " + from);
+            }
+            expect("out", out, x.shape().withLast(m), x.dtype());
+            noAlias("out", out, x);
+            try (Access a = new Access()) {
+                a.read("x", x).write("out", out);
+                computeSlice(x, from, out);
+            }
+        } finally {
+            exit();
         }
-        expect("out", out, x.shape().withLast(m), x.dtype());
-        noAlias("out", out, x);
-        computeSlice(x, from, out);
+    }
+
+    // ---------------------------------------------------------------- state updates
+
+    private Access attentionAccess(Tensor q, Tensor k, Tensor v, Tensor out, RecurrentState state) {
+        Access a = new Access();
+        try {
+            a.read("q", q).read("k", k).read("v", v).write("out", out);
+            claimState(a, state);
+            return a;
+        } catch (RuntimeException e) {
+            a.close();
+            throw e;
+        }
+    }
+
+    private static void claimState(Access a, RecurrentState state) {
+        switch (state) {
+            case LinearAttentionState s -> a.write("state.kv", s.kv()).write("state.z", s.z());
+            case WindowState s -> a.write("state.keys", s.keys()).write("state.values", s.values());
+            case BasedAttentionState s -> a.write("state.far.kv", s.far().kv()).write("state.far.z", s.far().z())
+                    .write("state.near.keys", s.near().keys()).write("state.near.values", s.near().values());
+            case ConvState s -> a.write("state.window", s.window());
+        }
+    }
+
+    private static List<Tensor> tensorsOf(RecurrentState state) {
+        return switch (state) {
+            case LinearAttentionState s -> List.of(s.kv(), s.z());
+            case WindowState s -> List.of(s.keys(), s.values());
+            case BasedAttentionState s -> List.of(s.far().kv(), s.far().z(), s.near().keys(), s.near().values());
+            case ConvState s -> List.of(s.window());
+        };
+    }
+
+    private record BackupKey(Shape shape, DType dtype) {}
+
+    /** Bound on idle backup tensors kept per shape and type, for reuse by the next calls. */
+    private static final int BACKUPS_KEPT = 4;
+
+    /**
+     * Runs a kernel that updates {@code state}; when it throws, the state's tensors are as they were before (see
+     * {@link #computeLeavesStateOnFailure()}).
+     */
+    private void updateState(RecurrentState state, String operation, Runnable compute) {
+        boolean inject = injectedFaults.get() > 0 && injectedFaults.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
+        if (!inject && computeLeavesStateOnFailure()) {
+            compute.run();
+            return;
+        }
+        List<Tensor> live = tensorsOf(state);
+        Tensor[] saved = new Tensor[live.size()];
+        try {
+            for (int i = 0; i < saved.length; i++) {
+                saved[i] = borrowBackup(live.get(i));
+                copyTensor(live.get(i), saved[i]);
+            }
+            try {
+                compute.run();
+                if (inject) {
+                    throw new IllegalStateException("injected fault: " + operation + " on backend " + name()
+                            + " failed after computing (AbstractBackend.injectStateKernelFaults)");
+                }
+            } catch (RuntimeException | Error e) {
+                try {
+                    for (int i = 0; i < saved.length; i++) {
+                        copyTensor(saved[i], live.get(i));
+                    }
+                } catch (RuntimeException | Error restoreFailure) {
+                    e.addSuppressed(new IllegalStateException("state: restoring " + state + " after the failure of "
+                            + operation + " failed too; the state is invalid, close it", restoreFailure));
+                }
+                throw e;
+            }
+        } finally {
+            for (Tensor t : saved) {
+                if (t != null) {
+                    returnBackup(t);
+                }
+            }
+        }
+    }
+
+    private Tensor borrowBackup(Tensor like) {
+        ConcurrentLinkedQueue<Tensor> idle = backups.get(new BackupKey(like.shape(), like.dtype()));
+        Tensor t = idle == null ? null : idle.poll();
+        return t != null ? t : allocateTensor(like.shape(), like.dtype());
+    }
+
+    private void returnBackup(Tensor t) {
+        ConcurrentLinkedQueue<Tensor> idle =
+                backups.computeIfAbsent(new BackupKey(t.shape(), t.dtype()), k -> new ConcurrentLinkedQueue<>());
+        if (closed || idle.size() >= BACKUPS_KEPT) {
+            t.close();
+        } else {
+            idle.add(t);
+        }
     }
 
     // ---------------------------------------------------------------- checks
@@ -527,6 +906,15 @@ public abstract class AbstractBackend implements Backend {
 
     private static String dimText(Shape s, int i) {
         return String.valueOf(s.dim(i));
+    }
+
+    /** Counts a public call in flight, so that {@link #close()} waits for it. */
+    private void enter() {
+        inFlight.incrementAndGet();
+    }
+
+    private void exit() {
+        inFlight.decrementAndGet();
     }
 
     /** Throws {@link IllegalStateException} when this backend was closed. */

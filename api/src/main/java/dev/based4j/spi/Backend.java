@@ -29,7 +29,12 @@ import dev.based4j.tensor.Tensor;
  * that throws leaves its inputs and the state unchanged.
  *
  * <p>Thread safety: a backend may be used from many threads at once as long as no two threads write the same
- * tensor or state at the same time.
+ * tensor or state at the same time. A backend built on {@link AbstractBackend} enforces that: a kernel that would
+ * write or read a tensor (an output or a state) another thread's kernel is writing fails with
+ * {@link IllegalStateException} naming the parameter and the other thread, and computes nothing.
+ *
+ * <p>Native memory: {@link #allocations()} counts the tensors still open; a tensor or state collected without
+ * {@code close()} is freed by a cleaner and reported once (see {@link AbstractTensor}).
  */
 public interface Backend extends AutoCloseable {
     /** @return the provider's name */
@@ -40,6 +45,15 @@ public interface Backend extends AutoCloseable {
 
     /** @return what it computes */
     Capabilities capabilities();
+
+    /**
+     * @return live tensors and bytes of native memory this backend holds now, and how many were allocated and
+     *     leaked (collected without {@code close()}) since it was created; {@link Allocations#untracked()} for a
+     *     backend that does not count
+     */
+    default Allocations allocations() {
+        return Allocations.untracked();
+    }
 
     // ---------------------------------------------------------------- memory
 

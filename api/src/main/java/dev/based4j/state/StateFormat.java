@@ -12,10 +12,12 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -38,13 +40,25 @@ import java.util.zip.CRC32C;
  * crc32c     u32      CRC-32C of every byte before it
  * </pre>
  *
- * Reading checks every length against the bytes present before allocating, then the trailer length and the
- * checksum, so every truncation and every single-byte change is refused with {@link CorruptStateException}.
- * {@link #save} writes a temporary file and moves it over the target, so a crash mid-save leaves the old file.
+ * Reading checks the magic and the version first, then the trailer length and the checksum, then every length
+ * against the bytes present before allocating, so every truncation and every single-byte change is refused with
+ * {@link CorruptStateException}.
+ *
+ * <p>Versions: this build reads the versions in {@link #READABLE_VERSIONS} and writes {@link #VERSION}. A file of any
+ * other version, older or newer, is refused with {@link UnsupportedStateVersionException}, which names the version
+ * found and the ones readable; it is never read as if it were the current one. Version 1 is the first version, so
+ * there is no older one yet; when the layout changes, the new version number goes into {@link #VERSION} and the
+ * reader of version 1 stays, and a version-1 file kept in the tests proves it still loads.
+ *
+ * <p>Writes are atomic: {@link #save} writes a temporary file beside the target, forces it to the device and moves it
+ * over the target, so a crash or a failed write mid-save leaves the old file whole. A crash may leave the temporary
+ * file ({@code <name>*.tmp}) behind; nothing reads it.
  */
 public final class StateFormat {
-    /** The current format version. */
+    /** The current format version, the one written. */
     public static final int VERSION = 1;
+    /** The format versions this build reads. */
+    public static final java.util.Set<Integer> READABLE_VERSIONS = java.util.Set.of(1);
     private static final byte[] MAGIC = "B4JSTATE".getBytes(StandardCharsets.US_ASCII);
     /** Upper bound on one file, refused before reading it into memory. */
     public static final long MAX_BYTES = 1L << 34;
@@ -95,7 +109,9 @@ public final class StateFormat {
     /**
      * Decodes bytes written by {@link #encode}.
      *
-     * @throws CorruptStateException when the bytes are truncated, corrupted or of another format version
+     * @throws UnsupportedStateVersionException (a {@link CorruptStateException}) when they are of a format version
+     *     this build does not read, named in the message
+     * @throws CorruptStateException when the bytes are truncated or corrupted
      */
     public static List<StateSnapshot> decode(byte[] bytes) throws CorruptStateException {
         Objects.requireNonNull(bytes, "bytes");
@@ -108,6 +124,13 @@ public final class StateFormat {
             if (bytes[i] != MAGIC[i]) {
                 throw new CorruptStateException("state: not a based4j state file (magic bytes differ at offset " + i + ")");
             }
+        }
+        int fileVersion = ByteBuffer.wrap(bytes, MAGIC.length, 2).order(ByteOrder.LITTLE_ENDIAN).getShort() & 0xFFFF;
+        if (!READABLE_VERSIONS.contains(fileVersion)) {
+            throw new UnsupportedStateVersionException(fileVersion, "state: written in format version " + fileVersion
+                    + (fileVersion > VERSION ? ", newer than" : ", older than") + " this build reads (versions "
+                    + new java.util.TreeSet<>(READABLE_VERSIONS) + "); load it with the based4j version that wrote it"
+                    + " and resume from a new snapshot, or start a new state");
         }
         ByteBuffer tail = ByteBuffer.wrap(bytes, bytes.length - 12, 12).order(ByteOrder.LITTLE_ENDIAN);
         long declared = tail.getLong();
@@ -125,11 +148,7 @@ public final class StateFormat {
         }
         Reader r = new Reader(bytes, bytes.length - 12);
         r.pos = MAGIC.length;
-        int version = r.u16();
-        if (version != VERSION) {
-            throw new CorruptStateException("state: format version " + version + " is not supported (this build reads "
-                    + VERSION + ")");
-        }
+        r.u16(); // the version, checked above
         int count = r.u16();
         List<StateSnapshot> out = new ArrayList<>(count);
         for (int s = 0; s < count; s++) {
@@ -204,19 +223,48 @@ public final class StateFormat {
 
     /** Saves atomically: writes {@code file}'s sibling temp file, then moves it over {@code file}. */
     public static void save(Path file, List<StateSnapshot> states) throws IOException {
+        save(file, states, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #save}, failing with an {@link IOException} once {@code failAfterBytes} bytes are written: lets tests see
+     * that a write that fails part-way leaves the old file whole.
+     */
+    static void save(Path file, List<StateSnapshot> states, long failAfterBytes) throws IOException {
         Objects.requireNonNull(file, "file");
         byte[] bytes = encode(states);
         Path dir = file.toAbsolutePath().getParent();
         Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
         try {
-            Files.write(tmp, bytes);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buf = ByteBuffer.wrap(bytes, 0, (int) Math.min(bytes.length, failAfterBytes));
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                if (failAfterBytes < bytes.length) {
+                    throw new IOException("state: write failed after " + failAfterBytes + " of " + bytes.length
+                            + " bytes (simulated)");
+                }
+                // on the device before the move: a crash after the move must not find a renamed but empty file
+                ch.force(true);
+            }
             try {
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
+            forceDirectory(dir);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Makes the rename durable where the platform allows opening a directory (Linux); elsewhere a no-op. */
+    private static void forceDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // not every platform can open a directory; the file itself was forced before the move
         }
     }
 

@@ -93,8 +93,27 @@ class StateFormatTest {
             crc.update(bytes, 0, bytes.length - 4);
             java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(bytes.length - 4, (int) crc.getValue());
             assertThatThrownBy(() -> StateFormat.decode(bytes))
-                    .isInstanceOf(CorruptStateException.class)
-                    .hasMessageContaining("format version 9 is not supported");
+                    .isInstanceOf(UnsupportedStateVersionException.class)
+                    .hasMessageContaining("format version 9, newer than this build reads (versions [1])")
+                    .extracting(e -> ((UnsupportedStateVersionException) e).version()).isEqualTo(9);
+        }
+
+        @Test
+        void refusesAnOlderFormatVersionByNameNotAsACorruptFile() {
+            byte[] bytes = resealed(StateFormat.encode(List.of(smallWindowState())), 0);
+            assertThatThrownBy(() -> StateFormat.decode(bytes))
+                    .isInstanceOf(UnsupportedStateVersionException.class)
+                    .hasMessageContaining("format version 0, older than this build reads")
+                    .hasMessageNotContaining("checksum");
+        }
+
+        private static byte[] resealed(byte[] bytes, int version) {
+            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putShort(8, (short) version);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(bytes, 0, bytes.length - 4);
+            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(bytes.length - 4,
+                    (int) crc.getValue());
+            return bytes;
         }
 
         @Test
@@ -103,6 +122,56 @@ class StateFormatTest {
                     .isInstanceOf(CorruptStateException.class)
                     .hasMessageContaining("not a based4j state file");
         }
+    }
+
+    @Nested
+    class Compatibility {
+        /** Written by format version 1 when it was current; every later build must still load it exactly. */
+        @Test
+        void aStateWrittenByFormatVersion1StillLoads() throws Exception {
+            byte[] v1;
+            try (var in = StateFormatTest.class.getResourceAsStream("format-v1.b4jstate")) {
+                assertThat(in).as("test resource format-v1.b4jstate").isNotNull();
+                v1 = in.readAllBytes();
+            }
+            List<StateSnapshot> states = StateFormat.decode(v1);
+            assertThat(states).extracting(StateSnapshot::kind)
+                    .containsExactly(StateSnapshot.Kind.LINEAR_ATTENTION, StateSnapshot.Kind.WINDOW);
+            assertThat(states.get(0).position()).isEqualTo(17);
+            assertThat(states.get(0).tensor("kv").toDoubleArray()).containsExactly(0.5, -1.25, 2, 3.75, -4, 5.5);
+            assertThat(states.get(0).tensor("z").dtype()).isEqualTo(DType.F32);
+            assertThat(states.get(0).tensor("z").toDoubleArray()).containsExactly(1, 2, 3);
+            assertThat(states.get(1).meta("lookback")).isEqualTo(2);
+            assertThat(states.get(1).tensor("values").toDoubleArray()).containsExactly(7, 8, 9);
+        }
+    }
+
+    @Test
+    void aSaveWhoseWriteFailsPartWayLeavesTheOldFileWhole(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("state.b4j");
+        StateFormat.save(file, List.of(smallWindowState()));
+        byte[] old = Files.readAllBytes(file);
+        int size = StateFormat.encode(List.of(smallLinearState(SEED))).length;
+        for (long failAfter : new long[] {0, 1, size / 2, size - 1}) {
+            assertThatThrownBy(() -> StateFormat.save(file, List.of(smallLinearState(SEED)), failAfter))
+                    .isInstanceOf(java.io.IOException.class).hasMessageContaining("write failed");
+            assertThat(Files.readAllBytes(file)).as("the old file after a write failing at byte %d", failAfter)
+                    .isEqualTo(old);
+        }
+        try (var files = Files.list(dir)) {
+            assertThat(files.toList()).as("no temporary file left by the failed saves").containsExactly(file);
+        }
+    }
+
+    @Test
+    void aSaveWhoseStatesFailToEncodeLeavesTheOldFileWhole(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("state.b4j");
+        StateFormat.save(file, List.of(smallWindowState()));
+        byte[] old = Files.readAllBytes(file);
+        java.util.ArrayList<StateSnapshot> withNull = new java.util.ArrayList<>(List.of(smallLinearState(SEED)));
+        withNull.add(null);
+        assertThatThrownBy(() -> StateFormat.save(file, withNull)).isInstanceOf(NullPointerException.class);
+        assertThat(Files.readAllBytes(file)).isEqualTo(old);
     }
 
     @Test

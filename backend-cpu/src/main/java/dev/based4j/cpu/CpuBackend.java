@@ -40,11 +40,10 @@ public final class CpuBackend extends AbstractBackend {
     private static final Capabilities CAPABILITIES = Capabilities.everything(EnumSet.of(DType.F32, DType.F64));
 
     private final CpuPool pool;
-    private final F32Kernels kernels;
-    private final String device;
-    private final Set<CpuTensor> live = ConcurrentHashMap.newKeySet();
     /** Idle native memory kept for reuse: up to 256 MiB, enough for every intermediate of a large model's step. */
     private final SegmentCache segments = new SegmentCache(256L << 20);
+    private final F32Kernels kernels;
+    private final String device;
     private final FeatureMapKernels featureMaps;
     private final LinearAttentionKernels linearAttention;
     private final SlidingWindowKernels slidingWindow;
@@ -106,9 +105,7 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected Tensor allocateTensor(Shape shape, DType dtype) {
-        CpuTensor t = new CpuTensor(shape, dtype, this);
-        live.add(t);
-        return t;
+        return CpuTensor.allocate(shape, dtype, this);
     }
 
     @Override
@@ -116,9 +113,7 @@ public final class CpuBackend extends AbstractBackend {
         if (host.segment().isReadOnly() && host.segment().isNative()) {
             // read-only memory cannot change under the tensor: view it instead of copying (memory-mapped weights
             // stay in the page cache once, not twice)
-            CpuTensor view = new CpuTensor(host.shape(), host.dtype(), this, host.segment());
-            live.add(view);
-            return view;
+            return CpuTensor.view(host.shape(), host.dtype(), this, host.segment());
         }
         CpuTensor t = (CpuTensor) allocateTensor(host.shape(), host.dtype());
         MemorySegment.copy(host.segment(), 0, t.segment(), 0, t.segment().byteSize());
@@ -131,22 +126,26 @@ public final class CpuBackend extends AbstractBackend {
         MemorySegment.copy(s, 0, dst.segment(), 0, s.byteSize());
     }
 
-    SegmentCache segments() {
-        return segments;
-    }
-
-    void forget(CpuTensor tensor) {
-        live.remove(tensor);
+    /**
+     * The CPU kernels cannot fail once the base class has validated their arguments: they touch only memory the
+     * checks have sized and an interrupt does not stop them. Only a VM error (an {@code OutOfMemoryError} while a
+     * worker grows its scratch buffer) could stop one part-way, and that is not recovered: so no state backup is
+     * taken, which would double the memory traffic of a decode step.
+     */
+    @Override
+    protected boolean computeLeavesStateOnFailure() {
+        return true;
     }
 
     @Override
     protected void closeBackend() {
-        List<CpuTensor> owned = new ArrayList<>(live);
-        for (CpuTensor t : owned) {
-            t.close();
-        }
+        // the base class has freed the tensors still open, so every block is idle now
         segments.close();
         pool.close();
+    }
+
+    SegmentCache segments() {
+        return segments;
     }
 
     private static MemorySegment seg(Tensor t) {

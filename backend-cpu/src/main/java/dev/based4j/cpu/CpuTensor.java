@@ -3,25 +3,32 @@ package dev.based4j.cpu;
 import dev.based4j.spi.AbstractTensor;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Shape;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * A tensor of the CPU backend: row-major elements of its {@link DType} in native memory of its own shared
- * {@link java.lang.foreign.Arena} (recycled through the backend's {@link SegmentCache}), zero-filled when allocated and freed when closed (or when its backend is closed). Any thread
- * may use it; using it after {@link #close()} throws {@link IllegalStateException}.
+ * {@link Arena} (recycled through the backend's {@link SegmentCache}), zero-filled when allocated and freed when closed, when its backend is closed, or by the cleaner
+ * when it becomes unreachable without being closed (counted in {@code allocations()}). Any thread may use it;
+ * using it after {@link #close()} throws {@link IllegalStateException}.
  */
 public final class CpuTensor extends AbstractTensor {
-    private final SegmentCache.Block block;
     private final MemorySegment segment;
-    private final CpuBackend owner;
 
-    CpuTensor(Shape shape, DType dtype, CpuBackend owner) {
-        super(shape, dtype, owner);
-        this.owner = owner;
+    private CpuTensor(Shape shape, DType dtype, CpuBackend owner, MemorySegment segment, long ownedBytes,
+            Runnable free) {
+        super(shape, dtype, owner, ownedBytes, free);
+        this.segment = segment;
+    }
+
+    /** A zero-filled tensor in memory of its own. */
+    static CpuTensor allocate(Shape shape, DType dtype, CpuBackend owner) {
         long bytes = Math.multiplyExact(shape.elementCount(), (long) dtype.byteSize());
-        // zero-filled, as Backend.allocate promises
-        this.block = owner.segments().take(bytes);
-        this.segment = block.segment();
+        // zero-filled, as Backend.allocate promises; recycled memory of closed tensors when there is some
+        SegmentCache segments = owner.segments();
+        SegmentCache.Block block = segments.take(bytes);
+        // the free action hands the block back, never the tensor: the cleaner needs the tensor unreachable
+        return new CpuTensor(shape, dtype, owner, block.segment(), bytes, () -> segments.give(block));
     }
 
     /**
@@ -29,23 +36,12 @@ public final class CpuTensor extends AbstractTensor {
      * closing frees nothing; the memory must outlive the tensor. Kernels only read such a tensor (weights); a write
      * fails, as the memory is read-only.
      */
-    CpuTensor(Shape shape, DType dtype, CpuBackend owner, MemorySegment readOnly) {
-        super(shape, dtype, owner);
-        this.owner = owner;
-        this.segment = readOnly;
-        this.block = null;
+    static CpuTensor view(Shape shape, DType dtype, CpuBackend owner, MemorySegment readOnly) {
+        return new CpuTensor(shape, dtype, owner, readOnly, 0, () -> {});
     }
 
     /** @return the native memory; only valid while the tensor is open */
     MemorySegment segment() {
         return segment;
-    }
-
-    @Override
-    protected void release() {
-        owner.forget(this);
-        if (block != null) {
-            owner.segments().give(block);
-        }
     }
 }

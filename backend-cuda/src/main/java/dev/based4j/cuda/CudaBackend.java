@@ -23,10 +23,7 @@ import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -41,7 +38,6 @@ public final class CudaBackend extends AbstractBackend {
 
     private final CudaContext context;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Set<CudaTensor> live = ConcurrentHashMap.newKeySet();
     private final Scratch scratch;
     private final FeatureMapKernels featureMaps;
     private final LinearAttentionKernels linear;
@@ -95,9 +91,7 @@ public final class CudaBackend extends AbstractBackend {
                 context.free(p);
                 throw e;
             }
-            CudaTensor t = new CudaTensor(shape, dtype, this, p, bytes);
-            live.add(t);
-            return t;
+            return new CudaTensor(shape, dtype, this, p, bytes);
         });
     }
 
@@ -112,9 +106,7 @@ public final class CudaBackend extends AbstractBackend {
                 context.free(p);
                 throw e;
             }
-            CudaTensor t = new CudaTensor(host.shape(), host.dtype(), this, p, bytes);
-            live.add(t);
-            return t;
+            return new CudaTensor(host.shape(), host.dtype(), this, p, bytes);
         });
     }
 
@@ -213,27 +205,19 @@ public final class CudaBackend extends AbstractBackend {
         }
     }
 
-    void release(CudaTensor t) {
-        if (live.remove(t)) {
-            guarded(() -> {
-                context.free(t.pointer());
-                return null;
-            });
-        }
+    /** Frees one tensor's device memory; the free action of every {@link CudaTensor}, on any thread. */
+    void free(long pointer) {
+        guarded(() -> {
+            context.free(pointer);
+            return null;
+        });
     }
 
     @Override
     protected void closeBackend() {
         lock.lock();
         try {
-            List<CudaTensor> remaining = new ArrayList<>(live);
-            for (CudaTensor t : remaining) {
-                try {
-                    t.close();
-                } catch (RuntimeException ignored) {
-                    // closing: free the rest
-                }
-            }
+            // the base class has freed the tensors still open
             try {
                 context.makeCurrent();
                 featureMaps.close();

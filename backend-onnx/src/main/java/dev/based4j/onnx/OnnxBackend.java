@@ -67,7 +67,6 @@ public final class OnnxBackend extends AbstractBackend {
     private final OrtEnvironment env;
     private final Capabilities capabilities;
     private final Map<Object, Kernel> sessions = new ConcurrentHashMap<>();
-    private final Set<OnnxBackendTensor> live = ConcurrentHashMap.newKeySet();
 
     /**
      * @param provider the execution provider every session uses
@@ -120,9 +119,7 @@ public final class OnnxBackend extends AbstractBackend {
 
     @Override
     protected Tensor allocateTensor(Shape shape, DType dtype) {
-        OnnxBackendTensor t = new OnnxBackendTensor(shape, dtype, this);
-        live.add(t);
-        return t;
+        return OnnxBackendTensor.allocate(shape, dtype, this);
     }
 
     @Override
@@ -137,15 +134,18 @@ public final class OnnxBackend extends AbstractBackend {
         dst.segment().copyFrom(((OnnxBackendTensor) src).segment());
     }
 
-    void forget(OnnxBackendTensor t) {
-        live.remove(t);
+    /**
+     * Every state kernel is one ONNX Runtime run whose new state is written into fresh memory and swapped in only
+     * after the run succeeded ({@link Call#state}), so a failed run leaves the state as it was: no backup needed.
+     */
+    @Override
+    protected boolean computeLeavesStateOnFailure() {
+        return true;
     }
 
     @Override
     protected void closeBackend() {
-        for (OnnxBackendTensor t : List.copyOf(live)) {
-            t.close();
-        }
+        // the base class has freed the tensors still open
         for (Kernel k : sessions.values()) {
             k.close();
         }

@@ -19,48 +19,71 @@ import java.nio.ByteOrder;
  * fails leaves the state as it was. Size limit: 2 GiB per tensor (a Java buffer's capacity).
  */
 public final class OnnxBackendTensor extends AbstractTensor {
-    private final OnnxBackend owner;
-    private Arena arena;
-    private MemorySegment segment;
+    private final Memory memory;
 
-    OnnxBackendTensor(Shape shape, DType dtype, OnnxBackend owner) {
-        super(shape, dtype, owner);
-        this.owner = owner;
+    private OnnxBackendTensor(Shape shape, DType dtype, OnnxBackend owner, Memory memory) {
+        // the free action closes the memory holder, never the tensor: the cleaner needs the tensor unreachable
+        super(shape, dtype, owner, memory.segment().byteSize(), memory::close);
+        this.memory = memory;
+    }
+
+    /** A zero-filled tensor. */
+    static OnnxBackendTensor allocate(Shape shape, DType dtype, OnnxBackend owner) {
         long bytes = Math.multiplyExact(shape.elementCount(), (long) dtype.byteSize());
         if (bytes > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("shape: " + shape + " of " + dtype.label() + " needs " + bytes
                     + " bytes; the onnx backend holds at most 2147483647 bytes per tensor");
         }
-        this.arena = Arena.ofShared();
-        this.segment = arena.allocate(bytes, 64);
+        return new OnnxBackendTensor(shape, dtype, owner, new Memory(bytes));
     }
 
     /** @return the memory (valid until the tensor is closed or its contents are swapped) */
     MemorySegment segment() {
-        return segment;
+        return memory.segment();
     }
 
     /** @return a direct buffer over the memory in native order, as ONNX Runtime takes it */
     ByteBuffer buffer() {
-        return segment.asByteBuffer().order(ByteOrder.nativeOrder());
+        return segment().asByteBuffer().order(ByteOrder.nativeOrder());
     }
 
     /** Replaces the contents by memory of the same size (a state's new value) and frees the old memory. */
     void swapIn(Arena newArena, MemorySegment newSegment) {
-        Arena old;
-        synchronized (this) {
-            old = arena;
-            arena = newArena;
-            segment = newSegment;
-        }
-        old.close();
+        memory.swap(newArena, newSegment);
     }
 
-    @Override
-    protected void release() {
-        synchronized (this) {
+    /** The arena currently holding a tensor's elements; swapped when a state kernel commits. */
+    private static final class Memory {
+        private Arena arena;
+        private MemorySegment segment;
+
+        Memory(long bytes) {
+            Arena a = Arena.ofShared();
+            try {
+                segment = a.allocate(bytes, 64);
+            } catch (RuntimeException | Error e) {
+                a.close();
+                throw e;
+            }
+            arena = a;
+        }
+
+        synchronized MemorySegment segment() {
+            return segment;
+        }
+
+        void swap(Arena newArena, MemorySegment newSegment) {
+            Arena old;
+            synchronized (this) {
+                old = arena;
+                arena = newArena;
+                segment = newSegment;
+            }
+            old.close();
+        }
+
+        synchronized void close() {
             arena.close();
         }
-        owner.forget(this);
     }
 }

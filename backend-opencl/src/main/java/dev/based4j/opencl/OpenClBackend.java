@@ -23,10 +23,8 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The OpenCL backend: one context and one in-order command queue on the selected device. Every kernel of the
@@ -42,7 +40,6 @@ public final class OpenClBackend extends AbstractBackend {
     private final ClContext cl;
     private final MapWeights weights;
     private final Capabilities capabilities;
-    private final Set<OpenClTensor> live = ConcurrentHashMap.newKeySet();
 
     OpenClBackend(ClDevices.Handle handle) {
         this.device = handle.info().withSelected(true);
@@ -92,9 +89,7 @@ public final class OpenClBackend extends AbstractBackend {
     }
 
     private OpenClTensor register(Shape shape, DType dtype, ClBuffer buffer) {
-        OpenClTensor t = new OpenClTensor(shape, dtype, this, buffer);
-        live.add(t);
-        return t;
+        return new OpenClTensor(shape, dtype, this, buffer);
     }
 
     private static long bytes(Shape shape, DType dtype) {
@@ -106,15 +101,9 @@ public final class OpenClBackend extends AbstractBackend {
         cl.read(mem(src), dst.segment());
     }
 
-    void forget(OpenClTensor t) {
-        live.remove(t);
-    }
-
     @Override
     protected void closeBackend() {
-        for (OpenClTensor t : new ArrayList<>(live)) {
-            t.close();
-        }
+        // the base class has released the tensors still open
         weights.close();
         cl.close();
     }

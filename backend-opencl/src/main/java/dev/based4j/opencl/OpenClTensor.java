@@ -7,16 +7,16 @@ import dev.based4j.tensor.Shape;
 
 /**
  * A tensor in one OpenCL buffer of its backend's context, row-major and contiguous. Closing releases the buffer
- * (deterministically; kernels already enqueued on it still complete); closing the backend closes every tensor it
- * still owns.
+ * (deterministically; kernels already enqueued on it still complete); closing the backend releases every tensor
+ * still open, and the cleaner releases one that became unreachable without being closed (counted in
+ * {@code allocations()}).
  */
 public final class OpenClTensor extends AbstractTensor {
     private final ClBuffer buffer;
-    private final OpenClBackend owner;
 
     OpenClTensor(Shape shape, DType dtype, OpenClBackend owner, ClBuffer buffer) {
-        super(shape, dtype, owner);
-        this.owner = owner;
+        // the free action releases the buffer, never the tensor: the cleaner needs the tensor unreachable
+        super(shape, dtype, owner, buffer.byteSize(), buffer::close);
         this.buffer = buffer;
     }
 
@@ -33,11 +33,5 @@ public final class OpenClTensor extends AbstractTensor {
     /** @return the buffer's size in bytes */
     public long byteSize() {
         return buffer.byteSize();
-    }
-
-    @Override
-    protected void release() {
-        owner.forget(this);
-        buffer.close();
     }
 }

@@ -40,7 +40,7 @@ public final class Based4j {
             if (ex instanceof UserError || ex instanceof IllegalArgumentException
                     || ex instanceof dev.based4j.conformance.GoldenFormatException
                     || ex instanceof dev.based4j.BackendUnavailableException) {
-                line.getErr().println("based4j: " + ex.getMessage());
+                line.getErr().println("based4j: " + withOption(line, ex.getMessage()));
                 return USAGE;
             }
             throw ex;
@@ -57,6 +57,29 @@ public final class Based4j {
         Checkpoint checkpoint = Checkpoint.open(dir);
         return new ExportOnnxCommand.Loaded(BasedModel.stackConfig(checkpoint.config()),
                 checkpoint.weights(DType.F32), checkpoint);
+    }
+
+    /**
+     * Names the command-line option behind a refusal from the library: its messages start with the parameter's name
+     * in the code ({@code topP: expected a value in (0, 1]}), which the user typed as {@code --top-p}. The option
+     * is the one whose field name ends the parameter's name, ignoring case ({@code pairs} for {@code numKvPairs}).
+     */
+    static String withOption(CommandLine line, String message) {
+        if (message == null) {
+            return "failed without a message";
+        }
+        int colon = message.indexOf(':');
+        if (colon <= 0 || !message.substring(0, colon).matches("[A-Za-z][A-Za-z0-9]*")) {
+            return message;
+        }
+        String parameter = message.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+        for (CommandLine.Model.OptionSpec o : line.getCommandSpec().options()) {
+            String field = o.userObject() instanceof java.lang.reflect.Field f ? f.getName() : null;
+            if (field != null && parameter.endsWith(field.toLowerCase(java.util.Locale.ROOT))) {
+                return "option " + o.longestName() + ": " + message;
+            }
+        }
+        return message;
     }
 
     /** A problem with what the user asked for; printed as one line, exit status 2. */

@@ -6,8 +6,6 @@ import dev.based4j.attention.PrefillAlgorithm;
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.tensor.Shape;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -284,12 +282,7 @@ public record BasedConfig(
      */
     public static BasedConfig read(Path configJson) {
         Objects.requireNonNull(configJson, "configJson");
-        String text;
-        try {
-            text = Files.readString(configJson);
-        } catch (IOException e) {
-            throw new CheckpointException(configJson + ": cannot read: " + e.getMessage(), e);
-        }
+        String text = UntrustedFiles.readText(configJson, UntrustedFiles.CONFIG_LIMIT);
         try {
             return ConfigJson.parse(text);
         } catch (CheckpointException e) {

@@ -121,11 +121,9 @@ public final class Checkpoint implements AutoCloseable {
             Map<String, Located> tensors) {
         JsonNode root;
         try {
-            root = ConfigJson.MAPPER.readTree(Files.readString(index));
+            root = ConfigJson.MAPPER.readTree(UntrustedFiles.readText(index, UntrustedFiles.TABLE_LIMIT));
         } catch (JsonProcessingException e) {
             throw new CheckpointException(index + ": not valid JSON: " + e.getOriginalMessage(), e);
-        } catch (IOException e) {
-            throw new CheckpointException(index + ": cannot read: " + e.getMessage(), e);
         }
         JsonNode map = root == null ? null : root.get("weight_map");
         if (map == null || !map.isObject()) {

@@ -1,6 +1,8 @@
 package dev.based4j.model;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,7 +22,20 @@ import java.util.TreeSet;
 
 /** Reads and writes the {@code config.json} of BASED checkpoints; the key table is on {@link BasedConfig}. */
 final class ConfigJson {
-    static final ObjectMapper MAPPER = new ObjectMapper()
+    /**
+     * The JSON reader of every checkpoint file: duplicate keys refused, and Jackson's read limits set for files that
+     * may come from anywhere (nesting, string and number lengths, whole document), so a hostile file is refused
+     * before it makes a large allocation.
+     */
+    static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(64)
+                    .maxNumberLength(64)
+                    .maxStringLength(1 << 24)
+                    .maxNameLength(1 << 16)
+                    .maxDocumentLength(UntrustedFiles.TOKENIZER_LIMIT)
+                    .build())
+            .build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(SerializationFeature.INDENT_OUTPUT);
 

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -85,6 +84,7 @@ public final class TextTokenizer implements AutoCloseable {
      */
     public static TextTokenizer fromTokenizerJson(Path file) {
         Objects.requireNonNull(file, "file");
+        UntrustedFiles.checkSize(file, UntrustedFiles.TOKENIZER_LIMIT);
         try (InputStream in = Files.newInputStream(file)) {
             return new TextTokenizer(HuggingFaceTokenizer.newInstance(in, OPTIONS), file.toString());
         } catch (IOException | RuntimeException e) {
@@ -103,12 +103,10 @@ public final class TextTokenizer implements AutoCloseable {
         JsonNode vocab;
         List<String> lines;
         try {
-            vocab = ConfigJson.MAPPER.readTree(Files.readString(vocabFile));
-            lines = Files.readAllLines(mergesFile, StandardCharsets.UTF_8);
+            vocab = ConfigJson.MAPPER.readTree(UntrustedFiles.readText(vocabFile, UntrustedFiles.TABLE_LIMIT));
+            lines = UntrustedFiles.readText(mergesFile, UntrustedFiles.TABLE_LIMIT).lines().toList();
         } catch (JsonProcessingException e) {
             throw new CheckpointException(vocabFile + ": not valid JSON: " + e.getOriginalMessage(), e);
-        } catch (IOException e) {
-            throw new CheckpointException("cannot read " + vocabFile + " or " + mergesFile + ": " + e.getMessage(), e);
         }
         if (vocab == null || !vocab.isObject()) {
             throw new CheckpointException(vocabFile + ": expected an object from token to id");

@@ -61,7 +61,7 @@ public final class VectorF32Kernels implements F32Kernels {
                     .fma(FloatVector.fromArray(SPECIES, b, bOffset + i), acc0);
             i += LANES;
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc0.add(acc1));
         for (; i < n; i++) {
             s += a[aOffset + i] * b[bOffset + i];
         }
@@ -87,7 +87,7 @@ public final class VectorF32Kernels implements F32Kernels {
                     .fma(FloatVector.fromMemorySegment(SPECIES, b, bo + (long) i * Float.BYTES, order), acc0);
             i += LANES;
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc0.add(acc1));
         for (; i < n; i++) {
             s += a[aOffset + i] * b.get(Mem.F32, bo + (long) i * Float.BYTES);
         }
@@ -292,7 +292,7 @@ public final class VectorF32Kernels implements F32Kernels {
                 sv.intoArray(s, so + i);
                 acc = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(sv, acc);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            float sum = sumLanes(acc);
             for (; i < cols; i++) {
                 float v = s[so + i] + ur * w[wOffset + i];
                 s[so + i] = v;
@@ -318,7 +318,7 @@ public final class VectorF32Kernels implements F32Kernels {
                 sv.intoMemorySegment(s, at, ByteOrder.nativeOrder());
                 acc = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(sv, acc);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            float sum = sumLanes(acc);
             for (; i < cols; i++) {
                 long at = so + (long) i * Float.BYTES;
                 float v = s.get(Mem.F32, at) + ur * w[wOffset + i];
@@ -356,7 +356,7 @@ public final class VectorF32Kernels implements F32Kernels {
             e.intoArray(x, offset + i);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (; i < n; i++) {
             float e = (float) Math.exp(x[offset + i] - shift);
             x[offset + i] = e;
@@ -386,5 +386,20 @@ public final class VectorF32Kernels implements F32Kernels {
                 out[o + j] = xi * x[xOffset + j];
             }
         }
+    }
+
+    /**
+     * The sum of the lanes, added in lane order. {@code reduceLanes(ADD)} leaves the order to the implementation, and
+     * the C2 intrinsic adds in another order than the interpreter's Java fallback: the same call then gives other
+     * bits before and after the JIT compiles it, so results would differ between a cold and a warm run, or between
+     * threads at different points of their warm-up.
+     */
+    private static float sumLanes(FloatVector v) {
+        float[] lanes = v.toArray();
+        float s = 0;
+        for (float l : lanes) {
+            s += l;
+        }
+        return s;
     }
 }

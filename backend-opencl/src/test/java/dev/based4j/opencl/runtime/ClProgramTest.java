@@ -8,6 +8,10 @@ import dev.based4j.opencl.OpenClBackend;
 import dev.based4j.opencl.OpenClBackendProvider;
 import dev.based4j.opencl.OpenClException;
 import dev.based4j.spi.Availability;
+import dev.based4j.reference.Reference;
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
 import java.lang.reflect.Field;
 import org.junit.jupiter.api.Test;
 
@@ -26,6 +30,29 @@ class ClProgramTest {
                     .hasMessageContaining("CL_BUILD_PROGRAM_FAILURE")
                     .hasMessageContaining("build log")
                     .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("undeclared"));
+        }
+    }
+
+    @Test
+    void theBackendStaysUsableAfterAProgramFailedToBuild() throws ReflectiveOperationException {
+        Availability a = new OpenClBackendProvider().probe();
+        assumeTrue(a.usable(), () -> "no usable OpenCL device: " + a.reason());
+        try (OpenClBackend b = (OpenClBackend) new OpenClBackendProvider().create()) {
+            Field f = OpenClBackend.class.getDeclaredField("cl");
+            f.setAccessible(true);
+            ClContext cl = (ClContext) f.get(b);
+            var x = b.upload(HostTensor.of(new double[] {-1, 0, 2}, Shape.of(3), DType.F32));
+            var before = b.allocations();
+            assertThatThrownBy(() -> cl.compile("broken", "__kernel void k(__global float* x) { x[0] = ; }", "")
+                    .release()).isInstanceOf(OpenClException.class).hasMessageContaining("clBuildProgram(broken");
+            try (var y = b.silu(x)) {
+                assertThat(b.download(y).toDoubleArray()).as("silu after the failed build")
+                        .containsExactly(Reference.silu(new double[] {-1, 0, 2}),
+                                org.assertj.core.data.Offset.offset(1e-6));
+            }
+            assertThat(b.allocations().liveHandles()).as("live tensors after the failed build")
+                    .isEqualTo(before.liveHandles());
+            x.close();
         }
     }
 }
