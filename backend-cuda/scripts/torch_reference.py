@@ -185,6 +185,9 @@ def compare(torch_results, cuda_path, md_path):
     ]
     for name, ours, theirs, better in rows:
         ratio = ours / theirs if theirs else float("nan")
+        if math.isnan(ratio):
+            lines.append(f"| {name} | {ours:.3f} | {theirs:.3f} | n/a |")
+            continue
         note = "faster" if (ratio < 1) == (better == "lower") else "slower"
         lines.append(f"| {name} | {ours:.3f} | {theirs:.3f} | {ratio:.2f} ({note}) |")
     lines.append("")

@@ -7,7 +7,7 @@
  * class path {@code --enable-native-access=ALL-UNNAMED}).
  */
 module dev.based4j.opencl {
-    requires dev.based4j.api;
+    requires transitive dev.based4j.api;
     requires org.lwjgl;
     requires org.lwjgl.opencl;
     // the platform's liblwjgl; every natives-<platform> jar declares this same module name

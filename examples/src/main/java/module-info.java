@@ -7,6 +7,9 @@ module dev.based4j.examples {
     requires dev.based4j.model;
     requires dev.based4j.onnx;
     requires me.tongfei.progressbar;
+    requires com.fasterxml.jackson.databind;
+    requires org.knowm.xchart;
+    requires java.management;
 
     opens dev.based4j.examples to info.picocli;
     exports dev.based4j.examples;

@@ -23,7 +23,11 @@ import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The CPU backend: every kernel of the surface, for every feature map, in float64 (the reference path, which
@@ -36,10 +40,10 @@ public final class CpuBackend extends AbstractBackend {
     private static final Capabilities CAPABILITIES = Capabilities.everything(EnumSet.of(DType.F32, DType.F64));
 
     private final CpuPool pool;
-    private final F32Kernels kernels;
-    private final String device;
     /** Idle native memory kept for reuse: up to 256 MiB, enough for every intermediate of a large model's step. */
     private final SegmentCache segments = new SegmentCache(256L << 20);
+    private final F32Kernels kernels;
+    private final String device;
     private final FeatureMapKernels featureMaps;
     private final LinearAttentionKernels linearAttention;
     private final SlidingWindowKernels slidingWindow;
@@ -122,10 +126,6 @@ public final class CpuBackend extends AbstractBackend {
         MemorySegment.copy(s, 0, dst.segment(), 0, s.byteSize());
     }
 
-    SegmentCache segments() {
-        return segments;
-    }
-
     /**
      * The CPU kernels cannot fail once the base class has validated their arguments: they touch only memory the
      * checks have sized and an interrupt does not stop them. Only a VM error (an {@code OutOfMemoryError} while a
@@ -139,9 +139,13 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void closeBackend() {
-        // the base class has freed the tensors still open (their memory went back to the cache)
+        // the base class has freed the tensors still open, so every block is idle now
         segments.close();
         pool.close();
+    }
+
+    SegmentCache segments() {
+        return segments;
     }
 
     private static MemorySegment seg(Tensor t) {

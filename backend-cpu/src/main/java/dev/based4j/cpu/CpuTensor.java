@@ -3,14 +3,14 @@ package dev.based4j.cpu;
 import dev.based4j.spi.AbstractTensor;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Shape;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * A tensor of the CPU backend: row-major elements of its {@link DType} in native memory of its own shared
- * {@link java.lang.foreign.Arena} (recycled through the backend's {@link SegmentCache}), zero-filled when allocated.
- * The memory goes back to the cache when the tensor is closed, when its backend is closed, or, for a tensor that
- * became unreachable without being closed, when the cleaner finds it (counted in {@code allocations()}). Any thread
- * may use it; using it after {@link #close()} throws {@link IllegalStateException}.
+ * {@link Arena} (recycled through the backend's {@link SegmentCache}), zero-filled when allocated and freed when closed, when its backend is closed, or by the cleaner
+ * when it becomes unreachable without being closed (counted in {@code allocations()}). Any thread may use it;
+ * using it after {@link #close()} throws {@link IllegalStateException}.
  */
 public final class CpuTensor extends AbstractTensor {
     private final MemorySegment segment;
@@ -24,11 +24,11 @@ public final class CpuTensor extends AbstractTensor {
     /** A zero-filled tensor in memory of its own. */
     static CpuTensor allocate(Shape shape, DType dtype, CpuBackend owner) {
         long bytes = Math.multiplyExact(shape.elementCount(), (long) dtype.byteSize());
-        SegmentCache cache = owner.segments();
-        // zero-filled, as Backend.allocate promises
-        SegmentCache.Block block = cache.take(bytes);
-        // the free action names the cache and the block, never the tensor: the cleaner needs the tensor unreachable
-        return new CpuTensor(shape, dtype, owner, block.segment(), bytes, () -> cache.give(block));
+        // zero-filled, as Backend.allocate promises; recycled memory of closed tensors when there is some
+        SegmentCache segments = owner.segments();
+        SegmentCache.Block block = segments.take(bytes);
+        // the free action hands the block back, never the tensor: the cleaner needs the tensor unreachable
+        return new CpuTensor(shape, dtype, owner, block.segment(), bytes, () -> segments.give(block));
     }
 
     /**

@@ -53,6 +53,12 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     private static Availability probeOrThrow() {
+        KernelImages.Mode mode;
+        try {
+            mode = kernelMode();
+        } catch (IllegalArgumentException e) {
+            return Availability.unusable(e.getMessage(), "set based4j.cuda.kernels to auto, ptx or nvrtc");
+        }
         String library = driverLibrary();
         CudaDriver driver;
         try {
@@ -101,7 +107,7 @@ public final class CudaBackendProvider implements BackendProvider {
         String driverText = driverVersion / 1000 + "." + driverVersion % 1000 / 10;
         KernelImages.Plan plan;
         try {
-            plan = KernelImages.plan(cc, kernelMode(), Settings.CUDA_NVRTC_LIBRARY.value(),
+            plan = KernelImages.plan(cc, mode, Settings.CUDA_NVRTC_LIBRARY.value(),
                     List.of(KernelImages.MODULES.getFirst()));
         } catch (IllegalStateException e) {
             return Availability.unusable(name + " (compute capability " + KernelImages.ccText(cc) + "): "
@@ -127,8 +133,11 @@ public final class CudaBackendProvider implements BackendProvider {
             return Availability.unusable("the driver refused the kernels on " + name + ": " + e.getMessage(),
                     "check the NVIDIA driver installation (nvidia-smi)");
         } finally {
-            driver.setCurrentContext(MemorySegment.NULL);
-            driver.primaryContextRelease(device);
+            try {
+                driver.setCurrentContext(MemorySegment.NULL);
+            } finally {
+                driver.primaryContextRelease(device);
+            }
         }
         return Availability.usable(name + " (sm_" + cc + ", driver CUDA " + driverText + "; " + plan.describe() + ")",
                 Set.of(DType.F32, DType.F64));

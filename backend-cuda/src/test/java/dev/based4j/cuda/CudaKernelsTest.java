@@ -32,7 +32,7 @@ import dev.based4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -48,7 +48,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 class CudaKernelsTest {
     private Backend backend;
 
-    @BeforeAll
+    /** Each test is reported skipped, with the probe's reason, where no CUDA driver and device are usable. */
+    @BeforeEach
     void open() {
         backend = CudaTestSupport.backendOrSkip();
     }

@@ -46,6 +46,24 @@ class CudaProbeTest {
     }
 
     @Test
+    void reportsAnUnknownKernelSourceSettingAsUnusable() {
+        String saved = System.getProperty("based4j.cuda.kernels");
+        System.setProperty("based4j.cuda.kernels", "fastest");
+        try {
+            Availability a = new CudaBackendProvider().probe();
+            assertThat(a.usable()).isFalse();
+            assertThat(a.reason()).contains("based4j.cuda.kernels").contains("fastest");
+            assertThat(a.fix()).contains("auto, ptx or nvrtc");
+        } finally {
+            if (saved == null) {
+                System.clearProperty("based4j.cuda.kernels");
+            } else {
+                System.setProperty("based4j.cuda.kernels", saved);
+            }
+        }
+    }
+
+    @Test
     void createRefusesWithTheProbesReasonWhenUnusable() {
         System.setProperty(PROPERTY, "/nonexistent/based4j-test/libcuda.so.1");
         BackendProvider p = new CudaBackendProvider();

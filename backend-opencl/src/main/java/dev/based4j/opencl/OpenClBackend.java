@@ -108,8 +108,8 @@ public final class OpenClBackend extends AbstractBackend {
         cl.close();
     }
 
-    private static OpenClTensor mem(Tensor t) {
-        return (OpenClTensor) t;
+    private static ClBuffer mem(Tensor t) {
+        return ((OpenClTensor) t).buffer();
     }
 
     // ---------------------------------------------------------------- feature maps and attention
@@ -163,22 +163,22 @@ public final class OpenClBackend extends AbstractBackend {
     @Override
     protected void computeBasedAttentionPrefill(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
-        basedAttention(spec, q, k, v, state, out);
+        BasedAttentionKernels.run(cl, weights, spec, mem(q), mem(k), mem(v), mem(state.far().kv()),
+                mem(state.far().z()), mem(state.near().keys()), mem(state.near().values()), mem(out),
+                state.position(), basedDims(q, v), q.dtype());
     }
 
     @Override
     protected void computeBasedAttentionDecode(
             BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
-        basedAttention(spec, q, k, v, state, out);
+        BasedAttentionKernels.decode(cl, weights, spec, mem(q), mem(k), mem(v), mem(state.far().kv()),
+                mem(state.far().z()), mem(state.near().keys()), mem(state.near().values()), mem(out),
+                state.position(), basedDims(q, v), q.dtype());
     }
 
-    private void basedAttention(
-            BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
+    private static BasedAttentionKernels.Dims basedDims(Tensor q, Tensor v) {
         Shape s = q.shape();
-        var dims = new BasedAttentionKernels.Dims(s.dim(0) * s.dim(1), s.dim(2), s.dim(3), v.shape().dim(3));
-        BasedAttentionKernels.run(cl, weights, spec, mem(q), mem(k), mem(v), mem(state.far().kv()),
-                mem(state.far().z()), mem(state.near().keys()), mem(state.near().values()), mem(out),
-                state.position(), dims, q.dtype());
+        return new BasedAttentionKernels.Dims(s.dim(0) * s.dim(1), s.dim(2), s.dim(3), v.shape().dim(3));
     }
 
     @Override

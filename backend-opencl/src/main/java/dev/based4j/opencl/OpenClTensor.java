@@ -1,7 +1,6 @@
 package dev.based4j.opencl;
 
 import dev.based4j.opencl.runtime.ClBuffer;
-import dev.based4j.opencl.runtime.ClMemory;
 import dev.based4j.spi.AbstractTensor;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Shape;
@@ -12,7 +11,7 @@ import dev.based4j.tensor.Shape;
  * still open, and the cleaner releases one that became unreachable without being closed (counted in
  * {@code allocations()}).
  */
-public final class OpenClTensor extends AbstractTensor implements ClMemory {
+public final class OpenClTensor extends AbstractTensor {
     private final ClBuffer buffer;
 
     OpenClTensor(Shape shape, DType dtype, OpenClBackend owner, ClBuffer buffer) {
@@ -22,9 +21,13 @@ public final class OpenClTensor extends AbstractTensor implements ClMemory {
     }
 
     /** @return the {@code cl_mem} handle, for interoperation with other OpenCL code on the same context */
-    @Override
     public long memory() {
         return buffer.memory();
+    }
+
+    /** @return the buffer, as kernel argument */
+    ClBuffer buffer() {
+        return buffer;
     }
 
     /** @return the buffer's size in bytes */

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "based4j", mixinStandardHelpOptions = true, versionProvider = Based4j.Version.class,
         description = "Run BASED linear-attention models and their kernels on interchangeable backends.",
         subcommands = {InfoCommand.class, DemoCommand.class, GenerateCommand.class, ConformanceCommand.class,
-                RecallCommand.class,
+                RecallCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Based4j {
     /** Exit status of a usage error or bad input. */
@@ -52,6 +52,13 @@ public final class Based4j {
         return cli.execute(args);
     }
 
+    /** Opens a checkpoint folder for {@code export-onnx}; the checkpoint stays open until the export is written. */
+    private static ExportOnnxCommand.Loaded loadForExport(java.nio.file.Path dir) {
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        return new ExportOnnxCommand.Loaded(BasedModel.stackConfig(checkpoint.config()),
+                checkpoint.weights(DType.F32), checkpoint);
+    }
+
     /**
      * Names the command-line option behind a refusal from the library: its messages start with the parameter's name
      * in the code ({@code topP: expected a value in (0, 1]}), which the user typed as {@code --top-p}. The option
@@ -73,13 +80,6 @@ public final class Based4j {
             }
         }
         return message;
-    }
-
-    /** Opens a checkpoint folder for {@code export-onnx}; the checkpoint stays open until the export is written. */
-    private static ExportOnnxCommand.Loaded loadForExport(java.nio.file.Path dir) {
-        Checkpoint checkpoint = Checkpoint.open(dir);
-        return new ExportOnnxCommand.Loaded(BasedModel.stackConfig(checkpoint.config()),
-                checkpoint.weights(DType.F32), checkpoint);
     }
 
     /** A problem with what the user asked for; printed as one line, exit status 2. */

@@ -18,6 +18,7 @@ import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -40,62 +41,92 @@ import java.util.SplittableRandom;
  * path, writes them there as a properties file (read by {@code scripts/torch_reference.py}).
  *
  * <p>Usage: {@code java --enable-native-access=ALL-UNNAMED -cp 'lib/*' dev.based4j.cuda.bench.CudaTimings
- * [results.properties]}
+ * [results.properties [smoke|probe]]}; {@code smoke} shrinks every size, to check the program itself on a slow
+ * device (the driver emulator of the tests); {@code probe} only lists every backend's availability, as
+ * {@code based4j info} does. Results are written as they are measured, so a run stopped by a time limit
+ * keeps what it had; a group that fails is reported and the others still run.
  */
 public final class CudaTimings {
     private static final int HEADS = 16;
     private static final int FEATURE = 16;
     private static final int VALUE = 64;
 
+    /** The problem sizes: the issue's, or tiny ones for checking the program. */
+    private record Sizes(long copyElements, long hostElements, int matM, int matN, int matK, int prefillBatch,
+            int prefillSeq, int[] decodeBatches, int stackVocab, int stackDim, int stackLayers, int stackSeq) {
+        static final Sizes FULL = new Sizes(1L << 29, 1L << 28, 8192, 4096, 4096, 8, 8192, new int[] {1, 64, 256},
+                50264, 1024, 27, 2048);
+        static final Sizes SMOKE = new Sizes(1L << 20, 1L << 20, 128, 96, 64, 1, 160, new int[] {1, 3}, 512, 64, 5,
+                40);
+    }
+
     private final CudaBackend backend;
+    private final Sizes sizes;
+    private final Path file;
     private final Map<String, String> results = new LinkedHashMap<>();
     private final PrintStream log = System.out;
     private final SplittableRandom random = new SplittableRandom(20260101);
 
-    private CudaTimings(CudaBackend backend) {
+    private CudaTimings(CudaBackend backend, Sizes sizes, Path file) {
         this.backend = backend;
+        this.sizes = sizes;
+        this.file = file;
     }
 
     /**
      * Runs every measurement on the {@code cuda} backend.
      *
-     * @param args optionally the properties file to write the results to
+     * @param args optionally the properties file to write the results to, then {@code smoke} for tiny sizes or
+     *     {@code probe} for the availability of every backend only
      */
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
+        if (args.length > 1 && args[1].equals("probe")) {
+            for (Backends.ProviderStatus p : Backends.list()) {
+                System.out.println(p.name() + ": " + (p.availability().usable() ? "usable on " + p.availability().device()
+                        : "NOT USABLE: " + p.availability().reason() + " (fix: " + p.availability().fix() + ")"));
+            }
+            return;
+        }
         Backend selected = Backends.select("cuda");
         if (!(selected instanceof CudaBackend cuda)) {
             throw new IllegalStateException("backend 'cuda' is not the CUDA backend: " + selected);
         }
+        Sizes sizes = args.length > 1 && args[1].equals("smoke") ? Sizes.SMOKE : Sizes.FULL;
         try (cuda) {
-            CudaTimings t = new CudaTimings(cuda);
-            t.run();
-            if (args.length > 0) {
-                t.write(Path.of(args[0]));
-            }
+            new CudaTimings(cuda, sizes, args.length > 0 ? Path.of(args[0]) : null).run();
         }
     }
 
     private void run() {
         put("device", backend.device());
-        copyBandwidth();
-        matmul();
-        prefill();
-        decode(1);
-        decode(64);
-        decode(256);
-        layerStack();
+        group("copy", this::copyBandwidth);
+        group("matmul", this::matmul);
+        group("prefill", this::prefill);
+        for (int batch : sizes.decodeBatches()) {
+            group("decode b" + batch, () -> decode(batch));
+        }
+        group("stack", this::layerStack);
+    }
+
+    private void group(String name, Runnable measurement) {
+        try {
+            measurement.run();
+        } catch (RuntimeException e) {
+            put("error." + name.replace(' ', '_'), e.toString());
+            e.printStackTrace(log);
+        }
     }
 
     // ---------------------------------------------------------------- ceilings
 
     private void copyBandwidth() {
-        long elements = 1L << 29; // 2 GiB of f32
+        long elements = sizes.copyElements();
         Shape s = Shape.of((int) (elements >> 10), 1024);
         try (Tensor a = backend.allocate(s, DType.F32); Tensor b = backend.allocate(s, DType.F32)) {
             double ms = median(3, 10, () -> backend.copy(a, b));
             put("copy.d2d.gb_per_s", 2.0 * elements * 4 / (ms * 1e6));
         }
-        long hostElements = 1L << 28; // 1 GiB
+        long hostElements = sizes.hostElements();
         try (Arena arena = Arena.ofConfined(); Tensor dst = backend.allocate(Shape.of((int) (hostElements >> 10), 1024),
                 DType.F32)) {
             MemorySegment host = arena.allocate(hostElements * 4, 64);
@@ -108,9 +139,9 @@ public final class CudaTimings {
     }
 
     private void matmul() {
-        int m = 8192;
-        int n = 4096;
-        int k = 4096;
+        int m = sizes.matM();
+        int n = sizes.matN();
+        int k = sizes.matK();
         try (Tensor x = randomTensor(Shape.of(m, k), 1); Tensor w = randomTensor(Shape.of(n, k), 0.02);
                 Tensor y = backend.allocate(Shape.of(m, n), DType.F32)) {
             double ms = median(2, 5, () -> backend.linear(x, w, null, y));
@@ -122,8 +153,8 @@ public final class CudaTimings {
     // ---------------------------------------------------------------- attention
 
     private void prefill() {
-        int b = 8;
-        int n = 8192;
+        int b = sizes.prefillBatch();
+        int n = sizes.prefillSeq();
         Taylor map = new Taylor(FEATURE);
         int d = map.outputDim();
         try (Tensor q = randomTensor(Shape.of(b, HEADS, n, FEATURE), 1);
@@ -192,11 +223,12 @@ public final class CudaTimings {
     // ---------------------------------------------------------------- 360M stack
 
     private void layerStack() {
-        LayerStack.Config config = LayerStack.Config.based(50264, 1024, 27, HEADS, FEATURE, 128);
+        LayerStack.Config config = LayerStack.Config.based(sizes.stackVocab(), sizes.stackDim(), sizes.stackLayers(),
+                HEADS, FEATURE, 128);
         long t0 = System.nanoTime();
         try (LayerStack stack = LayerStack.random(backend, DType.F32, config, 360)) {
             put("stack360m.load_s", (System.nanoTime() - t0) / 1e9);
-            int seq = 2048;
+            int seq = sizes.stackSeq();
             int[] prompt = ids(seq);
             double[] ms = new double[3];
             for (int i = -1; i < ms.length; i++) {
@@ -210,9 +242,9 @@ public final class CudaTimings {
                 }
             }
             Arrays.sort(ms);
-            put("stack360m.prefill.b1.n2048.ms", ms[1]);
-            put("stack360m.prefill.b1.n2048.ktokens_per_s", seq / ms[1]);
-            for (int batch : new int[] {1, 64}) {
+            put("stack360m.prefill.b1.n" + seq + ".ms", ms[1]);
+            put("stack360m.prefill.b1.n" + seq + ".ktokens_per_s", seq / ms[1]);
+            for (int batch : new int[] {1, sizes.decodeBatches()[1]}) {
                 try (LayerStack.State state = stack.newState(batch)) {
                     int[] step = ids(batch);
                     for (int i = 0; i < 3; i++) {
@@ -254,7 +286,7 @@ public final class CudaTimings {
     private int[] ids(int n) {
         int[] ids = new int[n];
         for (int i = 0; i < n; i++) {
-            ids[i] = random.nextInt(50257);
+            ids[i] = random.nextInt(sizes.stackVocab());
         }
         return ids;
     }
@@ -277,11 +309,14 @@ public final class CudaTimings {
         results.put(key, value);
         log.println(key + " = " + value);
         log.flush();
-    }
-
-    private void write(Path file) throws IOException {
-        StringBuilder sb = new StringBuilder("# based4j CUDA timings (CudaTimings)\n");
-        results.forEach((k, v) -> sb.append(k).append(" = ").append(v.replace("\n", " ")).append('\n'));
-        Files.writeString(file, sb.toString(), StandardCharsets.UTF_8);
+        if (file != null) {
+            StringBuilder sb = new StringBuilder("# based4j CUDA timings (CudaTimings)\n");
+            results.forEach((k, v) -> sb.append(k).append(" = ").append(v.replace("\n", " ")).append('\n'));
+            try {
+                Files.writeString(file, sb.toString(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + file, e);
+            }
+        }
     }
 }

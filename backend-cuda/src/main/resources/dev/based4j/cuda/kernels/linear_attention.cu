@@ -126,7 +126,7 @@ __device__ __forceinline__ void compute_A(const TaylorSmem<T, C>& sm, const Tayl
 
 // den[t] = φ(q_t)·z (+ rowsum A when withA): 4 threads per token, each a quarter of the quadratic rows,
 // combined with two butterfly steps. blockDim.x ≥ 4·C; the guard is warp-uniform.
-template <typename T, int C>
+template <typename T, int C, int FC>
 __device__ __forceinline__ void compute_den_inter(const TaylorSmem<T, C>& sm, const TaylorConsts& tc, bool withA) {
     const int tid = threadIdx.x;
     if (tid < 4 * C) {
@@ -134,12 +134,13 @@ __device__ __forceinline__ void compute_den_inter(const TaylorSmem<T, C>& sm, co
         const int sub = tid & 3;
         const T c1 = (T)tc.c1;
         const T c2 = (T)tc.c2;
-        const int f = tc.f;
+        const int f = FC > 0 ? FC : tc.f;
         const T* qt = sm.qR + t * (TF + 1);
         T part = sub == 0 ? sm.z[0] : (T)0;
         for (int i = sub; i < f; i += 4) {
             T inner = 0;
             const T* zq = sm.z + 1 + f + i * f;
+#pragma unroll
             for (int j = 0; j < f; ++j) inner += qt[j] * zq[j];
             part += qt[i] * (c1 * sm.z[1 + i] + c2 * inner);
         }
@@ -153,11 +154,12 @@ __device__ __forceinline__ void compute_den_inter(const TaylorSmem<T, C>& sm, co
 }
 
 // acc[r][c] += Σ_d φ(q_t)[d]·S[d][e] for the thread's tokens t0 + r and columns cg·4 + c, φ formed on the fly
-// from q (constant, linear and quadratic blocks of the Taylor layout).
-template <typename T, int C, int TT>
+// from q (constant, linear and quadratic blocks of the Taylor layout). FC > 0 fixes f at compile time, so the
+// feature loops unroll completely (f = 16 in every released model); FC = 0 reads it at run time.
+template <typename T, int C, int TT, int FC>
 __device__ __forceinline__ void inter_acc(const TaylorSmem<T, C>& sm, const TaylorConsts& tc, int t0, int cg,
                                           T (&acc)[TT][4]) {
-    const int f = tc.f;
+    const int f = FC > 0 ? FC : tc.f;
     const T c1 = (T)tc.c1;
     const T c2 = (T)tc.c2;
     const int col = cg * 4;
@@ -167,6 +169,7 @@ __device__ __forceinline__ void inter_acc(const TaylorSmem<T, C>& sm, const Tayl
 #pragma unroll
         for (int r = 0; r < TT; ++r) acc[r][c] += s0;
     }
+#pragma unroll
     for (int i = 0; i < f; ++i) {
         T qi[TT];
 #pragma unroll
@@ -181,6 +184,7 @@ __device__ __forceinline__ void inter_acc(const TaylorSmem<T, C>& sm, const Tayl
 #pragma unroll
         for (int r = 0; r < TT; ++r) qi[r] *= c2;
         const T* s2 = sm.S + (i64)(1 + f + i * f) * EV + col;
+#pragma unroll
         for (int j = 0; j < f; ++j) {
             T ph[TT];
 #pragma unroll
@@ -367,8 +371,8 @@ __device__ __forceinline__ void write_out(const TaylorSmem<T, C>& sm, T (&acc)[T
 // shared memory, (3) A = masked φ(q)φ(k)ᵀ, (4) denominators, (5) outputs = φ(q)·S + A·V, (6) S += φ(k)ᵀV in
 // registers. zOut receives z when this block owns it (blockIdx.y == 0); the host passes a scratch copy when
 // several column blocks read zIn, so that no block reads a z another one already advanced.
-template <typename T, int C>
-__device__ void la_taylor_chunked_impl(const T* q, const T* k, const T* v, T* out, T* denOut, T* kv, const T* zIn,
+template <typename T, int C, int FC>
+__device__ void la_taylor_chunked_body(const T* q, const T* k, const T* v, T* out, T* denOut, T* kv, const T* zIn,
                                        T* zOut, int L, int f, int dv, T eps, int kStart) {
     constexpr int TT = C / 16;  // tokens per thread in the read-out
     B4J_SMEM(smem);
@@ -398,14 +402,14 @@ __device__ void la_taylor_chunked_impl(const T* q, const T* k, const T* v, T* ou
         __syncthreads();
         compute_A(sm, tc, true);
         __syncthreads();
-        compute_den_inter(sm, tc, true);
+        compute_den_inter<T, C, FC>(sm, tc, true);
         __syncthreads();
         T acc[TT][4];
 #pragma unroll
         for (int r = 0; r < TT; ++r)
 #pragma unroll
             for (int c = 0; c < 4; ++c) acc[r][c] = 0;
-        inter_acc<T, C, TT>(sm, tc, t0, cg, acc);
+        inter_acc<T, C, TT, FC>(sm, tc, t0, cg, acc);
         intra_acc<T, C, TT>(sm, t0, cg, b4j::imin(C, t0 + TT), acc);
         write_out<T, C, TT>(sm, acc, oh, L, dv, e0, c0, t0, cg, eps, raw);
         if (raw && blockIdx.y == 0) {
@@ -417,13 +421,23 @@ __device__ void la_taylor_chunked_impl(const T* q, const T* k, const T* v, T* ou
     store_regs(st, S, blockIdx.y == 0 ? zOut + bh * tc.D : (T*)nullptr, f, tc.D, dv, e0, iRow, cg);
 }
 
+template <typename T, int C>
+__device__ void la_taylor_chunked_impl(const T* q, const T* k, const T* v, T* out, T* denOut, T* kv, const T* zIn,
+                                       T* zOut, int L, int f, int dv, T eps, int kStart) {
+    if (f == TF) {
+        la_taylor_chunked_body<T, C, TF>(q, k, v, out, denOut, kv, zIn, zOut, L, f, dv, eps, kStart);
+    } else {
+        la_taylor_chunked_body<T, C, 0>(q, k, v, out, denOut, kv, zIn, zOut, L, f, dv, eps, kStart);
+    }
+}
+
 // ---------------------------------------------------------------------------------------- Taylor, quadratic
 
 // grid (B·H, ceil(L/C), ceil(dv/64)); block 256. One query chunk per block: φ(q)·S0 from the state as it was
 // before the call, plus the masked L×L form over every key chunk up to the diagonal. The state is not
 // changed here (la_taylor_state_update follows on the same stream).
-template <typename T, int C>
-__device__ void la_taylor_quadratic_impl(const T* q, const T* k, const T* v, T* out, T* denOut, const T* kv,
+template <typename T, int C, int FC>
+__device__ void la_taylor_quadratic_body(const T* q, const T* k, const T* v, T* out, T* denOut, const T* kv,
                                          const T* z, int L, int f, int dv, T eps, int kStart) {
     constexpr int TT = C / 16;
     B4J_SMEM(smem);
@@ -448,13 +462,13 @@ __device__ void la_taylor_quadratic_impl(const T* q, const T* k, const T* v, T* 
     for (int d = tid; d < tc.D; d += blockDim.x) sm.z[d] = zh[d];
     load_q(sm, q + bh * L * f, L, f, c0);
     __syncthreads();
-    compute_den_inter(sm, tc, false);
+    compute_den_inter<T, C, FC>(sm, tc, false);
     T acc[TT][4];
 #pragma unroll
     for (int r = 0; r < TT; ++r)
 #pragma unroll
         for (int c = 0; c < 4; ++c) acc[r][c] = 0;
-    inter_acc<T, C, TT>(sm, tc, t0, cg, acc);
+    inter_acc<T, C, TT, FC>(sm, tc, t0, cg, acc);
     __syncthreads();
     for (int kc = 0; kc <= qc; ++kc) {
         load_kv(sm, k + bh * L * f, v + bh * L * dv, L, f, dv, e0, kc * C, kStart);
@@ -472,6 +486,16 @@ __device__ void la_taylor_quadratic_impl(const T* q, const T* k, const T* v, T* 
     write_out<T, C, TT>(sm, acc, out + bh * L * dv, L, dv, e0, c0, t0, cg, eps, raw);
     if (raw && blockIdx.z == 0) {
         for (int t = tid; t < C && c0 + t < L; t += blockDim.x) denOut[bh * L + c0 + t] = sm.den[t];
+    }
+}
+
+template <typename T, int C>
+__device__ void la_taylor_quadratic_impl(const T* q, const T* k, const T* v, T* out, T* denOut, const T* kv,
+                                         const T* z, int L, int f, int dv, T eps, int kStart) {
+    if (f == TF) {
+        la_taylor_quadratic_body<T, C, TF>(q, k, v, out, denOut, kv, z, L, f, dv, eps, kStart);
+    } else {
+        la_taylor_quadratic_body<T, C, 0>(q, k, v, out, denOut, kv, z, L, f, dv, eps, kStart);
     }
 }
 

@@ -6,11 +6,13 @@ import dev.based4j.attention.PrefillAlgorithm;
 import dev.based4j.opencl.runtime.ClBuffer;
 import dev.based4j.opencl.runtime.ClContext;
 import dev.based4j.opencl.runtime.ClMemory;
+import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.tensor.DType;
+import java.util.List;
 
 /**
  * The fused linear-plus-window layer ({@code based_attention.cl} with the linear-attention and sliding-window
- * kernels). Four launches per call, in queue order:
+ * kernels). Decode is one launch ({@link #decode}); prefill is four, in queue order:
  *
  * <ol>
  *   <li>{@code ba_far_stream}: row n = the token that leaves the window when query n arrives (ring or this call);
@@ -28,6 +30,59 @@ public final class BasedAttentionKernels {
     /** The shapes of one call. */
     public record Dims(int batchHeads, int seq, int featureDim, int valueDim) {}
 
+    /** Work-items per (batch, head) group of the decode kernel. */
+    private static final int DECODE_GROUP = 64;
+
+    /**
+     * One token per (batch, head) in one launch ({@code ba_decode}); falls back to {@link #run} when φ of two
+     * vectors does not fit in local memory.
+     */
+    public static void decode(ClContext cl, MapWeights weights, BasedAttentionSpec spec, ClMemory q, ClMemory k,
+            ClMemory v, ClMemory kv, ClMemory z, ClMemory ringK, ClMemory ringV, ClMemory out, long position,
+            Dims dims, DType dtype) {
+        FeatureMap map = spec.featureMap();
+        int e = map.outputDim();
+        int size = dtype.byteSize();
+        if ((2L * e + dims.valueDim()) * size > cl.localMemoryBytes() / 2) {
+            run(cl, weights, spec, q, k, v, kv, z, ringK, ringV, out, position, dims, dtype);
+            return;
+        }
+        String variant = LinearAttentionKernels.variant(dtype, dims.valueDim());
+        long group = Sizes.floorPowerOfTwo(Math.min(DECODE_GROUP,
+                cl.maxWorkGroupSize(FAMILY, variant, dtype, "ba_decode")));
+        long cap = spec.lookback() + 1L;
+        boolean sharedScores = (2L * e + dims.valueDim() + cap) * size <= cl.localMemoryBytes() / 2;
+        double[] ab = FeatureMapKernels.constants(map, 1);
+        List<ClBuffer> w = weights.of(map, dtype);
+        cl.launch(FAMILY, variant, dtype, "ba_decode")
+                .mem(q)
+                .mem(k)
+                .mem(v)
+                .mem(kv)
+                .mem(z)
+                .mem(ringK)
+                .mem(ringV)
+                .mem(out)
+                .l(position)
+                .i(map.inputDim())
+                .i(e)
+                .i(dims.valueDim())
+                .i(spec.lookback() + 1)
+                .real(spec.effectiveScale())
+                .real(spec.eps())
+                .i(map.kind().ordinal())
+                .mem(w.isEmpty() ? null : w.get(0))
+                .mem(w.size() < 2 ? null : w.get(1))
+                .real(ab[0])
+                .real(ab[1])
+                .local(2L * e * size)
+                .local(group * size)
+                .local((long) dims.valueDim() * size)
+                .i(sharedScores ? 1 : 0)
+                .local((sharedScores ? cap : 1) * size)
+                .run(group * dims.batchHeads(), group);
+    }
+
     /** Prefill or decode, continuing from the state at {@code position}; updates far state and ring in place. */
     public static void run(ClContext cl, MapWeights weights, BasedAttentionSpec spec, ClMemory q, ClMemory k,
             ClMemory v, ClMemory kv, ClMemory z, ClMemory ringK, ClMemory ringV, ClMemory out, long position,
@@ -39,10 +94,10 @@ public final class BasedAttentionKernels {
         int seq = dims.seq();
         long rows = (long) bh * seq;
         int size = dtype.byteSize();
-        try (ClBuffer farK = cl.allocate(rows * dims.featureDim() * size);
-                ClBuffer farV = cl.allocate(rows * dims.valueDim() * size);
-                ClBuffer farNum = cl.allocate(rows * dims.valueDim() * size);
-                ClBuffer farDen = cl.allocate(rows * size)) {
+        try (ClContext.Scratch farK = cl.scratch(rows * dims.featureDim() * size);
+                ClContext.Scratch farV = cl.scratch(rows * dims.valueDim() * size);
+                ClContext.Scratch farNum = cl.scratch(rows * dims.valueDim() * size);
+                ClContext.Scratch farDen = cl.scratch(rows * size)) {
             cl.launch(FAMILY, dtype, "ba_far_stream")
                     .mem(k)
                     .mem(v)

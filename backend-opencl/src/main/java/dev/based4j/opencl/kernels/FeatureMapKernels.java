@@ -23,6 +23,11 @@ public final class FeatureMapKernels {
         int d = map.inputDim();
         int e = map.outputDim();
         double[] ab = constants(map, seq);
+        if (map.kind() == FeatureMap.Kind.TAYLOR) {
+            cl.launch(FAMILY, dtype, "feature_map_taylor").mem(x).mem(out).i(Math.toIntExact(rows)).i(d)
+                    .real(ab[0]).real(ab[1]).run(Sizes.roundUp(rows, Sizes.ELEMENTWISE_GROUP), Sizes.ELEMENTWISE_GROUP);
+            return;
+        }
         List<ClBuffer> w = weights.of(map, dtype);
         long n = rows * e;
         cl.launch(FAMILY, dtype, "feature_map")

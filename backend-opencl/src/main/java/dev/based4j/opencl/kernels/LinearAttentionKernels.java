@@ -84,8 +84,8 @@ public final class LinearAttentionKernels {
         long phiBytes = rows * e * dtype.byteSize();
         long stateBytes = (long) dims.batchHeads() * e * dims.valueDim() * dtype.byteSize();
         String variant = variant(dtype, dims.valueDim());
-        try (ClBuffer phiq = cl.allocate(phiBytes); ClBuffer phik = cl.allocate(phiBytes);
-                ClBuffer transposed = cl.allocate(stateBytes)) {
+        try (ClContext.Scratch phiq = cl.scratch(phiBytes); ClContext.Scratch phik = cl.scratch(phiBytes);
+                ClContext.Scratch transposed = cl.scratch(stateBytes)) {
             FeatureMapKernels.apply(cl, weights, map, q, phiq, rows, dims.seq(), dtype);
             FeatureMapKernels.apply(cl, weights, map, k, phik, rows, dims.seq(), dtype);
             long group = Math.min(GROUP, cl.maxWorkGroupSize(FAMILY, variant, dtype, "la_chunked"));

@@ -38,7 +38,11 @@ public final class ClContext implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, ClProgram> programs = new HashMap<>();
     private final Map<String, String> sources = new HashMap<>();
-    private boolean closed;
+    private final List<ClBuffer> freeScratch = new ArrayList<>();
+    private volatile boolean closed;
+
+    /** At most this many idle scratch buffers are kept for reuse; more are released. */
+    private static final int MAX_IDLE_SCRATCH = 8;
 
     private ClContext(long context, long queue, long device, long localMemoryBytes, long maxWorkGroupSize) {
         this.context = context;
@@ -90,6 +94,59 @@ public final class ClContext implements AutoCloseable {
             long mem = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, err);
             ClCheck.check(err.get(0), "clCreateBuffer(" + bytes + " bytes)");
             return new ClBuffer(mem, bytes);
+        }
+    }
+
+    /**
+     * A scratch buffer of at least {@code bytes} bytes with undefined content, taken from a pool of buffers this
+     * context keeps for reuse (allocating and first-touching hundreds of megabytes per call costs more than the
+     * kernels that use them). Closing it returns it to the pool: safe while enqueued kernels still use it, because
+     * the queue is in order, so the next user's kernels run after them.
+     */
+    public Scratch scratch(long bytes) {
+        synchronized (freeScratch) {
+            ClBuffer best = null;
+            for (ClBuffer b : freeScratch) {
+                if (b.byteSize() >= bytes && (best == null || b.byteSize() < best.byteSize())) {
+                    best = b;
+                }
+            }
+            if (best != null) {
+                freeScratch.remove(best);
+                return new Scratch(best);
+            }
+        }
+        return new Scratch(allocate(bytes));
+    }
+
+    /** A pooled scratch buffer; {@link #close()} returns it to the pool. */
+    public final class Scratch implements ClMemory, AutoCloseable {
+        private final ClBuffer buffer;
+        private boolean returned;
+
+        private Scratch(ClBuffer buffer) {
+            this.buffer = buffer;
+        }
+
+        @Override
+        public long memory() {
+            return buffer.memory();
+        }
+
+        /** Returns the buffer to the pool (or releases it when the pool is full or the context closed). */
+        @Override
+        public void close() {
+            if (returned) {
+                return;
+            }
+            returned = true;
+            synchronized (freeScratch) {
+                if (!closed && freeScratch.size() < MAX_IDLE_SCRATCH) {
+                    freeScratch.add(buffer);
+                    return;
+                }
+            }
+            buffer.close();
         }
     }
 
@@ -259,6 +316,10 @@ public final class ClContext implements AutoCloseable {
             }
             closed = true;
             clFinish(queue);
+            synchronized (freeScratch) {
+                freeScratch.forEach(ClBuffer::close);
+                freeScratch.clear();
+            }
             programs.values().forEach(ClProgram::release);
             programs.clear();
             clReleaseCommandQueue(queue);

@@ -124,3 +124,30 @@ inline REAL dot_gg(__global const REAL* a, __global const REAL* b, const int n) 
     }
     return s;
 }
+
+/*
+ * φ(x) of one row into local memory, shared out over a work-group's items. Taylor is written in its structure
+ * (one quadratic row i per item, no division per element); the other maps go element by element.
+ */
+inline void phi_row_local(const int kind, __global const REAL* x, const int d, const int e, __local REAL* out,
+                          __global const REAL* w1, __global const REAL* w2, const REAL a, const REAL b,
+                          const int lid, const int lsize) {
+    if (kind == FM_TAYLOR) {
+        if (lid == 0) {
+            out[0] = RC(1.0);
+        }
+        for (int i = lid; i < d; i += lsize) {
+            const REAL xi = x[i];
+            out[1 + i] = xi * a;
+            const REAL xb = xi * b;
+            __local REAL* row = out + 1 + d + i * d;
+            for (int j = 0; j < d; j++) {
+                row[j] = xb * x[j];
+            }
+        }
+    } else {
+        for (int o = lid; o < e; o += lsize) {
+            out[o] = phi_at(kind, x, d, o, 0, w1, w2, a, b);
+        }
+    }
+}

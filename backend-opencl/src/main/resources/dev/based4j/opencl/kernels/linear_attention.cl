@@ -181,10 +181,8 @@ __kernel void la_decode(__global const REAL* q, __global const REAL* k, __global
     const int lsize = get_local_size(0);
     __local REAL* pq = phi;
     __local REAL* pk = phi + D;
-    for (int d = lid; d < D; d += lsize) {
-        pq[d] = phi_at(kind, q + (size_t) bh * f, f, d, 0, w1, w2, fa, fb);
-        pk[d] = phi_at(kind, k + (size_t) bh * f, f, d, 0, w1, w2, fa, fb);
-    }
+    phi_row_local(kind, q + (size_t) bh * f, f, D, pq, w1, w2, fa, fb, lid, lsize);
+    phi_row_local(kind, k + (size_t) bh * f, f, D, pk, w1, w2, fa, fb, lid, lsize);
     barrier(CLK_LOCAL_MEM_FENCE);
     __global REAL* Z = z + (size_t) bh * D;
     REAL s = 0;

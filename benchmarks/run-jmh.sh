@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs the JMH benchmarks of docs/performance.md in groups, each written to OUT/<group>.json with the load average
+# before and after it in OUT/load.txt. Measurements on a loaded machine are meaningless: with --max-load L a group
+# waits (up to --wait seconds) until the 1-minute load average is below L before it starts.
+#
+#   benchmarks/run-jmh.sh [--out DIR] [--max-load 2.5] [--wait 1800] [--backend cpu] [--jar FILE] [GROUP ...]
+#
+# Groups: machine linear-prefill linear-decode window full-attention fused plumbing stack (default: all).
+# Build first: ./mvnw -pl benchmarks -am package -DskipTests   (JAVA_HOME = a JDK 25)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jar="$root/benchmarks/target/benchmarks.jar"
+out="jmh-results"
+max_load=""
+wait_s=1800
+backend="cpu"
+groups=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --max-load) max_load="$2"; shift 2 ;;
+    --wait) wait_s="$2"; shift 2 ;;
+    --backend) backend="$2"; shift 2 ;;
+    --jar) jar="$2"; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) groups+=("$1"); shift ;;
+  esac
+done
+[ ${#groups[@]} -gt 0 ] || groups=(machine linear-prefill linear-decode window full-attention fused plumbing stack)
+[ -f "$jar" ] || { echo "run-jmh: $jar is missing; build it first (see the header)" >&2; exit 2; }
+java_major() {  # feature version of the java binary $1, or 0
+  "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}' \
+    | awk -F. '{print ($1 == "1") ? $2 : $1}' || echo 0
+}
+java=""
+for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+  if [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ "$(java_major "$candidate/bin/java")" -ge 25 ] 2>/dev/null; then
+    java="$candidate/bin/java"; break
+  fi
+done
+[ -n "$java" ] || { echo "run-jmh: needs a JDK 25 or newer (JAVA_HOME or /usr/lib/jvm)" >&2; exit 2; }
+mkdir -p "$out"
+short=(-f 1 -wi 2 -i 3 -w 1s -r 2s)
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+wait_quiet() {
+  [ -n "$max_load" ] || return 0
+  local start=$SECONDS
+  while awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l >= m) }'; do
+    if [ $((SECONDS - start)) -ge "$wait_s" ]; then
+      echo "run-jmh: load $(load1) still >= $max_load after ${wait_s}s; measuring anyway (recorded)" >&2
+      return 0
+    fi
+    sleep 15
+  done
+}
+
+run() {  # group, then JMH arguments
+  local group="$1"; shift
+  wait_quiet
+  echo "$group start $(date -u +%FT%TZ) load $(cat /proc/loadavg)" >>"$out/load.txt"
+  "$java" -jar "$jar" "$@" "${short[@]}" -p backend="$backend" -rf json -rff "$out/$group.json" \
+    | tee "$out/$group.txt" | grep -E '^(Benchmark|[A-Za-z0-9]+Benchmark\.)' | grep -v ':tokens\|:gbyte' || true
+  echo "$group end   $(date -u +%FT%TZ) load $(cat /proc/loadavg)" >>"$out/load.txt"
+}
+
+for g in "${groups[@]}"; do
+  case "$g" in
+    machine) run machine 'PeakFmaBenchmark|TriadBenchmark' ;;
+    linear-prefill)
+      run linear-chunked 'LinearAttentionPrefillBenchmark' -p algorithm=CHUNKED -p batch=1,8 -p seq=512,2048,8192 \
+        -p chunk=32,64 -p threads=2
+      run linear-quadratic 'LinearAttentionPrefillBenchmark' -p algorithm=QUADRATIC -p batch=1,8 -p seq=512,2048 \
+        -p threads=2 ;;
+    linear-decode) run linear-decode 'LinearAttentionDecodeBenchmark' -p batch=1,8 -p threads=1,2 ;;
+    window)
+      run window-prefill 'SlidingWindowPrefillBenchmark' -p batch=1,8 -p seq=512,2048,8192 -p threads=2
+      run window-decode 'SlidingWindowDecodeBenchmark' -p batch=1,8 -p threads=1,2 ;;
+    full-attention)
+      run full-attention 'FullAttentionDecodeBenchmark' -p batch=1,8 -p context=1024,4096,16384 -p threads=2
+      run full-attention-32k 'FullAttentionDecodeBenchmark' -p batch=1 -p context=32768 -p threads=2 ;;
+    fused) run fused 'FusedPrefillBenchmark|FusedDecodeBenchmark' -p batch=1,8 -p seq=2048 -p threads=2 ;;
+    plumbing) run plumbing 'MatmulBenchmark|BaseConvBenchmark|PlumbingBenchmark' -p threads=2 ;;
+    stack)
+      run stack-decode 'Stack360mDecodeBenchmark' -p batch=1,8 -p threads=1,2
+      run stack-prefill 'Stack360mPrefillBenchmark' -p seq=512 -p threads=2 ;;
+    *) echo "run-jmh: unknown group '$g'" >&2; exit 2 ;;
+  esac
+done
+echo "run-jmh: results in $out (JSON per group, load.txt)"
