@@ -5,7 +5,8 @@
 #
 #   benchmarks/run-jmh.sh [--out DIR] [--max-load 2.5] [--wait 1800] [--backend cpu] [--jar FILE] [GROUP ...]
 #
-# Groups: machine linear-prefill linear-decode window full-attention fused plumbing stack (default: all).
+# Groups: machine linear-prefill linear-decode window full-attention fused plumbing stack (default: all), and
+# anchors: only the shapes issue 3 states targets for (a few minutes).
 # Build first: ./mvnw -pl benchmarks -am package -DskipTests   (JAVA_HOME = a JDK 25)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,6 +69,14 @@ run() {  # group, then JMH arguments
 for g in "${groups[@]}"; do
   case "$g" in
     machine) run machine 'PeakFmaBenchmark|TriadBenchmark' ;;
+    anchors)
+      run anchor-chunked 'LinearAttentionPrefillBenchmark' -p algorithm=CHUNKED -p batch=1 -p seq=8192 -p chunk=32,64 \
+        -p threads=2
+      run anchor-quadratic 'LinearAttentionPrefillBenchmark' -p algorithm=QUADRATIC -p batch=1 -p seq=2048 -p threads=2
+      run anchor-decode 'LinearAttentionDecodeBenchmark' -p batch=1,8 -p threads=1,2
+      run anchor-window 'SlidingWindowPrefillBenchmark' -p batch=1 -p seq=2048 -p threads=2
+      run anchor-attention 'FullAttentionDecodeBenchmark' -p batch=1 -p context=1024,4096,16384,32768 -p threads=2
+      run anchor-stack 'Stack360mDecodeBenchmark' -p batch=1 -p threads=2 ;;
     linear-prefill)
       run linear-chunked 'LinearAttentionPrefillBenchmark' -p algorithm=CHUNKED -p batch=1,8 -p seq=512,2048,8192 \
         -p chunk=32,64 -p threads=2
