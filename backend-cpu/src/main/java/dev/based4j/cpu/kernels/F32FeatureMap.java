@@ -21,8 +21,12 @@ abstract sealed class F32FeatureMap {
     final int outputDim;
 
     private F32FeatureMap(FeatureMap map) {
-        this.inputDim = map.inputDim();
-        this.outputDim = map.outputDim();
+        this(map.inputDim(), map.outputDim());
+    }
+
+    private F32FeatureMap(int inputDim, int outputDim) {
+        this.inputDim = inputDim;
+        this.outputDim = outputDim;
     }
 
     /** @return the float32 form of {@code map} */
@@ -46,6 +50,77 @@ abstract sealed class F32FeatureMap {
      * @param length tokens in the call (CosFormer only)
      */
     abstract void apply(float[] x, int xOffset, int position, int length, float[] out, int outOffset);
+
+    /**
+     * φ of a query, for a map whose queries and keys take different forms with the same dot product
+     * ({@link SymmetricTaylorMap}); every other map applies {@link #apply}.
+     */
+    void applyQuery(float[] x, int xOffset, int position, int length, float[] out, int outOffset) {
+        apply(x, xOffset, position, length, out, outOffset);
+    }
+
+    /** {@link #applyQuery} of {@code rows} consecutive vectors, the first at token index {@code position}. */
+    final void applyQueryRows(float[] x, int xOffset, int rows, int position, int length, float[] out,
+            int outOffset) {
+        for (int r = 0; r < rows; r++) {
+            applyQuery(x, xOffset + r * inputDim, position + r, length, out, outOffset + r * outputDim);
+        }
+    }
+
+    /**
+     * @return the same map in a smaller internal layout with the same dot products, in which the kernels keep a
+     *     state that {@link #fold} and {@link #unfold} convert; or this map when there is none
+     */
+    F32FeatureMap compact() {
+        return this;
+    }
+
+    /**
+     * φ of {@code count} tokens given as columns: token {@code t} is column {@code col0 + t} of {@code xt}
+     * ({@code inputDim × ldx}, row-major) and its features go to column {@code t} of {@code out}
+     * ({@code outputDim × ldo} from {@code outOffset}): the layout in which a chunk's keys enter the state as one
+     * matrix product. Key form, as {@link #apply}.
+     */
+    void applyColumns(float[] xt, int ldx, int col0, int count, int position, int length, float[] out, int outOffset,
+            int ldo) {
+        float[] in = Scratch.floats(16, inputDim);
+        float[] features = Scratch.floats(17, outputDim);
+        for (int t = 0; t < count; t++) {
+            for (int i = 0; i < inputDim; i++) {
+                in[i] = xt[i * ldx + col0 + t];
+            }
+            apply(in, 0, position + t, length, features, 0);
+            for (int e = 0; e < outputDim; e++) {
+                out[outOffset + e * ldo + t] = features[e];
+            }
+        }
+    }
+
+    /**
+     * A canonical state ({@code s [dv × D]}, value dimension first, and {@code z [D]}, as tensors hold it) in the
+     * kernels' working layout: {@code st [outputDim × dv]}, feature dimension first, so that read-outs and updates
+     * are plain matrix products, and {@code zw [outputDim]}.
+     */
+    void stateIn(float[] s, float[] z, int dv, float[] st, float[] zw) {
+        int d = outputDim;
+        for (int c = 0; c < dv; c++) {
+            for (int e = 0; e < d; e++) {
+                st[e * dv + c] = s[c * d + e];
+            }
+        }
+        System.arraycopy(z, 0, zw, 0, d);
+    }
+
+    /** The inverse of {@link #stateIn}: the working state back into the canonical arrays it was read from. */
+    void stateOut(float[] st, float[] zw, int dv, float[] s, float[] z) {
+        int d = outputDim;
+        for (int c = 0; c < dv; c++) {
+            for (int e = 0; e < d; e++) {
+                s[c * d + e] = st[e * dv + c];
+            }
+        }
+        System.arraycopy(zw, 0, z, 0, d);
+    }
 
     /** φ of {@code rows} consecutive vectors, the first at token index {@code position}. */
     final void applyRows(float[] x, int xOffset, int rows, int position, int length, float[] out, int outOffset) {
@@ -98,6 +173,163 @@ abstract sealed class F32FeatureMap {
                 float s = dots[offset + i] * dotScale;
                 dots[offset + i] = 1f + s + 0.5f * s * s;
             }
+        }
+
+        @Override
+        F32FeatureMap compact() {
+            return new SymmetricTaylorMap(this);
+        }
+    }
+
+    /**
+     * The Taylor map on the upper triangle of its quadratic block: {@code 1 + f + f(f+1)/2} features (153 for
+     * {@code f = 16}) in place of {@code 1 + f + f²} (273), the internal layout of {@code based-math.md} a. The
+     * quadratic block of φ is symmetric, so the state {@code Σ v⊗φ(k)} is too, and each pair {@code (i, j)} with
+     * {@code i < j} can be kept once: keys give the canonical values ({@code (x_i·quadraticScale)·x_j}, the same
+     * floats as the full map's upper triangle), queries give twice them for {@code i < j}, so {@code φ_q·φ_k} and
+     * every read-out of the state are unchanged while 44 % less state is read, updated and multiplied. The state
+     * entry of a pair is the canonical entry itself, not a rescaled one, so {@link #fold} and {@link #unfold} add
+     * at most a rounding of each pair's mean (the canonical map rounds {@code (x_i·c)·x_j} and {@code (x_j·c)·x_i},
+     * so its two entries of a pair may differ in the last bit).
+     */
+    static final class SymmetricTaylorMap extends F32FeatureMap {
+        private final TaylorMap full;
+        /** Canonical index of each compact quadratic feature, and of its mirror ({@code (j, i)} for {@code (i, j)}). */
+        private final int[] canonical;
+        private final int[] mirror;
+
+        SymmetricTaylorMap(TaylorMap full) {
+            super(full.inputDim, 1 + full.inputDim + full.inputDim * (full.inputDim + 1) / 2);
+            this.full = full;
+            int f = full.inputDim;
+            int quadratic = f * (f + 1) / 2;
+            this.canonical = new int[quadratic];
+            this.mirror = new int[quadratic];
+            int at = 0;
+            for (int i = 0; i < f; i++) {
+                for (int j = i; j < f; j++) {
+                    canonical[at] = 1 + f + i * f + j;
+                    mirror[at] = 1 + f + j * f + i;
+                    at++;
+                }
+            }
+        }
+
+        @Override
+        void apply(float[] x, int xOffset, int position, int length, float[] out, int outOffset) {
+            quadratic(x, xOffset, out, outOffset, 1f);
+        }
+
+        @Override
+        void applyQuery(float[] x, int xOffset, int position, int length, float[] out, int outOffset) {
+            quadratic(x, xOffset, out, outOffset, 2f);
+        }
+
+        /** {@code [1, x·linearScale, (x_i·quadraticScale)·x_j for i ≤ j]}, off-diagonal terms times {@code twice}. */
+        private void quadratic(float[] x, int xOffset, float[] out, int outOffset, float twice) {
+            int f = inputDim;
+            out[outOffset] = 1f;
+            for (int i = 0; i < f; i++) {
+                out[outOffset + 1 + i] = x[xOffset + i] * full.linearScale;
+            }
+            int o = outOffset + 1 + f;
+            for (int i = 0; i < f; i++) {
+                float xi = x[xOffset + i] * full.quadraticScale;
+                out[o++] = xi * x[xOffset + i];
+                float xiTwice = xi * twice;
+                for (int j = i + 1; j < f; j++) {
+                    out[o++] = xiTwice * x[xOffset + j];
+                }
+            }
+        }
+
+        @Override
+        boolean hasDotKernel() {
+            return true;
+        }
+
+        @Override
+        void kernelFromDots(float[] dots, int offset, int n) {
+            full.kernelFromDots(dots, offset, n);
+        }
+
+        @Override
+        void applyColumns(float[] xt, int ldx, int col0, int count, int position, int length, float[] out,
+                int outOffset, int ldo) {
+            // row by row over the tokens: each feature row is one vector operation, rounded as the full map rounds
+            int f = inputDim;
+            F32Kernels k = full.kernels;
+            java.util.Arrays.fill(out, outOffset, outOffset + count, 1f);
+            for (int i = 0; i < f; i++) {
+                k.scale(full.linearScale, xt, i * ldx + col0, out, outOffset + (1 + i) * ldo, count);
+            }
+            float[] scaled = Scratch.floats(18, count);
+            int row = 1 + f;
+            for (int i = 0; i < f; i++) {
+                k.scale(full.quadraticScale, xt, i * ldx + col0, scaled, 0, count);
+                for (int j = i; j < f; j++) {
+                    k.multiply(scaled, 0, xt, j * ldx + col0, out, outOffset + row * ldo, count);
+                    row++;
+                }
+            }
+        }
+
+        /**
+         * A canonical state in the compact working layout, transposed: a pair keeps the mean of its two entries,
+         * which is either entry when they are equal.
+         */
+        @Override
+        void stateIn(float[] s, float[] z, int dv, float[] st, float[] zw) {
+            int width = 1 + inputDim + inputDim * inputDim;
+            int head = 1 + inputDim;
+            for (int c = 0; c < dv; c++) {
+                int row = c * width;
+                for (int e = 0; e < head; e++) {
+                    st[e * dv + c] = s[row + e];
+                }
+                for (int p = 0; p < canonical.length; p++) {
+                    st[(head + p) * dv + c] = fold(s[row + canonical[p]], s[row + mirror[p]]);
+                }
+            }
+            System.arraycopy(z, 0, zw, 0, head);
+            for (int p = 0; p < canonical.length; p++) {
+                zw[head + p] = fold(z[canonical[p]], z[mirror[p]]);
+            }
+        }
+
+        /**
+         * The compact state back into the canonical arrays {@link #stateIn} read, in place: both entries of a pair
+         * take the compact value, plus and minus half their former difference, so the part of a state that no
+         * update or read-out touches (its antisymmetric part: rounding in a state built by updates, anything in a
+         * state written by hand) survives.
+         */
+        @Override
+        void stateOut(float[] st, float[] zw, int dv, float[] s, float[] z) {
+            int width = 1 + inputDim + inputDim * inputDim;
+            int head = 1 + inputDim;
+            for (int c = 0; c < dv; c++) {
+                int row = c * width;
+                for (int e = 0; e < head; e++) {
+                    s[row + e] = st[e * dv + c];
+                }
+                for (int p = 0; p < canonical.length; p++) {
+                    unfold(st[(head + p) * dv + c], s, row + canonical[p], row + mirror[p]);
+                }
+            }
+            System.arraycopy(zw, 0, z, 0, head);
+            for (int p = 0; p < canonical.length; p++) {
+                unfold(zw[head + p], z, canonical[p], mirror[p]);
+            }
+        }
+
+        private static float fold(float a, float b) {
+            return a == b ? a : (a + b) * 0.5f;
+        }
+
+        private static void unfold(float value, float[] canon, int a, int b) {
+            float half = canon[a] == canon[b] ? 0f : (canon[a] - canon[b]) * 0.5f;
+            canon[a] = value + half;
+            canon[b] = value - half;
         }
     }
 

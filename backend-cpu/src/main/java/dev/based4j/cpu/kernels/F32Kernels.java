@@ -31,6 +31,12 @@ public interface F32Kernels {
     /** {@code y[yOffset+i] += alpha·x[xOffset+i]} over {@code n} values. */
     void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
 
+    /** {@code y[yOffset+i] = alpha·x[xOffset+i]} over {@code n} values, each product rounded once. */
+    void scale(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
+
+    /** {@code y[yOffset+i] = a[aOffset+i]·b[bOffset+i]} over {@code n} values, each product rounded once. */
+    void multiply(float[] a, int aOffset, float[] b, int bOffset, float[] y, int yOffset, int n);
+
     /** {@code y[yOffset+i] += a[aOffset+i]·b[bOffset+i]} over {@code n} values. */
     void multiplyAdd(float[] a, int aOffset, float[] b, int bOffset, float[] y, int yOffset, int n);
 

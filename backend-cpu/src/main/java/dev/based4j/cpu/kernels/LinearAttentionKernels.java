@@ -2,6 +2,7 @@ package dev.based4j.cpu.kernels;
 
 import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.PrefillAlgorithm;
+import dev.based4j.featuremap.Taylor;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
@@ -103,9 +104,11 @@ public final class LinearAttentionKernels {
             case CHUNKED -> Form.CHUNKED;
             case RECURRENT -> Form.RECURRENT;
             case AUTO -> {
-                double pair = (dotKernel ? spec.featureDim() : spec.expandedDim()) + valueDim;
+                int f = spec.featureDim();
+                int stateDim = spec.featureMap() instanceof Taylor ? 1 + f + f * (f + 1) / 2 : spec.expandedDim();
+                double pair = (dotKernel ? f : stateDim) + valueDim;
                 double quadratic = seq / 2.0 * pair;
-                double chunked = Math.min(spec.chunkSize(), seq) / 2.0 * pair + 2.0 * spec.expandedDim() * valueDim;
+                double chunked = Math.min(spec.chunkSize(), seq) / 2.0 * pair + 2.0 * stateDim * valueDim;
                 yield quadratic <= chunked ? Form.QUADRATIC : Form.CHUNKED;
             }
         };
@@ -136,40 +139,57 @@ public final class LinearAttentionKernels {
             MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
         int f = spec.featureDim();
         int d = spec.expandedDim();
+        // the kernels work in the map's compact layout (Taylor: 153 of 273 features) with the state transposed
+        // (feature dimension first); the state in tensor memory stays canonical and is converted once per call
+        F32FeatureMap work = phi.compact();
+        int dw = work.outputDim;
         float eps = (float) spec.eps();
         int chunk = Math.min(spec.chunkSize(), seq);
-        double pair = (phi.hasDotKernel() ? f : d) + dv;
-        long work = (long) (seq * (form == Form.QUADRATIC ? seq / 2.0 : chunk / 2.0) * pair) + 2L * seq * d * dv;
-        pool.forEach(rows, work, bh -> {
+        double pair = (phi.hasDotKernel() ? f : dw) + dv;
+        long cost = (long) (seq * (form == Form.QUADRATIC ? seq / 2.0 : chunk / 2.0) * pair) + 2L * seq * dw * dv;
+        pool.forEach(rows, cost, bh -> {
             float[] qh = Scratch.floats(0, seq * f);
             float[] kh = Scratch.floats(1, seq * f);
             float[] vh = Scratch.floats(2, seq * dv);
             float[] s = Scratch.floats(3, dv * d);
             float[] zh = Scratch.floats(4, d);
             float[] y = Scratch.floats(5, seq * dv);
+            float[] kt = Scratch.floats(11, f * seq);
+            float[] st = Scratch.floats(12, dw * dv);
+            float[] zw = Scratch.floats(13, dw);
             Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
             Mem.read(k, (long) bh * seq * f, kh, 0, seq * f);
             Mem.read(v, (long) bh * seq * dv, vh, 0, seq * dv);
             Mem.read(kv, (long) bh * dv * d, s, 0, dv * d);
             Mem.read(z, (long) bh * d, zh, 0, d);
-            Head h = new Head(phi, eps, seq, f, d, dv, qh, kh, vh, s, zh, y);
+            for (int n = 0; n < seq; n++) {
+                for (int i = 0; i < f; i++) {
+                    kt[i * seq + n] = kh[n * f + i];
+                }
+            }
+            work.stateIn(s, zh, dv, st, zw);
+            Head h = new Head(work, eps, seq, f, dw, dv, qh, kh, kt, vh, st, zw, y);
             switch (form) {
                 case QUADRATIC -> quadratic(h);
                 case CHUNKED -> chunked(h, chunk);
                 case RECURRENT -> recurrent(h);
             }
+            work.stateOut(st, zw, dv, s, zh);
             Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
             Mem.write(s, 0, kv, (long) bh * dv * d, dv * d);
             Mem.write(zh, 0, z, (long) bh * d, d);
         });
     }
 
-    /** One head's inputs, state ({@code s [dv×D]}, {@code z [D]}) and output, as heap arrays. */
-    private record Head(F32FeatureMap phi, float eps, int seq, int f, int d, int dv, float[] q, float[] k, float[] v,
-            float[] s, float[] z, float[] y) {}
+    /**
+     * One head's inputs ({@code q, k [seq×f]}, {@code kt = kᵀ [f×seq]}, {@code v [seq×dv]}), state in the working
+     * layout of {@code phi} ({@code st [d×dv]}, {@code z [d]}) and output {@code y [seq×dv]}, as heap arrays.
+     */
+    private record Head(F32FeatureMap phi, float eps, int seq, int f, int d, int dv, float[] q, float[] k, float[] kt,
+            float[] v, float[] st, float[] z, float[] y) {}
 
     /**
-     * The masked quadratic form, in blocks of query rows: {@code y = φ(Q)·Sᵀ + mask(φ(Q)φ(K)ᵀ)·V}, normalised
+     * The masked quadratic form, in blocks of query rows: {@code y = φ(Q)·S + mask(φ(Q)φ(K)ᵀ)·V}, normalised
      * row by row; then the state absorbs all tokens. Scores come from {@code q·k} directly when the map has a
      * closed-form kernel (Taylor: {@code 1 + s + s²/2}), which is {@code D/f} times cheaper.
      */
@@ -179,12 +199,12 @@ public final class LinearAttentionKernels {
         int d = h.d;
         int dv = h.dv;
         F32FeatureMap phi = h.phi;
-        boolean carried = !allZero(h.s, dv * d) || !allZero(h.z, d);
+        boolean carried = !allZero(h.st, d * dv) || !allZero(h.z, d);
         boolean dotKernel = phi.hasDotKernel();
-        float[] phiK = null;
+        float[] phiKt = null;
         if (!dotKernel) {
-            phiK = Scratch.floats(7, seq * d);
-            phi.applyRows(h.k, 0, seq, 0, seq, phiK, 0);
+            phiKt = Scratch.floats(7, d * seq);
+            phi.applyColumns(h.kt, seq, 0, seq, 0, seq, phiKt, 0, seq);
         }
         float[] phiQ = Scratch.floats(6, QUERY_BLOCK * d);
         float[] scores = Scratch.floats(8, QUERY_BLOCK * seq);
@@ -193,40 +213,39 @@ public final class LinearAttentionKernels {
             int nb = Math.min(QUERY_BLOCK, seq - n0);
             int n1 = n0 + nb;
             if (carried || !dotKernel) {
-                phi.applyRows(h.q, n0 * f, nb, n0, seq, phiQ, 0);
+                phi.applyQueryRows(h.q, n0 * f, nb, n0, seq, phiQ, 0);
             }
             if (carried) {
                 // what earlier calls left in the state
-                kernels.matmulTransposed(phiQ, 0, d, h.s, 0, d, h.y, n0 * dv, dv, nb, d, dv, false);
+                kernels.matmul(phiQ, 0, d, h.st, 0, dv, h.y, n0 * dv, dv, nb, d, dv, false);
                 kernels.matmulTransposed(phiQ, 0, d, h.z, 0, d, den, 0, 1, nb, d, 1, false);
             } else {
                 java.util.Arrays.fill(h.y, n0 * dv, n1 * dv, 0f);
                 java.util.Arrays.fill(den, 0, nb, 0f);
             }
             if (dotKernel) {
-                kernels.matmulTransposed(h.q, n0 * f, f, h.k, 0, f, scores, 0, n1, nb, f, n1, false);
+                kernels.matmul(h.q, n0 * f, f, h.kt, 0, seq, scores, 0, n1, nb, f, n1, false);
             } else {
-                kernels.matmulTransposed(phiQ, 0, d, phiK, 0, d, scores, 0, n1, nb, d, n1, false);
+                kernels.matmul(phiQ, 0, d, phiKt, 0, seq, scores, 0, n1, nb, d, n1, false);
             }
             finishBlock(h, scores, n1, nb, n0, 0, den, n0);
         }
-        float[] vt = Scratch.floats(11, dv * QUERY_BLOCK);
-        float[] block = dotKernel ? Scratch.floats(7, QUERY_BLOCK * d) : phiK;
-        for (int m0 = 0; m0 < seq; m0 += QUERY_BLOCK) {
-            int len = Math.min(QUERY_BLOCK, seq - m0);
-            int at = 0;
-            if (dotKernel) {
-                phi.applyRows(h.k, m0 * f, len, m0, seq, block, 0);
-            } else {
-                at = m0 * d;
+        if (dotKernel) {
+            float[] block = Scratch.floats(7, d * QUERY_BLOCK);
+            for (int m0 = 0; m0 < seq; m0 += QUERY_BLOCK) {
+                int len = Math.min(QUERY_BLOCK, seq - m0);
+                phi.applyColumns(h.kt, seq, m0, len, m0, seq, block, 0, len);
+                absorb(h, block, 0, len, m0, len);
             }
-            absorb(h, block, at, m0, len, vt);
+        } else {
+            absorb(h, phiKt, 0, seq, 0, seq);
         }
     }
 
     /**
      * The chunked form: per chunk, the read-out of the state carried from earlier chunks, plus the masked
-     * quadratic form inside the chunk; then the chunk's keys and values enter the state.
+     * quadratic form inside the chunk; then the chunk's keys and values enter the state. Every step is a plain
+     * matrix product: the state is kept feature-first and the chunk's key features are built as columns.
      */
     private void chunked(Head h, int chunk) {
         int seq = h.seq;
@@ -236,27 +255,26 @@ public final class LinearAttentionKernels {
         F32FeatureMap phi = h.phi;
         boolean dotKernel = phi.hasDotKernel();
         float[] phiQ = Scratch.floats(6, chunk * d);
-        float[] phiK = Scratch.floats(7, chunk * d);
+        float[] phiKt = Scratch.floats(7, d * chunk);
         float[] scores = Scratch.floats(8, chunk * chunk);
         float[] den = Scratch.floats(10, chunk);
-        float[] vt = Scratch.floats(11, dv * chunk);
         for (int c0 = 0; c0 < seq; c0 += chunk) {
             int len = Math.min(chunk, seq - c0);
-            phi.applyRows(h.q, c0 * f, len, c0, seq, phiQ, 0);
-            phi.applyRows(h.k, c0 * f, len, c0, seq, phiK, 0);
-            kernels.matmulTransposed(phiQ, 0, d, h.s, 0, d, h.y, c0 * dv, dv, len, d, dv, false);
+            phi.applyQueryRows(h.q, c0 * f, len, c0, seq, phiQ, 0);
+            phi.applyColumns(h.kt, seq, c0, len, c0, seq, phiKt, 0, len);
+            kernels.matmul(phiQ, 0, d, h.st, 0, dv, h.y, c0 * dv, dv, len, d, dv, false);
             kernels.matmulTransposed(phiQ, 0, d, h.z, 0, d, den, 0, 1, len, d, 1, false);
             if (dotKernel) {
-                kernels.matmulTransposed(h.q, c0 * f, f, h.k, c0 * f, f, scores, 0, len, len, f, len, false);
+                kernels.matmul(h.q, c0 * f, f, h.kt, c0, seq, scores, 0, len, len, f, len, false);
             } else {
-                kernels.matmulTransposed(phiQ, 0, d, phiK, 0, d, scores, 0, len, len, d, len, false);
+                kernels.matmul(phiQ, 0, d, phiKt, 0, len, scores, 0, len, len, d, len, false);
             }
             finishBlock(h, scores, len, len, 0, c0, den, c0);
-            absorb(h, phiK, 0, c0, len, vt);
+            absorb(h, phiKt, 0, len, c0, len);
         }
     }
 
-    /** The decode step, token by token: {@code S += v⊗φ(k)}, {@code z += φ(k)}, then read out. */
+    /** The decode step, token by token: {@code S += φ(k)⊗v}, {@code z += φ(k)}, then read out. */
     private void recurrent(Head h) {
         int d = h.d;
         int dv = h.dv;
@@ -264,11 +282,16 @@ public final class LinearAttentionKernels {
         float[] phiK = Scratch.floats(7, d);
         float[] num = Scratch.floats(9, dv);
         for (int n = 0; n < h.seq; n++) {
-            h.phi.apply(h.q, n * h.f, n, h.seq, phiQ, 0);
+            h.phi.applyQuery(h.q, n * h.f, n, h.seq, phiQ, 0);
             h.phi.apply(h.k, n * h.f, n, h.seq, phiK, 0);
             kernels.axpy(1f, phiK, 0, h.z, 0, d);
             double den = (double) kernels.dot(phiQ, 0, h.z, 0, d) + h.eps;
-            kernels.updateThenProject(h.s, 0, dv, d, h.v, n * dv, phiK, 0, phiQ, 0, num, 0);
+            java.util.Arrays.fill(num, 0, dv, 0f);
+            for (int e = 0; e < d; e++) {
+                // the state row is updated, then read while it is still in L1
+                kernels.axpy(phiK[e], h.v, n * dv, h.st, e * dv, dv);
+                kernels.axpy(phiQ[e], h.st, e * dv, num, 0, dv);
+            }
             for (int c = 0; c < dv; c++) {
                 h.y[n * dv + c] = (float) (num[c] / den);
             }
@@ -312,17 +335,26 @@ public final class LinearAttentionKernels {
         }
     }
 
-    /** The state absorbs tokens {@code m0..m0+len}: {@code z += Σ φ(k_m)}, {@code S += Vᵀ·φ(K)}. */
-    private void absorb(Head h, float[] phiK, int phiOffset, int m0, int len, float[] vt) {
+    /**
+     * The state absorbs tokens {@code m0..m0+len} whose features are the columns of {@code phiKt}
+     * ({@code d × len}, leading dimension {@code ld}): {@code S += φ(K)ᵀ·V}, {@code z += Σ φ(k)}.
+     */
+    private void absorb(Head h, float[] phiKt, int offset, int ld, int m0, int len) {
         int d = h.d;
         int dv = h.dv;
-        for (int m = 0; m < len; m++) {
-            kernels.axpy(1f, phiK, phiOffset + m * d, h.z, 0, d);
-            for (int c = 0; c < dv; c++) {
-                vt[c * len + m] = h.v[(m0 + m) * dv + c];
-            }
+        kernels.matmul(phiKt, offset, ld, h.v, m0 * dv, dv, h.st, 0, dv, d, len, dv, true);
+        float[] ones = ones(len);
+        for (int e = 0; e < d; e++) {
+            h.z[e] += kernels.dot(phiKt, offset + e * ld, ones, 0, len);
         }
-        kernels.matmul(vt, 0, len, phiK, phiOffset, d, h.s, 0, d, dv, len, d, true);
+    }
+
+    private static float[] ones(int n) {
+        float[] ones = Scratch.floats(19, n);
+        if (ones[0] != 1f || ones[n - 1] != 1f) {
+            java.util.Arrays.fill(ones, 0, n, 1f);
+        }
+        return ones;
     }
 
     private static boolean allZero(float[] a, int n) {

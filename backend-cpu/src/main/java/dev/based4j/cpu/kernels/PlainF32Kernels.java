@@ -81,6 +81,20 @@ public final class PlainF32Kernels implements F32Kernels {
     }
 
     @Override
+    public void scale(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOffset + i] = alpha * x[xOffset + i];
+        }
+    }
+
+    @Override
+    public void multiply(float[] a, int aOffset, float[] b, int bOffset, float[] y, int yOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOffset + i] = a[aOffset + i] * b[bOffset + i];
+        }
+    }
+
+    @Override
     public void multiplyAdd(float[] a, int aOffset, float[] b, int bOffset, float[] y, int yOffset, int n) {
         for (int i = 0; i < n; i++) {
             y[yOffset + i] += a[aOffset + i] * b[bOffset + i];

@@ -8,12 +8,12 @@ package dev.based4j.cpu.kernels;
 final class Scratch {
     /** Buffers larger than this (in floats) are not kept after use, so a long prefill does not pin memory. */
     private static final int KEEP_LIMIT = 1 << 22;
-    private static final int SLOTS = 16;
+    private static final int SLOTS = 20;
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[SLOTS][]);
 
     private Scratch() {}
 
-    /** @return a buffer of at least {@code size} floats for {@code slot} in {@code [0, 16)} */
+    /** @return a buffer of at least {@code size} floats for {@code slot} in {@code [0, 20)} */
     static float[] floats(int slot, int size) {
         float[][] buffers = BUFFERS.get();
         float[] b = buffers[slot];

@@ -108,6 +108,30 @@ public final class VectorF32Kernels implements F32Kernels {
     }
 
     @Override
+    public void scale(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        FloatVector av = FloatVector.broadcast(SPECIES, alpha);
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector.fromArray(SPECIES, x, xOffset + i).mul(av).intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] = alpha * x[xOffset + i];
+        }
+    }
+
+    @Override
+    public void multiply(float[] a, int aOffset, float[] b, int bOffset, float[] y, int yOffset, int n) {
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector.fromArray(SPECIES, a, aOffset + i).mul(FloatVector.fromArray(SPECIES, b, bOffset + i))
+                    .intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] = a[aOffset + i] * b[bOffset + i];
+        }
+    }
+
+    @Override
     public void multiplyAdd(float[] a, int aOffset, float[] b, int bOffset, float[] y, int yOffset, int n) {
         int i = 0;
         for (; i + LANES <= n; i += LANES) {
@@ -279,8 +303,69 @@ public final class VectorF32Kernels implements F32Kernels {
     @Override
     public void updateThenProject(float[] s, int sOffset, int rows, int cols, float[] u, int uOffset, float[] w,
             int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
-        // one pass per state row: the updated vector is projected while it is still in a register
-        for (int r = 0; r < rows; r++) {
+        // four state rows per pass: each vector of w and x, loaded once, serves four rows, and the four read-outs
+        // are independent chains of fused multiply-adds; the updated vector is projected while still in a register
+        int r = 0;
+        for (; r + 3 < rows; r += 4) {
+            int s0 = sOffset + r * cols;
+            int s1 = s0 + cols;
+            int s2 = s1 + cols;
+            int s3 = s2 + cols;
+            float u0 = u[uOffset + r];
+            float u1 = u[uOffset + r + 1];
+            float u2 = u[uOffset + r + 2];
+            float u3 = u[uOffset + r + 3];
+            FloatVector uv0 = FloatVector.broadcast(SPECIES, u0);
+            FloatVector uv1 = FloatVector.broadcast(SPECIES, u1);
+            FloatVector uv2 = FloatVector.broadcast(SPECIES, u2);
+            FloatVector uv3 = FloatVector.broadcast(SPECIES, u3);
+            FloatVector acc0 = FloatVector.zero(SPECIES);
+            FloatVector acc1 = acc0;
+            FloatVector acc2 = acc0;
+            FloatVector acc3 = acc0;
+            int i = 0;
+            for (; i + LANES <= cols; i += LANES) {
+                FloatVector wv = FloatVector.fromArray(SPECIES, w, wOffset + i);
+                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOffset + i);
+                FloatVector v0 = wv.fma(uv0, FloatVector.fromArray(SPECIES, s, s0 + i));
+                v0.intoArray(s, s0 + i);
+                acc0 = xv.fma(v0, acc0);
+                FloatVector v1 = wv.fma(uv1, FloatVector.fromArray(SPECIES, s, s1 + i));
+                v1.intoArray(s, s1 + i);
+                acc1 = xv.fma(v1, acc1);
+                FloatVector v2 = wv.fma(uv2, FloatVector.fromArray(SPECIES, s, s2 + i));
+                v2.intoArray(s, s2 + i);
+                acc2 = xv.fma(v2, acc2);
+                FloatVector v3 = wv.fma(uv3, FloatVector.fromArray(SPECIES, s, s3 + i));
+                v3.intoArray(s, s3 + i);
+                acc3 = xv.fma(v3, acc3);
+            }
+            float t0 = sumLanes(acc0);
+            float t1 = sumLanes(acc1);
+            float t2 = sumLanes(acc2);
+            float t3 = sumLanes(acc3);
+            for (; i < cols; i++) {
+                float wi = w[wOffset + i];
+                float xi = x[xOffset + i];
+                float v0 = s[s0 + i] + u0 * wi;
+                float v1 = s[s1 + i] + u1 * wi;
+                float v2 = s[s2 + i] + u2 * wi;
+                float v3 = s[s3 + i] + u3 * wi;
+                s[s0 + i] = v0;
+                s[s1 + i] = v1;
+                s[s2 + i] = v2;
+                s[s3 + i] = v3;
+                t0 += xi * v0;
+                t1 += xi * v1;
+                t2 += xi * v2;
+                t3 += xi * v3;
+            }
+            out[outOffset + r] = t0;
+            out[outOffset + r + 1] = t1;
+            out[outOffset + r + 2] = t2;
+            out[outOffset + r + 3] = t3;
+        }
+        for (; r < rows; r++) {
             int so = sOffset + r * cols;
             float ur = u[uOffset + r];
             FloatVector uv = FloatVector.broadcast(SPECIES, ur);
@@ -305,7 +390,72 @@ public final class VectorF32Kernels implements F32Kernels {
     @Override
     public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset,
             float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
-        for (int r = 0; r < rows; r++) {
+        // as the array form, four rows per pass, reading and writing each state element once where it lies
+        ByteOrder order = ByteOrder.nativeOrder();
+        long rowBytes = (long) cols * Float.BYTES;
+        int r = 0;
+        for (; r + 3 < rows; r += 4) {
+            long s0 = (sIndex + (long) r * cols) * Float.BYTES;
+            long s1 = s0 + rowBytes;
+            long s2 = s1 + rowBytes;
+            long s3 = s2 + rowBytes;
+            float u0 = u[uOffset + r];
+            float u1 = u[uOffset + r + 1];
+            float u2 = u[uOffset + r + 2];
+            float u3 = u[uOffset + r + 3];
+            FloatVector uv0 = FloatVector.broadcast(SPECIES, u0);
+            FloatVector uv1 = FloatVector.broadcast(SPECIES, u1);
+            FloatVector uv2 = FloatVector.broadcast(SPECIES, u2);
+            FloatVector uv3 = FloatVector.broadcast(SPECIES, u3);
+            FloatVector acc0 = FloatVector.zero(SPECIES);
+            FloatVector acc1 = acc0;
+            FloatVector acc2 = acc0;
+            FloatVector acc3 = acc0;
+            int i = 0;
+            for (; i + LANES <= cols; i += LANES) {
+                long o = (long) i * Float.BYTES;
+                FloatVector wv = FloatVector.fromArray(SPECIES, w, wOffset + i);
+                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOffset + i);
+                FloatVector v0 = wv.fma(uv0, FloatVector.fromMemorySegment(SPECIES, s, s0 + o, order));
+                v0.intoMemorySegment(s, s0 + o, order);
+                acc0 = xv.fma(v0, acc0);
+                FloatVector v1 = wv.fma(uv1, FloatVector.fromMemorySegment(SPECIES, s, s1 + o, order));
+                v1.intoMemorySegment(s, s1 + o, order);
+                acc1 = xv.fma(v1, acc1);
+                FloatVector v2 = wv.fma(uv2, FloatVector.fromMemorySegment(SPECIES, s, s2 + o, order));
+                v2.intoMemorySegment(s, s2 + o, order);
+                acc2 = xv.fma(v2, acc2);
+                FloatVector v3 = wv.fma(uv3, FloatVector.fromMemorySegment(SPECIES, s, s3 + o, order));
+                v3.intoMemorySegment(s, s3 + o, order);
+                acc3 = xv.fma(v3, acc3);
+            }
+            float t0 = sumLanes(acc0);
+            float t1 = sumLanes(acc1);
+            float t2 = sumLanes(acc2);
+            float t3 = sumLanes(acc3);
+            for (; i < cols; i++) {
+                long o = (long) i * Float.BYTES;
+                float wi = w[wOffset + i];
+                float xi = x[xOffset + i];
+                float v0 = s.get(Mem.F32, s0 + o) + u0 * wi;
+                float v1 = s.get(Mem.F32, s1 + o) + u1 * wi;
+                float v2 = s.get(Mem.F32, s2 + o) + u2 * wi;
+                float v3 = s.get(Mem.F32, s3 + o) + u3 * wi;
+                s.set(Mem.F32, s0 + o, v0);
+                s.set(Mem.F32, s1 + o, v1);
+                s.set(Mem.F32, s2 + o, v2);
+                s.set(Mem.F32, s3 + o, v3);
+                t0 += xi * v0;
+                t1 += xi * v1;
+                t2 += xi * v2;
+                t3 += xi * v3;
+            }
+            out[outOffset + r] = t0;
+            out[outOffset + r + 1] = t1;
+            out[outOffset + r + 2] = t2;
+            out[outOffset + r + 3] = t3;
+        }
+        for (; r < rows; r++) {
             long so = (sIndex + (long) r * cols) * Float.BYTES;
             float ur = u[uOffset + r];
             FloatVector uv = FloatVector.broadcast(SPECIES, ur);
@@ -314,8 +464,8 @@ public final class VectorF32Kernels implements F32Kernels {
             for (; i + LANES <= cols; i += LANES) {
                 long at = so + (long) i * Float.BYTES;
                 FloatVector sv = FloatVector.fromArray(SPECIES, w, wOffset + i)
-                        .fma(uv, FloatVector.fromMemorySegment(SPECIES, s, at, ByteOrder.nativeOrder()));
-                sv.intoMemorySegment(s, at, ByteOrder.nativeOrder());
+                        .fma(uv, FloatVector.fromMemorySegment(SPECIES, s, at, order));
+                sv.intoMemorySegment(s, at, order);
                 acc = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(sv, acc);
             }
             float sum = sumLanes(acc);
