@@ -71,7 +71,7 @@ public final class LinearAttentionKernels {
         int f = spec.featureDim();
         int d = spec.expandedDim();
         double eps = spec.eps();
-        pool.forEach(rows, 2L * d * (dv + 1), bh -> {
+        pool.forEachInRanges(rows, 2L * d * (dv + 1), bh -> {
             float[] in = Scratch.floats(0, 2 * f + dv);
             float[] phiQ = Scratch.floats(6, d);
             float[] phiK = Scratch.floats(7, d);
