@@ -11,6 +11,7 @@ import dev.based4j.cpu.kernels.FeatureMapKernels;
 import dev.based4j.cpu.kernels.LinearAttentionKernels;
 import dev.based4j.cpu.kernels.PlumbingKernels;
 import dev.based4j.cpu.kernels.SlidingWindowKernels;
+import dev.based4j.cpu.kernels.TaylorPacking;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.spi.AbstractBackend;
 import dev.based4j.spi.Capabilities;
@@ -167,7 +168,7 @@ public final class CpuBackend extends AbstractBackend {
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
         Shape s = v.shape();
         linearAttention.prefill(q.dtype(), spec, s.dim(0), s.dim(1), s.dim(2), s.dim(3), seg(q), seg(k), seg(v),
-                seg(state.kv()), seg(state.z()), seg(out));
+                stateSegment(q.dtype(), spec, state.kv()), stateSegment(q.dtype(), spec, state.z()), seg(out));
     }
 
     @Override
@@ -175,7 +176,15 @@ public final class CpuBackend extends AbstractBackend {
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
         Shape s = v.shape();
         linearAttention.decode(q.dtype(), spec, s.dim(0), s.dim(1), s.dim(3), seg(q), seg(k), seg(v),
-                seg(state.kv()), seg(state.z()), seg(out));
+                stateSegment(q.dtype(), spec, state.kv()), stateSegment(q.dtype(), spec, state.z()), seg(out));
+    }
+
+    /**
+     * A linear-attention state tensor as the kernels take it: in the packed layout of {@link TaylorPacking} when
+     * {@link LinearAttentionKernels#packs} (it stays packed until something else reads it), else canonical.
+     */
+    private static MemorySegment stateSegment(DType dtype, LinearAttentionSpec spec, Tensor t) {
+        return LinearAttentionKernels.packs(dtype, spec) ? ((CpuTensor) t).packedTaylor(spec.featureDim()) : seg(t);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.based4j.cpu;
 
+import dev.based4j.cpu.kernels.TaylorPacking;
 import dev.based4j.spi.AbstractTensor;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Shape;
@@ -14,6 +15,11 @@ import java.lang.foreign.MemorySegment;
  */
 public final class CpuTensor extends AbstractTensor {
     private final MemorySegment segment;
+    /**
+     * 0 when the memory is in the canonical layout; {@code f} when it holds a float32 linear-attention state in the
+     * {@link TaylorPacking} layout of Taylor dimension {@code f}, which only the linear-attention kernels read.
+     */
+    private volatile int packedTaylor;
 
     private CpuTensor(Shape shape, DType dtype, CpuBackend owner, MemorySegment segment, long ownedBytes,
             Runnable free) {
@@ -40,8 +46,39 @@ public final class CpuTensor extends AbstractTensor {
         return new CpuTensor(shape, dtype, owner, readOnly, 0, () -> {});
     }
 
-    /** @return the native memory; only valid while the tensor is open */
+    /** @return the native memory in the canonical layout; only valid while the tensor is open */
     MemorySegment segment() {
+        if (packedTaylor != 0) {
+            unpack();
+        }
+        return segment;
+    }
+
+    private synchronized void unpack() {
+        if (packedTaylor != 0) {
+            TaylorPacking.unpack(segment, packedTaylor);
+            packedTaylor = 0;
+        }
+    }
+
+    /**
+     * @return the native memory in the {@link TaylorPacking} layout of Taylor dimension {@code f} (rows of
+     *     {@code 1 + f + f²} floats), packed first when it is not yet
+     */
+    synchronized MemorySegment packedTaylor(int f) {
+        if (packedTaylor != f) {
+            if (packedTaylor != 0) {
+                TaylorPacking.unpack(segment, packedTaylor);
+            }
+            TaylorPacking.pack(segment, f);
+            packedTaylor = f;
+        }
+        return segment;
+    }
+
+    /** @return the native memory for a write of every element: its layout is canonical again, without unpacking */
+    synchronized MemorySegment segmentToOverwrite() {
+        packedTaylor = 0;
         return segment;
     }
 }

@@ -188,9 +188,8 @@ abstract sealed class F32FeatureMap {
      * {@code i < j} can be kept once: keys give the canonical values ({@code (x_i·quadraticScale)·x_j}, the same
      * floats as the full map's upper triangle), queries give twice them for {@code i < j}, so {@code φ_q·φ_k} and
      * every read-out of the state are unchanged while 44 % less state is read, updated and multiplied. The state
-     * entry of a pair is the canonical entry itself, not a rescaled one, so {@link #fold} and {@link #unfold} add
-     * at most a rounding of each pair's mean (the canonical map rounds {@code (x_i·c)·x_j} and {@code (x_j·c)·x_i},
-     * so its two entries of a pair may differ in the last bit).
+     * entry of a pair is the mean of the canonical pair, not a rescaled one: the state layout is
+     * {@link TaylorPacking}'s.
      */
     static final class SymmetricTaylorMap extends F32FeatureMap {
         private final TaylorMap full;
@@ -272,64 +271,6 @@ abstract sealed class F32FeatureMap {
                     row++;
                 }
             }
-        }
-
-        /**
-         * A canonical state in the compact working layout, transposed: a pair keeps the mean of its two entries,
-         * which is either entry when they are equal.
-         */
-        @Override
-        void stateIn(float[] s, float[] z, int dv, float[] st, float[] zw) {
-            int width = 1 + inputDim + inputDim * inputDim;
-            int head = 1 + inputDim;
-            for (int c = 0; c < dv; c++) {
-                int row = c * width;
-                for (int e = 0; e < head; e++) {
-                    st[e * dv + c] = s[row + e];
-                }
-                for (int p = 0; p < canonical.length; p++) {
-                    st[(head + p) * dv + c] = fold(s[row + canonical[p]], s[row + mirror[p]]);
-                }
-            }
-            System.arraycopy(z, 0, zw, 0, head);
-            for (int p = 0; p < canonical.length; p++) {
-                zw[head + p] = fold(z[canonical[p]], z[mirror[p]]);
-            }
-        }
-
-        /**
-         * The compact state back into the canonical arrays {@link #stateIn} read, in place: both entries of a pair
-         * take the compact value, plus and minus half their former difference, so the part of a state that no
-         * update or read-out touches (its antisymmetric part: rounding in a state built by updates, anything in a
-         * state written by hand) survives.
-         */
-        @Override
-        void stateOut(float[] st, float[] zw, int dv, float[] s, float[] z) {
-            int width = 1 + inputDim + inputDim * inputDim;
-            int head = 1 + inputDim;
-            for (int c = 0; c < dv; c++) {
-                int row = c * width;
-                for (int e = 0; e < head; e++) {
-                    s[row + e] = st[e * dv + c];
-                }
-                for (int p = 0; p < canonical.length; p++) {
-                    unfold(st[(head + p) * dv + c], s, row + canonical[p], row + mirror[p]);
-                }
-            }
-            System.arraycopy(zw, 0, z, 0, head);
-            for (int p = 0; p < canonical.length; p++) {
-                unfold(zw[head + p], z, canonical[p], mirror[p]);
-            }
-        }
-
-        private static float fold(float a, float b) {
-            return a == b ? a : (a + b) * 0.5f;
-        }
-
-        private static void unfold(float value, float[] canon, int a, int b) {
-            float half = canon[a] == canon[b] ? 0f : (canon[a] - canon[b]) * 0.5f;
-            canon[a] = value + half;
-            canon[b] = value - half;
         }
     }
 

@@ -66,11 +66,12 @@ public interface F32Kernels {
 
     /**
      * {@link #updateThenProject(float[], int, int, int, float[], int, float[], int, float[], int, float[], int)}
-     * on a state that stays in tensor memory ({@code s} from element {@code sIndex}, native byte order), so a
-     * decode step reads and writes each state element once instead of copying the state in and out.
+     * on a state that stays in tensor memory ({@code s} from element {@code sIndex}, native byte order, row
+     * {@code r} at element {@code sIndex + r·stride}), so a decode step reads and writes each state element once
+     * instead of copying the state in and out; elements between {@code cols} and {@code stride} are not touched.
      */
-    void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset, float[] w,
-            int wOffset, float[] x, int xOffset, float[] out, int outOffset);
+    void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, int stride, float[] u, int uOffset,
+            float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset);
 
     /** @return the largest of {@code n >= 1} values */
     float max(float[] x, int offset, int n);

@@ -39,7 +39,18 @@ public final class LinearAttentionKernels {
         this.kernels = kernels;
     }
 
-    /** Prefill of {@code seq} tokens per head; the state is updated in place (its position is not touched). */
+    /**
+     * @return whether the state of {@code spec} in {@code dtype} is kept in the {@link TaylorPacking} layout between
+     *     calls (float32 under the Taylor map); {@link #prefill} and {@link #decode} then take it packed
+     */
+    public static boolean packs(DType dtype, LinearAttentionSpec spec) {
+        return dtype == DType.F32 && spec.featureMap() instanceof Taylor;
+    }
+
+    /**
+     * Prefill of {@code seq} tokens per head; the state is updated in place (its position is not touched), in the
+     * {@link TaylorPacking} layout when {@link #packs}, else canonical.
+     */
     public void prefill(DType dtype, LinearAttentionSpec spec, int batch, int heads, int seq, int valueDim,
             MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
         if (dtype == DType.F64) {
@@ -47,44 +58,47 @@ public final class LinearAttentionKernels {
         } else {
             F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
             Form form = choose(spec, seq, valueDim, phi.hasDotKernel());
-            float32(spec, phi, form, batch * heads, seq, valueDim, q, k, v, kv, z, out);
+            float32(spec, packs(dtype, spec) ? phi.compact() : phi, form, batch * heads, seq, valueDim, q, k, v, kv,
+                    z, out);
         }
     }
 
-    /** One token per head: update the state, then read out. */
+    /** One token per head: update the state, then read out; the state's layout is as for {@link #prefill}. */
     public void decode(DType dtype, LinearAttentionSpec spec, int batch, int heads, int valueDim, MemorySegment q,
             MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
         if (dtype == DType.F64) {
             reference(spec, batch * heads, 1, valueDim, q, k, v, kv, z, out);
         } else {
-            decode32(spec, F32FeatureMap.of(spec.featureMap(), kernels), batch * heads, valueDim, q, k, v, kv, z,
-                    out);
+            F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
+            decode32(spec, packs(dtype, spec) ? phi.compact() : phi, batch * heads, valueDim, q, k, v, kv, z, out);
         }
     }
 
     /**
      * The float32 decode step, on the state where it lies: {@code z += φ(k)} and {@code S += v⊗φ(k)} are fused
-     * with their read-outs, each state element read and written once.
+     * with their read-outs, each state element read and written once. {@code phi} is the compact map when the state
+     * is packed: only the first {@code phi.outputDim} floats of each state row are touched.
      */
     private void decode32(LinearAttentionSpec spec, F32FeatureMap phi, int rows, int dv, MemorySegment q,
             MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
         int f = spec.featureDim();
         int d = spec.expandedDim();
+        int dw = phi.outputDim;
         double eps = spec.eps();
         pool.forEachInRanges(rows, 2L * d * (dv + 1), bh -> {
             float[] in = Scratch.floats(0, 2 * f + dv);
-            float[] phiQ = Scratch.floats(6, d);
-            float[] phiK = Scratch.floats(7, d);
+            float[] phiQ = Scratch.floats(6, dw);
+            float[] phiK = Scratch.floats(7, dw);
             float[] num = Scratch.floats(9, dv);
             float[] den = Scratch.floats(10, 1);
             Mem.read(q, (long) bh * f, in, 0, f);
             Mem.read(k, (long) bh * f, in, f, f);
             Mem.read(v, (long) bh * dv, in, 2 * f, dv);
-            phi.apply(in, 0, 0, 1, phiQ, 0);
+            phi.applyQuery(in, 0, 0, 1, phiQ, 0);
             phi.apply(in, f, 0, 1, phiK, 0);
-            kernels.updateThenProject(z, (long) bh * d, 1, d, ONE, 0, phiK, 0, phiQ, 0, den, 0);
+            kernels.updateThenProject(z, (long) bh * d, 1, dw, d, ONE, 0, phiK, 0, phiQ, 0, den, 0);
             double normaliser = (double) den[0] + eps;
-            kernels.updateThenProject(kv, (long) bh * dv * d, dv, d, in, 2 * f, phiK, 0, phiQ, 0, num, 0);
+            kernels.updateThenProject(kv, (long) bh * dv * d, dv, dw, d, in, 2 * f, phiK, 0, phiQ, 0, num, 0);
             for (int c = 0; c < dv; c++) {
                 num[c] = (float) (num[c] / normaliser);
             }
@@ -139,9 +153,9 @@ public final class LinearAttentionKernels {
             MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
         int f = spec.featureDim();
         int d = spec.expandedDim();
-        // the kernels work in the map's compact layout (Taylor: 153 of 273 features) with the state transposed
-        // (feature dimension first); the state in tensor memory stays canonical and is converted once per call
-        F32FeatureMap work = phi.compact();
+        // phi is the compact map when the state is packed: the first dw floats of each state row (Taylor: 153 of
+        // 273) are read, worked on feature-first (transposed) so every step is a plain matrix product, written back
+        F32FeatureMap work = phi;
         int dw = work.outputDim;
         float eps = (float) spec.eps();
         int chunk = Math.min(spec.chunkSize(), seq);
@@ -151,8 +165,8 @@ public final class LinearAttentionKernels {
             float[] qh = Scratch.floats(0, seq * f);
             float[] kh = Scratch.floats(1, seq * f);
             float[] vh = Scratch.floats(2, seq * dv);
-            float[] s = Scratch.floats(3, dv * d);
-            float[] zh = Scratch.floats(4, d);
+            float[] s = Scratch.floats(3, dv * dw);
+            float[] zh = Scratch.floats(4, dw);
             float[] y = Scratch.floats(5, seq * dv);
             float[] kt = Scratch.floats(11, f * seq);
             float[] st = Scratch.floats(12, dw * dv);
@@ -160,8 +174,10 @@ public final class LinearAttentionKernels {
             Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
             Mem.read(k, (long) bh * seq * f, kh, 0, seq * f);
             Mem.read(v, (long) bh * seq * dv, vh, 0, seq * dv);
-            Mem.read(kv, (long) bh * dv * d, s, 0, dv * d);
-            Mem.read(z, (long) bh * d, zh, 0, d);
+            for (int c = 0; c < dv; c++) {
+                Mem.read(kv, ((long) bh * dv + c) * d, s, c * dw, dw);
+            }
+            Mem.read(z, (long) bh * d, zh, 0, dw);
             for (int n = 0; n < seq; n++) {
                 for (int i = 0; i < f; i++) {
                     kt[i * seq + n] = kh[n * f + i];
@@ -176,8 +192,10 @@ public final class LinearAttentionKernels {
             }
             work.stateOut(st, zw, dv, s, zh);
             Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
-            Mem.write(s, 0, kv, (long) bh * dv * d, dv * d);
-            Mem.write(zh, 0, z, (long) bh * d, d);
+            for (int c = 0; c < dv; c++) {
+                Mem.write(s, c * dw, kv, ((long) bh * dv + c) * d, dw);
+            }
+            Mem.write(zh, 0, z, (long) bh * d, dw);
         });
     }
 

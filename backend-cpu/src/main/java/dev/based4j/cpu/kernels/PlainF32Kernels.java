@@ -228,10 +228,10 @@ public final class PlainF32Kernels implements F32Kernels {
     }
 
     @Override
-    public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset,
-            float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
+    public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, int stride, float[] u,
+            int uOffset, float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
         for (int r = 0; r < rows; r++) {
-            long so = (sIndex + (long) r * cols) * Float.BYTES;
+            long so = (sIndex + (long) r * stride) * Float.BYTES;
             float ur = u[uOffset + r];
             float sum = 0;
             for (int i = 0; i < cols; i++) {

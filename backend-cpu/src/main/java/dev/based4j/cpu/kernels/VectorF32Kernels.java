@@ -388,14 +388,14 @@ public final class VectorF32Kernels implements F32Kernels {
     }
 
     @Override
-    public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, float[] u, int uOffset,
-            float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
+    public void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, int stride, float[] u,
+            int uOffset, float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset) {
         // as the array form, four rows per pass, reading and writing each state element once where it lies
         ByteOrder order = ByteOrder.nativeOrder();
-        long rowBytes = (long) cols * Float.BYTES;
+        long rowBytes = (long) stride * Float.BYTES;
         int r = 0;
         for (; r + 3 < rows; r += 4) {
-            long s0 = (sIndex + (long) r * cols) * Float.BYTES;
+            long s0 = (sIndex + (long) r * stride) * Float.BYTES;
             long s1 = s0 + rowBytes;
             long s2 = s1 + rowBytes;
             long s3 = s2 + rowBytes;
@@ -456,7 +456,7 @@ public final class VectorF32Kernels implements F32Kernels {
             out[outOffset + r + 3] = t3;
         }
         for (; r < rows; r++) {
-            long so = (sIndex + (long) r * cols) * Float.BYTES;
+            long so = (sIndex + (long) r * stride) * Float.BYTES;
             float ur = u[uOffset + r];
             FloatVector uv = FloatVector.broadcast(SPECIES, ur);
             FloatVector acc = FloatVector.zero(SPECIES);

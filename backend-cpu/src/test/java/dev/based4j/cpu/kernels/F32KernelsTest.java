@@ -181,7 +181,8 @@ class F32KernelsTest {
     @MethodSource("lengths")
     void updateThenProjectOnTensorMemoryMatchesTheArrayForm(F32Kernels kernels, int cols) {
         Random r = new Random(cols + 7);
-        int rows = 3;
+        int rows = 6; // one block of four rows and two single rows
+        int stride = cols + 3;
         float[] s = random(r, rows * cols);
         float[] u = random(r, rows);
         float[] w = random(r, cols);
@@ -189,17 +190,31 @@ class F32KernelsTest {
         float[] expected = new float[rows];
         float[] got = new float[rows];
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment seg = arena.allocate((long) (rows * cols + 5) * Float.BYTES);
-            java.lang.foreign.MemorySegment.copy(s, 0, seg, Mem.F32, 5L * Float.BYTES, rows * cols);
-            kernels.updateThenProject(seg, 5, rows, cols, u, 0, w, 0, x, 0, got, 0);
-            kernels.updateThenProject(s, 0, rows, cols, u, 0, w, 0, x, 0, expected, 0);
-            for (int i = 0; i < rows * cols; i++) {
-                assertThat(seg.getAtIndex(Mem.F32, 5 + i)).as("state element %d", i).isCloseTo(s[i], within(1e-6f));
+            java.lang.foreign.MemorySegment seg = arena.allocate((long) (rows * stride + 5) * Float.BYTES);
+            seg.fill((byte) 0x7f); // a pattern in the gaps between rows, which must stay untouched
+            for (int row = 0; row < rows; row++) {
+                java.lang.foreign.MemorySegment.copy(s, row * cols, seg, Mem.F32, (5L + (long) row * stride) * Float.BYTES,
+                        cols);
             }
-            assertThat(seg.getAtIndex(Mem.F32, 4)).as("untouched before the offset").isEqualTo(0f);
+            float gap = seg.getAtIndex(Mem.F32, 4);
+            kernels.updateThenProject(seg, 5, rows, cols, stride, u, 0, w, 0, x, 0, got, 0);
+            kernels.updateThenProject(s, 0, rows, cols, u, 0, w, 0, x, 0, expected, 0);
+            for (int row = 0; row < rows; row++) {
+                for (int i = 0; i < cols; i++) {
+                    assertThat(seg.getAtIndex(Mem.F32, 5 + (long) row * stride + i)).as("row %d element %d", row, i)
+                            .isCloseTo(s[row * cols + i], within(1e-6f));
+                }
+                for (int i = cols; i < stride && row < rows - 1; i++) {
+                    assertThat(Float.floatToRawIntBits(seg.getAtIndex(Mem.F32, 5 + (long) row * stride + i)))
+                            .as("gap after row %d", row).isEqualTo(Float.floatToRawIntBits(gap));
+                }
+            }
+            assertThat(Float.floatToRawIntBits(seg.getAtIndex(Mem.F32, 4))).as("untouched before the offset")
+                    .isEqualTo(Float.floatToRawIntBits(gap));
         }
         for (int row = 0; row < rows; row++) {
-            assertThat(got[row]).isCloseTo(expected[row], within(1e-5f * cols));
+            assertThat(got[row]).as("read-out %d", row)
+                    .isCloseTo(expected[row], within(1e-5f * (1 + Math.abs(expected[row]))));
         }
     }
 
