@@ -28,6 +28,20 @@ public interface F32Kernels {
      */
     float dot(float[] a, int aOffset, MemorySegment b, long bIndex, int n);
 
+    /**
+     * {@code out[outOffset+r] = Σ_i x[xOffset+i]·w[wIndex + r·ldw + i]} for {@code rows} rows of a weight in tensor
+     * memory: {@code x·Wᵀ} for one row of {@code x} (decode), every weight element streamed once.
+     */
+    void dotRows(float[] x, int xOffset, MemorySegment w, long wIndex, long ldw, int rows, int n, float[] out,
+            int outOffset);
+
+    /**
+     * {@code y[yOffset+i] += Σ_r p[pOffset+r]·v[vIndex + r·n + i]} over {@code rows} consecutive rows of {@code n}
+     * values in tensor memory: a weighted sum of value rows read where they lie (attention decode).
+     */
+    void accumulateRows(float[] p, int pOffset, MemorySegment v, long vIndex, int rows, int n, float[] y,
+            int yOffset);
+
     /** {@code y[yOffset+i] += alpha·x[xOffset+i]} over {@code n} values. */
     void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
 

@@ -81,6 +81,26 @@ public final class PlainF32Kernels implements F32Kernels {
     }
 
     @Override
+    public void dotRows(float[] x, int xOffset, MemorySegment w, long wIndex, long ldw, int rows, int n, float[] out,
+            int outOffset) {
+        for (int r = 0; r < rows; r++) {
+            out[outOffset + r] = dot(x, xOffset, w, wIndex + r * ldw, n);
+        }
+    }
+
+    @Override
+    public void accumulateRows(float[] p, int pOffset, MemorySegment v, long vIndex, int rows, int n, float[] y,
+            int yOffset) {
+        for (int r = 0; r < rows; r++) {
+            float pr = p[pOffset + r];
+            long row = (vIndex + (long) r * n) * Float.BYTES;
+            for (int i = 0; i < n; i++) {
+                y[yOffset + i] += pr * v.get(Mem.F32, row + (long) i * Float.BYTES);
+            }
+        }
+    }
+
+    @Override
     public void scale(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
         for (int i = 0; i < n; i++) {
             y[yOffset + i] = alpha * x[xOffset + i];

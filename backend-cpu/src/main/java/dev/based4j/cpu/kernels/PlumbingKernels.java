@@ -16,6 +16,8 @@ public final class PlumbingKernels {
     private static final int PANEL = 64;
     /** Below this many rows a weight is not copied into panels but read in place. */
     private static final int FEW_ROWS = 4;
+    /** Weight rows per block of the few-rows path. */
+    private static final int DECODE_BLOCK = 16;
     /** Elements per task of the element-wise ops. */
     private static final int ELEMENT_BLOCK = 1 << 14;
 
@@ -68,10 +70,11 @@ public final class PlumbingKernels {
             Mem.read(x, (long) r0 * in, xb, 0, nr * in);
             if (nr < FEW_ROWS) {
                 // decode: each weight row is streamed once from tensor memory, straight into dot products
-                for (int j = 0; j < nc; j++) {
-                    long wRow = (long) (c0 + j) * in;
+                // in blocks of weight rows small enough to stay in cache while each row of x passes over them
+                for (int j0 = 0; j0 < nc; j0 += DECODE_BLOCK) {
+                    int nj = Math.min(DECODE_BLOCK, nc - j0);
                     for (int r = 0; r < nr; r++) {
-                        yb[r * nc + j] = kernels.dot(xb, r * in, weight, wRow, in);
+                        kernels.dotRows(xb, r * in, weight, (long) (c0 + j0) * in, in, nj, in, yb, r * nc + j0);
                     }
                 }
             }

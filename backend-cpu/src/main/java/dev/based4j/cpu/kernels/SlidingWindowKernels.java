@@ -36,6 +36,10 @@ public final class SlidingWindowKernels {
         if (dtype == DType.F64) {
             pool.forEach(batch * heads, work, bh -> reference(spec, bh, seq, keyDim, valueDim, q, k, v, ringK, ringV,
                     capacity, position, out));
+        } else if (seq == 1 && (spec.isUnbounded() || capacity > spec.lookback() || position < capacity)) {
+            // the slot the token goes to holds no key it sees, so it is written first and read with the others
+            pool.forEachInRanges(batch * heads, work, bh -> decode32(spec, bh, keyDim, valueDim, q, k, v, ringK,
+                    ringV, capacity, position, out));
         } else {
             pool.forEach(batch * heads, work, bh -> float32(spec, bh, seq, keyDim, valueDim, q, k, v, ringK, ringV,
                     capacity, position, out));
@@ -58,6 +62,55 @@ public final class SlidingWindowKernels {
     /** @return the row in the heap key array of the first key the query at position {@code p} sees */
     private static int first(long p, long lookback, long base) {
         return (int) (Math.max(0, p - lookback) - base);
+    }
+
+    /**
+     * One decode step of one head on the ring where it lies: the token's key and value go to their slot, then the
+     * query is scored against the keys it sees (at most two runs of slots), and the softmax weights sum the values
+     * in place. Nothing is gathered: a step of full attention over a long cache reads the cache once.
+     */
+    private void decode32(SlidingWindowSpec spec, int bh, int dk, int dv, MemorySegment q, MemorySegment k,
+            MemorySegment v, MemorySegment ringK, MemorySegment ringV, int cap, long position, MemorySegment out) {
+        long headK = (long) bh * cap * dk;
+        long headV = (long) bh * cap * dv;
+        int slot = (int) (position % cap);
+        MemorySegment.copy(k, Mem.F32, (long) bh * dk * Float.BYTES, ringK, Mem.F32, (headK + (long) slot * dk)
+                * Float.BYTES, dk);
+        MemorySegment.copy(v, Mem.F32, (long) bh * dv * Float.BYTES, ringV, Mem.F32, (headV + (long) slot * dv)
+                * Float.BYTES, dv);
+        long first = Math.max(0, position - spec.lookback());
+        int count = (int) (position - first + 1);
+        float[] qh = Scratch.floats(2, dk);
+        float[] scores = Scratch.floats(4, count);
+        float[] y = Scratch.floats(3, dv);
+        Mem.read(q, (long) bh * dk, qh, 0, dk);
+        int at = 0;
+        for (long p = first; p <= position; ) {
+            int s = (int) (p % cap);
+            int run = (int) Math.min(position + 1 - p, cap - s);
+            kernels.dotRows(qh, 0, ringK, headK + (long) s * dk, dk, run, dk, scores, at);
+            at += run;
+            p += run;
+        }
+        float scale = (float) spec.scaleFor(dk);
+        for (int i = 0; i < count; i++) {
+            scores[i] *= scale;
+        }
+        float sum = kernels.expShifted(scores, 0, count, kernels.max(scores, 0, count));
+        java.util.Arrays.fill(y, 0, dv, 0f);
+        at = 0;
+        for (long p = first; p <= position; ) {
+            int s = (int) (p % cap);
+            int run = (int) Math.min(position + 1 - p, cap - s);
+            kernels.accumulateRows(scores, at, ringV, headV + (long) s * dv, run, dv, y, 0);
+            at += run;
+            p += run;
+        }
+        float inverse = 1f / sum;
+        for (int c = 0; c < dv; c++) {
+            y[c] *= inverse;
+        }
+        Mem.write(y, 0, out, (long) bh * dv, dv);
     }
 
     /**

@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -70,24 +71,31 @@ public final class VectorF32Kernels implements F32Kernels {
 
     @Override
     public float dot(float[] a, int aOffset, MemorySegment b, long bIndex, int n) {
+        // four independent sums: a weight row streamed from memory is not held up by the latency of one chain
         long bo = bIndex * Float.BYTES;
         ByteOrder order = ByteOrder.nativeOrder();
         FloatVector acc0 = FloatVector.zero(SPECIES);
         FloatVector acc1 = FloatVector.zero(SPECIES);
+        FloatVector acc2 = FloatVector.zero(SPECIES);
+        FloatVector acc3 = FloatVector.zero(SPECIES);
+        long step = (long) LANES * Float.BYTES;
         int i = 0;
-        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+        for (; i + 4 * LANES <= n; i += 4 * LANES) {
             long at = bo + (long) i * Float.BYTES;
             acc0 = FloatVector.fromArray(SPECIES, a, aOffset + i)
                     .fma(FloatVector.fromMemorySegment(SPECIES, b, at, order), acc0);
             acc1 = FloatVector.fromArray(SPECIES, a, aOffset + i + LANES)
-                    .fma(FloatVector.fromMemorySegment(SPECIES, b, at + (long) LANES * Float.BYTES, order), acc1);
+                    .fma(FloatVector.fromMemorySegment(SPECIES, b, at + step, order), acc1);
+            acc2 = FloatVector.fromArray(SPECIES, a, aOffset + i + 2 * LANES)
+                    .fma(FloatVector.fromMemorySegment(SPECIES, b, at + 2 * step, order), acc2);
+            acc3 = FloatVector.fromArray(SPECIES, a, aOffset + i + 3 * LANES)
+                    .fma(FloatVector.fromMemorySegment(SPECIES, b, at + 3 * step, order), acc3);
         }
-        if (i + LANES <= n) {
+        for (; i + LANES <= n; i += LANES) {
             acc0 = FloatVector.fromArray(SPECIES, a, aOffset + i)
                     .fma(FloatVector.fromMemorySegment(SPECIES, b, bo + (long) i * Float.BYTES, order), acc0);
-            i += LANES;
         }
-        float s = sumLanes(acc0.add(acc1));
+        float s = sumLanes(acc0.add(acc1).add(acc2.add(acc3)));
         for (; i < n; i++) {
             s += a[aOffset + i] * b.get(Mem.F32, bo + (long) i * Float.BYTES);
         }
@@ -104,6 +112,81 @@ public final class VectorF32Kernels implements F32Kernels {
         }
         for (; i < n; i++) {
             y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
+
+    @Override
+    public void dotRows(float[] x, int xOffset, MemorySegment w, long wIndex, long ldw, int rows, int n, float[] out,
+            int outOffset) {
+        // four weight rows per pass: each vector of x serves four rows, and four independent sums hide the latency
+        ByteOrder order = ByteOrder.nativeOrder();
+        long rowBytes = ldw * Float.BYTES;
+        int r = 0;
+        for (; r + 3 < rows; r += 4) {
+            long w0 = (wIndex + r * ldw) * Float.BYTES;
+            long w1 = w0 + rowBytes;
+            long w2 = w1 + rowBytes;
+            long w3 = w2 + rowBytes;
+            FloatVector acc0 = FloatVector.zero(SPECIES);
+            FloatVector acc1 = acc0;
+            FloatVector acc2 = acc0;
+            FloatVector acc3 = acc0;
+            int i = 0;
+            for (; i + LANES <= n; i += LANES) {
+                long o = (long) i * Float.BYTES;
+                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOffset + i);
+                acc0 = xv.fma(FloatVector.fromMemorySegment(SPECIES, w, w0 + o, order), acc0);
+                acc1 = xv.fma(FloatVector.fromMemorySegment(SPECIES, w, w1 + o, order), acc1);
+                acc2 = xv.fma(FloatVector.fromMemorySegment(SPECIES, w, w2 + o, order), acc2);
+                acc3 = xv.fma(FloatVector.fromMemorySegment(SPECIES, w, w3 + o, order), acc3);
+            }
+            float t0 = sumLanes(acc0);
+            float t1 = sumLanes(acc1);
+            float t2 = sumLanes(acc2);
+            float t3 = sumLanes(acc3);
+            for (; i < n; i++) {
+                long o = (long) i * Float.BYTES;
+                float xi = x[xOffset + i];
+                t0 += xi * w.get(Mem.F32, w0 + o);
+                t1 += xi * w.get(Mem.F32, w1 + o);
+                t2 += xi * w.get(Mem.F32, w2 + o);
+                t3 += xi * w.get(Mem.F32, w3 + o);
+            }
+            out[outOffset + r] = t0;
+            out[outOffset + r + 1] = t1;
+            out[outOffset + r + 2] = t2;
+            out[outOffset + r + 3] = t3;
+        }
+        for (; r < rows; r++) {
+            out[outOffset + r] = dot(x, xOffset, w, wIndex + r * ldw, n);
+        }
+    }
+
+    @Override
+    public void accumulateRows(float[] p, int pOffset, MemorySegment v, long vIndex, int rows, int n, float[] y,
+            int yOffset) {
+        ByteOrder order = ByteOrder.nativeOrder();
+        int i = 0;
+        // two vectors of y at a time stay in registers while every row passes
+        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+            FloatVector y0 = FloatVector.fromArray(SPECIES, y, yOffset + i);
+            FloatVector y1 = FloatVector.fromArray(SPECIES, y, yOffset + i + LANES);
+            long at = (vIndex + i) * Float.BYTES;
+            long rowBytes = (long) n * Float.BYTES;
+            for (int r = 0; r < rows; r++, at += rowBytes) {
+                FloatVector pr = FloatVector.broadcast(SPECIES, p[pOffset + r]);
+                y0 = FloatVector.fromMemorySegment(SPECIES, v, at, order).fma(pr, y0);
+                y1 = FloatVector.fromMemorySegment(SPECIES, v, at + (long) LANES * Float.BYTES, order).fma(pr, y1);
+            }
+            y0.intoArray(y, yOffset + i);
+            y1.intoArray(y, yOffset + i + LANES);
+        }
+        for (; i < n; i++) {
+            float sum = y[yOffset + i];
+            for (int r = 0; r < rows; r++) {
+                sum += p[pOffset + r] * v.get(Mem.F32, (vIndex + (long) r * n + i) * Float.BYTES);
+            }
+            y[yOffset + i] = sum;
         }
     }
 
@@ -539,17 +622,31 @@ public final class VectorF32Kernels implements F32Kernels {
     }
 
     /**
-     * The sum of the lanes, added in lane order. {@code reduceLanes(ADD)} leaves the order to the implementation, and
-     * the C2 intrinsic adds in another order than the interpreter's Java fallback: the same call then gives other
-     * bits before and after the JIT compiles it, so results would differ between a cold and a warm run, or between
-     * threads at different points of their warm-up.
+     * The sum of the lanes, as a fixed tree: each step adds the vector to itself with the halves swapped (lane
+     * {@code i} plus lane {@code i ^ step}). {@code reduceLanes(ADD)} leaves the order to the implementation, and the
+     * C2 intrinsic adds in another order than the interpreter's Java fallback: the same call then gives other bits
+     * before and after the JIT compiles it, so results would differ between a cold and a warm run, or between
+     * threads at different points of their warm-up. The explicit tree is the same arithmetic in both.
      */
     private static float sumLanes(FloatVector v) {
-        float[] lanes = v.toArray();
-        float s = 0;
-        for (float l : lanes) {
-            s += l;
+        if (LANES >= 16) {
+            v = v.add(v.rearrange(SWAP_8));
         }
-        return s;
+        if (LANES >= 8) {
+            v = v.add(v.rearrange(SWAP_4));
+        }
+        v = v.add(v.rearrange(SWAP_2));
+        v = v.add(v.rearrange(SWAP_1));
+        return v.lane(0);
+    }
+
+    /** The shuffles {@code i → i ^ step} of {@link #sumLanes}: constants, so each rearrange is one instruction. */
+    private static final VectorShuffle<Float> SWAP_8 = LANES >= 16 ? swap(8) : null;
+    private static final VectorShuffle<Float> SWAP_4 = LANES >= 8 ? swap(4) : null;
+    private static final VectorShuffle<Float> SWAP_2 = swap(2);
+    private static final VectorShuffle<Float> SWAP_1 = swap(1);
+
+    private static VectorShuffle<Float> swap(int step) {
+        return VectorShuffle.fromOp(SPECIES, i -> i ^ step);
     }
 }

@@ -225,4 +225,41 @@ class F32KernelsTest {
         }
         return m;
     }
+
+    @ParameterizedTest(name = "{0} n {1}")
+    @MethodSource("lengths")
+    void dotRowsAndAccumulateRowsReadTensorMemoryAsDoubleArithmeticDoes(F32Kernels kernels, int n) {
+        Random r = new Random(n + 31);
+        int rows = 7; // a block of four rows and three single rows
+        float[] x = random(r, n + 2);
+        float[] w = random(r, rows * n);
+        float[] p = random(r, rows);
+        float[] y = random(r, n);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate((long) (rows * n + 3) * Float.BYTES);
+            java.lang.foreign.MemorySegment.copy(w, 0, seg, Mem.F32, 3L * Float.BYTES, rows * n);
+            float[] dots = new float[rows + 1];
+            kernels.dotRows(x, 2, seg, 3, n, rows, n, dots, 1);
+            float[] acc = y.clone();
+            kernels.accumulateRows(p, 0, seg, 3, rows, n, acc, 0);
+            for (int row = 0; row < rows; row++) {
+                double expected = 0;
+                double size = 0;
+                for (int i = 0; i < n; i++) {
+                    expected += (double) x[2 + i] * w[row * n + i];
+                    size += Math.abs((double) x[2 + i] * w[row * n + i]);
+                }
+                assertThat((double) dots[1 + row]).as("row %d", row).isCloseTo(expected, within(1e-5 * (1 + size)));
+            }
+            for (int i = 0; i < n; i++) {
+                double expected = y[i];
+                double size = Math.abs(y[i]);
+                for (int row = 0; row < rows; row++) {
+                    expected += (double) p[row] * w[row * n + i];
+                    size += Math.abs((double) p[row] * w[row * n + i]);
+                }
+                assertThat((double) acc[i]).as("column %d", i).isCloseTo(expected, within(1e-5 * (1 + size)));
+            }
+        }
+    }
 }
