@@ -220,9 +220,12 @@ public final class CpuBackend extends AbstractBackend {
 
     private void based(BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
         Shape s = v.shape();
-        basedAttention.apply(q.dtype(), spec, s.dim(0), s.dim(1), s.dim(2), s.dim(3), seg(q), seg(k), seg(v),
-                seg(state.far().kv()), seg(state.far().z()), seg(state.near().keys()), seg(state.near().values()),
-                state.position(), seg(out));
+        boolean packed = BasedAttentionKernels.packs(q.dtype(), spec);
+        int f = spec.featureMap().inputDim();
+        MemorySegment kv = packed ? ((CpuTensor) state.far().kv()).packedTaylor(f) : seg(state.far().kv());
+        MemorySegment z = packed ? ((CpuTensor) state.far().z()).packedTaylor(f) : seg(state.far().z());
+        basedAttention.apply(q.dtype(), spec, s.dim(0), s.dim(1), s.dim(2), s.dim(3), seg(q), seg(k), seg(v), kv, z,
+                seg(state.near().keys()), seg(state.near().values()), state.position(), seg(out));
     }
 
     @Override

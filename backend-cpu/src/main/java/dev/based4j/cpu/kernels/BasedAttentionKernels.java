@@ -1,6 +1,7 @@
 package dev.based4j.cpu.kernels;
 
 import dev.based4j.attention.BasedAttentionSpec;
+import dev.based4j.featuremap.Taylor;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
@@ -14,6 +15,9 @@ import java.lang.foreign.MemorySegment;
  * so large scores (q, k with std 4) neither overflow nor lose the far part. One task per (batch, head).
  */
 public final class BasedAttentionKernels {
+    /** The weight of a key in {@code z}: {@code z += 1·φ(k)}. */
+    private static final float[] ONE = {1f};
+
     private final CpuPool pool;
     private final F32Kernels kernels;
 
@@ -43,10 +47,100 @@ public final class BasedAttentionKernels {
             pool.forEach(batch * heads, work, bh -> reference(spec, bh, seq, valueDim, q, k, v, kv, z, ringK, ringV,
                     position, out));
         } else {
-            F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
-            pool.forEach(batch * heads, work, bh -> float32(spec, phi, bh, seq, valueDim, q, k, v, kv, z, ringK,
-                    ringV, position, out));
+            F32FeatureMap full = F32FeatureMap.of(spec.featureMap(), kernels);
+            F32FeatureMap phi = packs(dtype, spec) ? full.compact() : full;
+            if (seq == 1) {
+                pool.forEachInRanges(batch * heads, work, bh -> decode32(spec, phi, bh, valueDim, q, k, v, kv, z,
+                        ringK, ringV, position, out));
+            } else {
+                pool.forEach(batch * heads, work, bh -> float32(spec, phi, bh, seq, valueDim, q, k, v, kv, z, ringK,
+                        ringV, position, out));
+            }
         }
+    }
+
+    /**
+     * @return whether the far state of {@code spec} in {@code dtype} is kept in the {@link TaylorPacking} layout
+     *     between calls, as for {@link LinearAttentionKernels#packs}; {@link #apply} then takes it packed
+     */
+    public static boolean packs(DType dtype, BasedAttentionSpec spec) {
+        return dtype == DType.F32 && spec.featureMap() instanceof Taylor;
+    }
+
+    /**
+     * One decode step of one head where the state lies: the key leaving the window is read from its slot and enters
+     * the far state in the same pass that reads the state out; then the token takes that slot, and the window's
+     * scores and weighted values are read from the ring in place.
+     */
+    private void decode32(BasedAttentionSpec spec, F32FeatureMap phi, int bh, int dv, MemorySegment q,
+            MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment ringK,
+            MemorySegment ringV, long position, MemorySegment out) {
+        int f = phi.inputDim;
+        int dw = phi.outputDim;
+        int d = spec.featureMap().outputDim();
+        int lookback = spec.lookback();
+        int cap = lookback + 1;
+        long headK = (long) bh * cap * f;
+        long headV = (long) bh * cap * dv;
+        int slot = (int) (position % cap);
+        float[] qh = Scratch.floats(2, f);
+        float[] leaving = Scratch.floats(0, f + dv);
+        float[] scores = Scratch.floats(4, cap);
+        float[] y = Scratch.floats(3, dv);
+        float[] phiQ = Scratch.floats(7, dw);
+        float[] phiK = Scratch.floats(8, dw);
+        float[] farNum = Scratch.floats(9, dv);
+        float[] den = Scratch.floats(10, 1);
+        Mem.read(q, (long) bh * f, qh, 0, f);
+        phi.applyQuery(qh, 0, 0, 1, phiQ, 0);
+        double farDen;
+        if (position >= cap) {
+            // token position - cap leaves the window and enters the linear state, which is then read out
+            Mem.read(ringK, headK + (long) slot * f, leaving, 0, f);
+            Mem.read(ringV, headV + (long) slot * dv, leaving, f, dv);
+            phi.apply(leaving, 0, 0, 1, phiK, 0);
+            kernels.updateThenProject(z, (long) bh * d, 1, dw, d, ONE, 0, phiK, 0, phiQ, 0, den, 0);
+            kernels.updateThenProject(kv, (long) bh * dv * d, dv, dw, d, leaving, f, phiK, 0, phiQ, 0, farNum, 0);
+            farDen = den[0];
+        } else {
+            kernels.dotRows(phiQ, 0, kv, (long) bh * dv * d, d, dv, dw, farNum, 0);
+            farDen = kernels.dot(phiQ, 0, z, (long) bh * d, dw);
+        }
+        MemorySegment.copy(k, Mem.F32, (long) bh * f * Float.BYTES, ringK, Mem.F32,
+                (headK + (long) slot * f) * Float.BYTES, f);
+        MemorySegment.copy(v, Mem.F32, (long) bh * dv * Float.BYTES, ringV, Mem.F32,
+                (headV + (long) slot * dv) * Float.BYTES, dv);
+        long first = Math.max(0, position - lookback);
+        int count = (int) (position - first + 1);
+        int at = 0;
+        for (long p = first; p <= position; ) {
+            int s = (int) (p % cap);
+            int run = (int) Math.min(position + 1 - p, cap - s);
+            kernels.dotRows(qh, 0, ringK, headK + (long) s * f, f, run, f, scores, at);
+            at += run;
+            p += run;
+        }
+        float scale = (float) spec.effectiveScale();
+        for (int i = 0; i < count; i++) {
+            scores[i] *= scale;
+        }
+        float c = kernels.max(scores, 0, count);
+        double nearDen = kernels.expShifted(scores, 0, count, c);
+        java.util.Arrays.fill(y, 0, dv, 0f);
+        at = 0;
+        for (long p = first; p <= position; ) {
+            int s = (int) (p % cap);
+            int run = (int) Math.min(position + 1 - p, cap - s);
+            kernels.accumulateRows(scores, at, ringV, headV + (long) s * dv, run, dv, y, 0);
+            at += run;
+            p += run;
+        }
+        double shrink = Math.exp(-(double) c);
+        double total = nearDen + shrink * (farDen + spec.eps());
+        for (int e = 0; e < dv; e++) {
+            y[e] = (float) ((y[e] + shrink * farNum[e]) / total);
+        }
+        Mem.write(y, 0, out, (long) bh * dv, dv);
     }
 
     private static void reference(BasedAttentionSpec spec, int bh, int seq, int dv, MemorySegment q, MemorySegment k,
@@ -78,7 +172,9 @@ public final class BasedAttentionKernels {
             MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment ringK,
             MemorySegment ringV, long position, MemorySegment out) {
         int f = phi.inputDim;
+        // phi is the compact map when the far state is packed: the first d floats of each state row of width dFull
         int d = phi.outputDim;
+        int dFull = spec.featureMap().outputDim();
         int lookback = spec.lookback();
         int cap = lookback + 1;
         int old = (int) Math.min(position, cap);
@@ -101,14 +197,16 @@ public final class BasedAttentionKernels {
         Mem.read(k, (long) bh * seq * f, keys, old * f, seq * f);
         Mem.read(v, (long) bh * seq * dv, values, old * dv, seq * dv);
         Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
-        Mem.read(kv, (long) bh * dv * d, s, 0, dv * d);
-        Mem.read(z, (long) bh * d, zh, 0, d);
+        for (int c = 0; c < dv; c++) {
+            Mem.read(kv, ((long) bh * dv + c) * dFull, s, c * d, d);
+        }
+        Mem.read(z, (long) bh * dFull, zh, 0, d);
         float scale = (float) spec.effectiveScale();
         double eps = spec.eps();
         for (int n = 0; n < seq; n++) {
             long p = position + n;
             int last = old + n;
-            phi.apply(qh, n * f, 0, 1, phiQ, 0);
+            phi.applyQuery(qh, n * f, 0, 1, phiQ, 0);
             if (p >= cap) {
                 // token p - cap leaves the window and enters the linear state, which is then read out
                 int leaving = (int) (p - cap - base);
@@ -136,8 +234,10 @@ public final class BasedAttentionKernels {
             }
         }
         Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
-        Mem.write(s, 0, kv, (long) bh * dv * d, dv * d);
-        Mem.write(zh, 0, z, (long) bh * d, d);
+        for (int c = 0; c < dv; c++) {
+            Mem.write(s, c * d, kv, ((long) bh * dv + c) * dFull, d);
+        }
+        Mem.write(zh, 0, z, (long) bh * dFull, d);
         long keep = Math.max(position, position + seq - cap);
         Ring.scatter(keys, (int) (keep - base), ringK, headK, cap, f, keep, position + seq);
         Ring.scatter(values, (int) (keep - base), ringV, headV, cap, dv, keep, position + seq);
