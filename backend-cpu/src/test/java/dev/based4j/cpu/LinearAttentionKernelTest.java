@@ -42,8 +42,11 @@ class LinearAttentionKernelTest {
         backend.close();
     }
 
-    /** batch, heads, seq, dv; chunk 8 so that 13 and 40 are not multiples of it. */
-    private static final int[][] SHAPES = {{1, 1, 1, 3}, {2, 3, 13, 5}, {1, 2, 40, 4}};
+    /**
+     * batch, heads, seq, dv; chunk 8 so that 13 and 40 are not multiples of it. One head of 44 tokens is fewer heads
+     * than threads: its chunks run in parallel.
+     */
+    private static final int[][] SHAPES = {{1, 1, 1, 3}, {2, 3, 13, 5}, {1, 2, 40, 4}, {1, 1, 44, 6}};
     private static final int CHUNK = 8;
 
     /** q, k, v of one case and the float64 reference state carried from call to call. */

@@ -161,6 +161,13 @@ public final class LinearAttentionKernels {
         int chunk = Math.min(spec.chunkSize(), seq);
         double pair = (phi.hasDotKernel() ? f : dw) + dv;
         long cost = (long) (seq * (form == Form.QUADRATIC ? seq / 2.0 : chunk / 2.0) * pair) + 2L * seq * dw * dv;
+        if (form == Form.CHUNKED && rows < pool.threads() && seq >= 2 * chunk) {
+            // fewer heads than threads: the chunks of each head are shared out instead
+            for (int bh = 0; bh < rows; bh++) {
+                chunkParallel(work, eps, bh, seq, f, d, dv, chunk, q, k, v, kv, z, out);
+            }
+            return;
+        }
         pool.forEach(rows, cost, bh -> {
             float[] qh = Scratch.floats(0, seq * f);
             float[] kh = Scratch.floats(1, seq * f);
@@ -197,6 +204,89 @@ public final class LinearAttentionKernels {
             }
             Mem.write(zh, 0, z, (long) bh * d, dw);
         });
+    }
+
+    /**
+     * The chunked form of one head with its chunks in parallel, in three passes: every chunk's contribution to the
+     * state ({@code φ(K_c)ᵀ·V_c}, {@code Σ φ(k)}) in parallel; a running sum over chunks, which leaves each
+     * chunk the state before it; then every chunk's outputs in parallel, as {@link #chunked} computes them.
+     */
+    private void chunkParallel(F32FeatureMap work, float eps, int bh, int seq, int f, int d, int dv, int chunk,
+            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
+        int dw = work.outputDim;
+        float[] qh = Scratch.floats(0, seq * f);
+        float[] kh = Scratch.floats(1, seq * f);
+        float[] vh = Scratch.floats(2, seq * dv);
+        float[] s = Scratch.floats(3, dv * dw);
+        float[] zh = Scratch.floats(4, dw);
+        float[] y = Scratch.floats(5, seq * dv);
+        float[] kt = Scratch.floats(11, f * seq);
+        float[] st = Scratch.floats(12, dw * dv);
+        float[] zw = Scratch.floats(13, dw);
+        Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
+        Mem.read(k, (long) bh * seq * f, kh, 0, seq * f);
+        Mem.read(v, (long) bh * seq * dv, vh, 0, seq * dv);
+        for (int c = 0; c < dv; c++) {
+            Mem.read(kv, ((long) bh * dv + c) * d, s, c * dw, dw);
+        }
+        Mem.read(z, (long) bh * d, zh, 0, dw);
+        for (int n = 0; n < seq; n++) {
+            for (int i = 0; i < f; i++) {
+                kt[i * seq + n] = kh[n * f + i];
+            }
+        }
+        work.stateIn(s, zh, dv, st, zw);
+        Head h = new Head(work, eps, seq, f, dw, dv, qh, kh, kt, vh, st, zw, y);
+        int chunks = (seq + chunk - 1) / chunk;
+        int block = dw * dv;
+        // per chunk: first its contribution to the state, after the running sum the state before it
+        float[] states = new float[chunks * block];
+        float[] zs = new float[chunks * dw];
+        long cost = (long) chunk * block;
+        pool.forEach(chunks, cost, c -> {
+            int c0 = c * chunk;
+            int len = Math.min(chunk, seq - c0);
+            float[] phiKt = Scratch.floats(7, dw * chunk);
+            work.applyColumns(kt, seq, c0, len, c0, seq, phiKt, 0, len);
+            kernels.matmul(phiKt, 0, len, vh, c0 * dv, dv, states, c * block, dv, dw, len, dv, false);
+            float[] ones = ones(len);
+            for (int e = 0; e < dw; e++) {
+                zs[c * dw + e] = kernels.dot(phiKt, e * len, ones, 0, len);
+            }
+        });
+        float[] contribution = Scratch.floats(14, block);
+        for (int c = 0; c < chunks; c++) {
+            System.arraycopy(states, c * block, contribution, 0, block);
+            System.arraycopy(st, 0, states, c * block, block);
+            kernels.axpy(1f, contribution, 0, st, 0, block);
+            System.arraycopy(zs, c * dw, contribution, 0, dw);
+            System.arraycopy(zw, 0, zs, c * dw, dw);
+            kernels.axpy(1f, contribution, 0, zw, 0, dw);
+        }
+        pool.forEach(chunks, cost * 2, c -> {
+            int c0 = c * chunk;
+            int len = Math.min(chunk, seq - c0);
+            float[] phiQ = Scratch.floats(6, chunk * dw);
+            float[] scores = Scratch.floats(8, chunk * chunk);
+            float[] den = Scratch.floats(10, chunk);
+            work.applyQueryRows(qh, c0 * f, len, c0, seq, phiQ, 0);
+            kernels.matmul(phiQ, 0, dw, states, c * block, dv, y, c0 * dv, dv, len, dw, dv, false);
+            kernels.matmulTransposed(phiQ, 0, dw, zs, c * dw, dw, den, 0, 1, len, dw, 1, false);
+            if (work.hasDotKernel()) {
+                kernels.matmul(qh, c0 * f, f, kt, c0, seq, scores, 0, len, len, f, len, false);
+            } else {
+                float[] phiKt = Scratch.floats(7, dw * chunk);
+                work.applyColumns(kt, seq, c0, len, c0, seq, phiKt, 0, len);
+                kernels.matmul(phiQ, 0, dw, phiKt, 0, len, scores, 0, len, len, dw, len, false);
+            }
+            finishBlock(h, scores, len, len, 0, c0, den, c0);
+        });
+        work.stateOut(st, zw, dv, s, zh);
+        Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
+        for (int c = 0; c < dv; c++) {
+            Mem.write(s, c * dw, kv, ((long) bh * dv + c) * d, dw);
+        }
+        Mem.write(zh, 0, z, (long) bh * d, dw);
     }
 
     /**
