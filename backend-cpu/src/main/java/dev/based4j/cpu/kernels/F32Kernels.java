@@ -87,6 +87,9 @@ public interface F32Kernels {
     void updateThenProject(MemorySegment s, long sIndex, int rows, int cols, int stride, float[] u, int uOffset,
             float[] w, int wOffset, float[] x, int xOffset, float[] out, int outOffset);
 
+    /** {@code x[i] = x[i] / (1 + exp(-x[i]))} (SiLU) in place over {@code n} values. */
+    void silu(float[] x, int offset, int n);
+
     /** @return the largest of {@code n >= 1} values */
     float max(float[] x, int offset, int n);
 

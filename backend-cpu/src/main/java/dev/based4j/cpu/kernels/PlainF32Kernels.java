@@ -101,6 +101,14 @@ public final class PlainF32Kernels implements F32Kernels {
     }
 
     @Override
+    public void silu(float[] x, int offset, int n) {
+        for (int i = 0; i < n; i++) {
+            float v = x[offset + i];
+            x[offset + i] = (float) (v / (1.0 + Math.exp(-v)));
+        }
+    }
+
+    @Override
     public void scale(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
         for (int i = 0; i < n; i++) {
             y[yOffset + i] = alpha * x[xOffset + i];

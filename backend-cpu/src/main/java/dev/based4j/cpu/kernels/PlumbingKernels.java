@@ -15,7 +15,7 @@ public final class PlumbingKernels {
     /** Weight rows per panel of {@link #linear}: copied once per task, reused by every row of the block. */
     private static final int PANEL = 64;
     /** Below this many rows a weight is not copied into panels but read in place. */
-    private static final int FEW_ROWS = 4;
+    private static final int FEW_ROWS = 16;
     /** Weight rows per block of the few-rows path. */
     private static final int DECODE_BLOCK = 16;
     /** Elements per task of the element-wise ops. */
@@ -136,9 +136,7 @@ public final class PlumbingKernels {
         elementwise32(n, 4, (o, len) -> {
             float[] a = Scratch.floats(0, len);
             Mem.read(x, o, a, 0, len);
-            for (int i = 0; i < len; i++) {
-                a[i] = (float) (a[i] / (1.0 + Math.exp(-a[i])));
-            }
+            kernels.silu(a, 0, len);
             Mem.write(a, 0, out, o, len);
         });
     }

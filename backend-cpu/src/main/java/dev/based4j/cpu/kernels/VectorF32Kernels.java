@@ -191,6 +191,20 @@ public final class VectorF32Kernels implements F32Kernels {
     }
 
     @Override
+    public void silu(float[] x, int offset, int n) {
+        FloatVector one = FloatVector.broadcast(SPECIES, 1f);
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector v = FloatVector.fromArray(SPECIES, x, offset + i);
+            v.div(v.neg().lanewise(VectorOperators.EXP).add(one)).intoArray(x, offset + i);
+        }
+        for (; i < n; i++) {
+            float v = x[offset + i];
+            x[offset + i] = (float) (v / (1.0 + Math.exp(-v)));
+        }
+    }
+
+    @Override
     public void scale(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
         FloatVector av = FloatVector.broadcast(SPECIES, alpha);
         int i = 0;

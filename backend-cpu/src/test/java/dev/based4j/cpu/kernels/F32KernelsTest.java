@@ -262,4 +262,24 @@ class F32KernelsTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "{0} n {1}")
+    @MethodSource("lengths")
+    void siluMatchesDoubleArithmetic(F32Kernels kernels, int n) {
+        Random r = new Random(n + 57);
+        float[] x = new float[n + 3];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextGaussian() * 6);
+        }
+        float[] y = x.clone();
+        kernels.silu(y, 2, n);
+        assertThat(y[0]).isEqualTo(x[0]);
+        assertThat(y[1]).isEqualTo(x[1]);
+        assertThat(y[n + 2]).isEqualTo(x[n + 2]);
+        for (int i = 2; i < n + 2; i++) {
+            double expected = x[i] / (1 + Math.exp(-x[i]));
+            assertThat((double) y[i]).as("element %d of %f", i, x[i])
+                    .isCloseTo(expected, within(2e-6 * Math.max(1, Math.abs(expected))));
+        }
+    }
 }
