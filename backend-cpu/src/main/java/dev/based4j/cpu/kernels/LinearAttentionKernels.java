@@ -25,6 +25,13 @@ public final class LinearAttentionKernels {
     /** The weight of a key in {@code z}: {@code z += 1·φ(k)}. */
     private static final float[] ONE = {1f};
 
+    /**
+     * A query-key pair of the quadratic form (score, masking, the normaliser's sum in double, a weighted value row)
+     * against a multiply-add of the chunked form's state products, which run as register-tiled matrix products:
+     * measured with JMH, {@code LinearAttentionPrefillBenchmark}, 2 threads, B = 1, seq 32..512.
+     */
+    static final double PAIR_COST = 1.45;
+
     /** How float32 prefill is evaluated. */
     enum Form {
         QUADRATIC, CHUNKED, RECURRENT
@@ -109,8 +116,10 @@ public final class LinearAttentionKernels {
     /**
      * The form AUTO and the explicit algorithms map to. Per token, the quadratic form pays for {@code seq/2}
      * query-key pairs, the chunked form for {@code chunk/2} pairs plus one read-out of and one update to the
-     * {@code dv×D} state; a pair costs a score ({@code f} with a closed-form kernel, else {@code D}) and a
-     * weighted value row ({@code dv}).
+     * {@code dv×d} state; a pair costs a score ({@code f} with a closed-form kernel, else {@code d}) and a
+     * weighted value row ({@code dv}), weighted by {@link #PAIR_COST}. With Taylor f = 16, dv = 64 and chunks of 64
+     * the switch falls at about 380 tokens, where JMH put it (between 256 and 512 tokens; see
+     * {@code docs/performance.md}).
      */
     static Form choose(LinearAttentionSpec spec, int seq, int valueDim, boolean dotKernel) {
         return switch (spec.algorithm()) {
@@ -121,7 +130,7 @@ public final class LinearAttentionKernels {
                 int f = spec.featureDim();
                 int stateDim = spec.featureMap() instanceof Taylor ? 1 + f + f * (f + 1) / 2 : spec.expandedDim();
                 double pair = (dotKernel ? f : stateDim) + valueDim;
-                double quadratic = seq / 2.0 * pair;
+                double quadratic = seq / 2.0 * pair * PAIR_COST;
                 double chunked = Math.min(spec.chunkSize(), seq) / 2.0 * pair + 2.0 * stateDim * valueDim;
                 yield quadratic <= chunked ? Form.QUADRATIC : Form.CHUNKED;
             }

@@ -36,6 +36,12 @@ class PrefillChoiceTest {
                 .isEqualTo(LinearAttentionKernels.Form.RECURRENT);
     }
 
+    @Test
+    void theTaylorSwitchFallsWhereJmhMeasuredIt() {
+        // LinearAttentionPrefillBenchmark, 2 threads: quadratic ahead at 256 tokens, chunked ahead at 512
+        assertThat(crossover(TAYLOR, true)).isBetween(257, 512);
+    }
+
     private static int crossover(LinearAttentionSpec spec, boolean dotKernel) {
         int seq = 1;
         while (LinearAttentionKernels.choose(spec, seq, 64, dotKernel) == LinearAttentionKernels.Form.QUADRATIC) {
