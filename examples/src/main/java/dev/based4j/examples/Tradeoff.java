@@ -28,8 +28,9 @@ import java.util.SplittableRandom;
  * <p>Per model, context {@code c} and batch {@code B}: prefill of {@code c} tokens per sequence from an empty state
  * (repeated while it takes under {@link #PREFILL_BUDGET_S} seconds, at most {@link #PREFILL_RUNS} times, the best
  * kept), then, on the state the prefill left, decode steps of one token per sequence (two untimed, then timed ones
- * until {@code decodeSteps} or {@link #DECODE_BUDGET_S} seconds; the median step counts). Both models first run once untimed, so the JIT has
- * compiled the kernels.
+ * until {@code decodeSteps} or {@link #DECODE_BUDGET_S} seconds; the median step counts). Both models first run
+ * untimed at every batch size, a prefill and {@link #WARMUP_S} seconds of decode steps, so that the JIT has compiled
+ * the kernels before the first point.
  */
 final class Tradeoff {
     /** Prefill is repeated (fresh state each time) while the runs so far took less than this. */
@@ -40,6 +41,14 @@ final class Tradeoff {
     static final double DECODE_BUDGET_S = 1.0;
     /** Untimed decode steps before the timed ones. */
     static final int DECODE_WARMUP = 2;
+    /**
+     * Warm-up before the first point, per model and batch size: decode steps until this many seconds have passed
+     * (at most {@link #WARMUP_STEPS}), so that the JIT has compiled the decode path, which a point's few timed steps
+     * would otherwise measure half-interpreted.
+     */
+    static final double WARMUP_S = 0.75;
+    /** Most warm-up decode steps per model and batch size. */
+    static final int WARMUP_STEPS = 4000;
     /** Timed decode steps are at least this many. */
     static final int MIN_DECODE_STEPS = 2;
     /** Model label of the BASED stack. */
@@ -128,12 +137,12 @@ final class Tradeoff {
         try (LayerStack based = LayerStack.random(backend, DType.F32, size.based(), seed)) {
             List<Measurement> out = new ArrayList<>();
             if (models.contains(BASED)) {
-                warmUp(backend, based, warmContext, seed);
+                warmUp(backend, based, warmContext, batches, seed);
             }
             if (models.contains(ATTENTION)) {
                 try (LayerStack attention = LayerStack.random(backend, DType.F32,
-                        size.attention(warmContext + DECODE_WARMUP + 4), seed)) {
-                    warmUp(backend, attention, warmContext, seed);
+                        size.attention(warmContext + WARMUP_STEPS), seed)) {
+                    warmUp(backend, attention, warmContext, batches, seed);
                 }
             }
             for (int context : models.contains(BASED) ? contexts : List.<Integer>of()) {
@@ -156,13 +165,16 @@ final class Tradeoff {
         }
     }
 
-    private static void warmUp(Backend backend, LayerStack stack, int context, long seed) {
-        try (Tensor x = hidden(backend, 1, context, stack.modelDim(), seed);
-                Tensor token = hidden(backend, 1, 1, stack.modelDim(), seed + 1);
-                LayerStack.State state = stack.newState(1)) {
-            stack.hidden(x, state, false).close();
-            for (int i = 0; i < DECODE_WARMUP + 2; i++) {
-                stack.hidden(token, state, true).close();
+    private static void warmUp(Backend backend, LayerStack stack, int context, List<Integer> batches, long seed) {
+        for (int batch : batches) {
+            try (Tensor x = hidden(backend, batch, context, stack.modelDim(), seed);
+                    Tensor token = hidden(backend, batch, 1, stack.modelDim(), seed + 1);
+                    LayerStack.State state = stack.newState(batch)) {
+                stack.hidden(x, state, false).close();
+                long deadline = System.nanoTime() + (long) (WARMUP_S * 1e9);
+                for (int i = 0; i < WARMUP_STEPS && (i < DECODE_WARMUP + 2 || System.nanoTime() < deadline); i++) {
+                    stack.hidden(token, state, true).close();
+                }
             }
         }
     }
