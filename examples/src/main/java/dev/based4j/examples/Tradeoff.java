@@ -46,7 +46,7 @@ final class Tradeoff {
      * (at most {@link #WARMUP_STEPS}), so that the JIT has compiled the decode path, which a point's few timed steps
      * would otherwise measure half-interpreted.
      */
-    static final double WARMUP_S = 0.75;
+    static final double WARMUP_S = 2.0;
     /** Most warm-up decode steps per model and batch size. */
     static final int WARMUP_STEPS = 4000;
     /** Timed decode steps are at least this many. */
@@ -136,19 +136,21 @@ final class Tradeoff {
         int warmContext = Math.min(256, contexts.stream().mapToInt(Integer::intValue).min().orElse(256));
         try (LayerStack based = LayerStack.random(backend, DType.F32, size.based(), seed)) {
             List<Measurement> out = new ArrayList<>();
+            // each model is warmed up just before its own points: warming the other one in between would leave
+            // shared code compiled for the other's shapes
             if (models.contains(BASED)) {
                 warmUp(backend, based, warmContext, batches, seed);
-            }
-            if (models.contains(ATTENTION)) {
-                try (LayerStack attention = LayerStack.random(backend, DType.F32,
-                        size.attention(warmContext + WARMUP_STEPS), seed)) {
-                    warmUp(backend, attention, warmContext, batches, seed);
-                }
             }
             for (int context : models.contains(BASED) ? contexts : List.<Integer>of()) {
                 for (int batch : batches) {
                     listener.point(BASED, context, batch);
                     out.addAll(point(backend, BASED, based, size.based(), context, batch, decodeSteps, seed, listener));
+                }
+            }
+            if (models.contains(ATTENTION)) {
+                try (LayerStack attention = LayerStack.random(backend, DType.F32,
+                        size.attention(warmContext + WARMUP_STEPS), seed)) {
+                    warmUp(backend, attention, warmContext, batches, seed);
                 }
             }
             for (int context : models.contains(ATTENTION) ? contexts : List.<Integer>of()) {
