@@ -41,7 +41,7 @@ public final class PlumbingKernels {
     public void linear(DType dtype, MemorySegment x, int rows, int in, MemorySegment weight, int outDim,
             MemorySegment bias, MemorySegment out) {
         int rowBlocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
-        int colBlocks = Math.max(1, Math.min((outDim + PANEL - 1) / PANEL, (2 * pool.threads() + rowBlocks - 1) / rowBlocks));
+        int colBlocks = Math.max(1, Math.min((outDim + PANEL - 1) / PANEL, (4 * pool.threads() + rowBlocks - 1) / rowBlocks));
         int colWidth = (outDim + colBlocks - 1) / colBlocks;
         int width = (colWidth + PANEL - 1) / PANEL * PANEL;
         int tasks = rowBlocks * ((outDim + width - 1) / width);
