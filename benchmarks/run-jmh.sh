@@ -42,6 +42,9 @@ done
 [ -n "$java" ] || { echo "run-jmh: needs a JDK 25 or newer (JAVA_HOME or /usr/lib/jvm)" >&2; exit 2; }
 mkdir -p "$out"
 short=(-f 1 -wi 2 -i 3 -w 1s -r 2s)
+# the 360M-shaped stacks run 27 layers of code that the JIT keeps improving for ~15 s: a short warm-up under-reports
+long=(-f 1 -wi 6 -i 5 -w 3s -r 3s)
+timing=("${short[@]}")
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
@@ -61,7 +64,7 @@ run() {  # group, then JMH arguments
   local group="$1"; shift
   wait_quiet
   echo "$group start $(date -u +%FT%TZ) load $(cat /proc/loadavg)" >>"$out/load.txt"
-  "$java" -jar "$jar" "$@" "${short[@]}" -p backend="$backend" -rf json -rff "$out/$group.json" \
+  "$java" -jar "$jar" "$@" "${timing[@]}" -p backend="$backend" -rf json -rff "$out/$group.json" \
     | tee "$out/$group.txt" | grep -E '^(Benchmark|[A-Za-z0-9]+Benchmark\.)' | grep -v ':tokens\|:gbyte' || true
   echo "$group end   $(date -u +%FT%TZ) load $(cat /proc/loadavg)" >>"$out/load.txt"
 }
@@ -76,7 +79,9 @@ for g in "${groups[@]}"; do
       run anchor-decode 'LinearAttentionDecodeBenchmark' -p batch=1,8 -p threads=1,2
       run anchor-window 'SlidingWindowPrefillBenchmark' -p batch=1 -p seq=2048 -p threads=2
       run anchor-attention 'FullAttentionDecodeBenchmark' -p batch=1 -p context=1024,4096,16384,32768 -p threads=2
-      run anchor-stack 'Stack360mDecodeBenchmark' -p batch=1 -p threads=2 ;;
+      timing=("${long[@]}")
+      run anchor-stack 'Stack360mDecodeBenchmark' -p batch=1 -p threads=2
+      timing=("${short[@]}") ;;
     linear-prefill)
       run linear-chunked 'LinearAttentionPrefillBenchmark' -p algorithm=CHUNKED -p batch=1,8 -p seq=512,2048,8192 \
         -p chunk=32,64 -p threads=2
@@ -92,7 +97,9 @@ for g in "${groups[@]}"; do
     fused) run fused 'FusedPrefillBenchmark|FusedDecodeBenchmark' -p batch=1,8 -p seq=2048 -p threads=2 ;;
     plumbing) run plumbing 'MatmulBenchmark|BaseConvBenchmark|PlumbingBenchmark' -p threads=2 ;;
     stack)
+      timing=("${long[@]}")
       run stack-decode 'Stack360mDecodeBenchmark' -p batch=1,8 -p threads=1,2
+      timing=("${short[@]}")
       run stack-prefill 'Stack360mPrefillBenchmark' -p seq=512 -p threads=2 ;;
     *) echo "run-jmh: unknown group '$g'" >&2; exit 2 ;;
   esac
