@@ -81,7 +81,10 @@ public final class CpuPool implements AutoCloseable {
             return;
         }
         int parts = Math.min(threads, count);
-        if (parts == 1 || closed || (double) count * Math.max(1, workPerItem) < INLINE_WORK || !calling.tryLock()) {
+        // a call from inside an item (the lock is reentrant) runs inline too: publishing it would take the workers
+        // off the call that contains it
+        if (parts == 1 || closed || (double) count * Math.max(1, workPerItem) < INLINE_WORK
+                || calling.isHeldByCurrentThread() || !calling.tryLock()) {
             for (int i = 0; i < count; i++) {
                 body.accept(i);
             }

@@ -55,6 +55,25 @@ class CpuPoolTest {
         assertThat(hits.get(9)).isEqualTo(1);
     }
 
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void aCallFromInsideAnItemRunsInlineAndEveryItemOfBothRuns() {
+        try (CpuPool pool = new CpuPool(2)) {
+            AtomicIntegerArray outer = new AtomicIntegerArray(8);
+            AtomicIntegerArray inner = new AtomicIntegerArray(8 * 8);
+            pool.forEachInRanges(8, 1_000_000, i -> {
+                outer.incrementAndGet(i);
+                pool.forEachInRanges(8, 1_000_000, j -> inner.incrementAndGet(i * 8 + j));
+            });
+            for (int i = 0; i < 8; i++) {
+                assertThat(outer.get(i)).as("outer item %d", i).isEqualTo(1);
+            }
+            for (int i = 0; i < 64; i++) {
+                assertThat(inner.get(i)).as("inner item %d", i).isEqualTo(1);
+            }
+        }
+    }
+
     private static void busy() {
         long until = System.nanoTime() + 20_000;
         while (System.nanoTime() < until) {
