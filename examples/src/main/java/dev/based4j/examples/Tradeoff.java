@@ -27,8 +27,9 @@ import java.util.SplittableRandom;
  *
  * <p>Per model, context {@code c} and batch {@code B}: prefill of {@code c} tokens per sequence from an empty state
  * (repeated while it takes under {@link #PREFILL_BUDGET_S} seconds, at most {@link #PREFILL_RUNS} times, the best
- * kept), then, on the state the prefill left, decode steps of one token per sequence (two untimed, then timed ones
- * until {@code decodeSteps} or {@link #DECODE_BUDGET_S} seconds; the median step counts). Both models first run
+ * kept), then, on the state the prefill left, decode steps of one token per sequence (untimed ones for
+ * {@link #POINT_WARMUP_S}, then timed ones until {@code decodeSteps} or {@link #DECODE_BUDGET_S} seconds; the
+ * median step counts). Both models first run
  * untimed at every batch size, a prefill and {@link #WARMUP_S} seconds of decode steps, so that the JIT has compiled
  * the kernels before the first point.
  */
@@ -39,8 +40,15 @@ final class Tradeoff {
     static final int PREFILL_RUNS = 5;
     /** Timed decode stops after this many seconds, even before {@code decodeSteps}. */
     static final double DECODE_BUDGET_S = 1.0;
-    /** Untimed decode steps before the timed ones. */
+    /** Untimed decode steps before the timed ones, at least. */
     static final int DECODE_WARMUP = 2;
+    /**
+     * Untimed decode steps before the timed ones go on for this long (at most {@link #POINT_WARMUP_STEPS}): the
+     * first steps after a prefill of a new shape can run while the JIT recompiles what the prefill deoptimised.
+     */
+    static final double POINT_WARMUP_S = 0.25;
+    /** Most untimed decode steps per point; the attention stack's KV cache has room for them. */
+    static final int POINT_WARMUP_STEPS = 256;
     /**
      * Warm-up before the first point, per model and batch size: decode steps until this many seconds have passed
      * (at most {@link #WARMUP_STEPS}), so that the JIT has compiled the decode path, which a point's few timed steps
@@ -154,7 +162,7 @@ final class Tradeoff {
                 }
             }
             for (int context : models.contains(ATTENTION) ? contexts : List.<Integer>of()) {
-                LayerStack.Config config = size.attention(context + DECODE_WARMUP + decodeSteps);
+                LayerStack.Config config = size.attention(context + POINT_WARMUP_STEPS + decodeSteps);
                 try (LayerStack attention = LayerStack.random(backend, DType.F32, config, seed)) {
                     for (int batch : batches) {
                         listener.point(ATTENTION, context, batch);
@@ -204,10 +212,13 @@ final class Tradeoff {
                 Measurement prefill = new Measurement(name, model, "prefill", batch, context,
                         (double) batch * context / best, StackFlops.of(config, batch, 0, context) / best * 1e-9);
 
-                for (int i = 0; i < DECODE_WARMUP; i++) {
+                long deadline = System.nanoTime() + (long) (POINT_WARMUP_S * 1e9);
+                int warm = 0;
+                while (warm < DECODE_WARMUP || (warm < POINT_WARMUP_STEPS && System.nanoTime() < deadline)) {
                     stack.hidden(token, state, true).close();
+                    warm++;
                 }
-                long before = context + DECODE_WARMUP;
+                long before = context + warm;
                 double[] stepSeconds = new double[decodeSteps];
                 double flops = 0;
                 int steps = 0;
