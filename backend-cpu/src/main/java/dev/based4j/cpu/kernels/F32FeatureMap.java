@@ -97,9 +97,9 @@ abstract sealed class F32FeatureMap {
     }
 
     /**
-     * A canonical state ({@code s [dv × D]}, value dimension first, and {@code z [D]}, as tensors hold it) in the
-     * kernels' working layout: {@code st [outputDim × dv]}, feature dimension first, so that read-outs and updates
-     * are plain matrix products, and {@code zw [outputDim]}.
+     * A state in this map's features as tensors hold it ({@code s [dv × outputDim]}, value dimension first, and
+     * {@code z [outputDim]}) in the kernels' working layout: {@code st [outputDim × dv]}, feature dimension first,
+     * so that read-outs and updates are plain matrix products, and {@code zw [outputDim]}.
      */
     void stateIn(float[] s, float[] z, int dv, float[] st, float[] zw) {
         int d = outputDim;
@@ -111,7 +111,7 @@ abstract sealed class F32FeatureMap {
         System.arraycopy(z, 0, zw, 0, d);
     }
 
-    /** The inverse of {@link #stateIn}: the working state back into the canonical arrays it was read from. */
+    /** The inverse of {@link #stateIn}: the working state back into the arrays it was read from. */
     void stateOut(float[] st, float[] zw, int dv, float[] s, float[] z) {
         int d = outputDim;
         for (int c = 0; c < dv; c++) {
@@ -193,25 +193,10 @@ abstract sealed class F32FeatureMap {
      */
     static final class SymmetricTaylorMap extends F32FeatureMap {
         private final TaylorMap full;
-        /** Canonical index of each compact quadratic feature, and of its mirror ({@code (j, i)} for {@code (i, j)}). */
-        private final int[] canonical;
-        private final int[] mirror;
 
         SymmetricTaylorMap(TaylorMap full) {
-            super(full.inputDim, 1 + full.inputDim + full.inputDim * (full.inputDim + 1) / 2);
+            super(full.inputDim, TaylorPacking.compactDim(full.inputDim));
             this.full = full;
-            int f = full.inputDim;
-            int quadratic = f * (f + 1) / 2;
-            this.canonical = new int[quadratic];
-            this.mirror = new int[quadratic];
-            int at = 0;
-            for (int i = 0; i < f; i++) {
-                for (int j = i; j < f; j++) {
-                    canonical[at] = 1 + f + i * f + j;
-                    mirror[at] = 1 + f + j * f + i;
-                    at++;
-                }
-            }
         }
 
         @Override
