@@ -168,7 +168,8 @@ public final class CpuBackend extends AbstractBackend {
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
         Shape s = v.shape();
         linearAttention.prefill(q.dtype(), spec, s.dim(0), s.dim(1), s.dim(2), s.dim(3), seg(q), seg(k), seg(v),
-                stateSegment(q.dtype(), spec, state.kv()), stateSegment(q.dtype(), spec, state.z()), seg(out));
+                stateSegment(q.dtype(), spec.featureMap(), state.kv()), stateSegment(q.dtype(), spec.featureMap(), state.z()),
+                seg(out));
     }
 
     @Override
@@ -176,15 +177,17 @@ public final class CpuBackend extends AbstractBackend {
             LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
         Shape s = v.shape();
         linearAttention.decode(q.dtype(), spec, s.dim(0), s.dim(1), s.dim(3), seg(q), seg(k), seg(v),
-                stateSegment(q.dtype(), spec, state.kv()), stateSegment(q.dtype(), spec, state.z()), seg(out));
+                stateSegment(q.dtype(), spec.featureMap(), state.kv()), stateSegment(q.dtype(), spec.featureMap(), state.z()),
+                seg(out));
     }
 
     /**
-     * A linear-attention state tensor as the kernels take it: in the packed layout of {@link TaylorPacking} when
-     * {@link LinearAttentionKernels#packs} (it stays packed until something else reads it), else canonical.
+     * A linear-attention state tensor (or the fused layer's far state) as the kernels take it: in the packed layout
+     * of {@link TaylorPacking} when it {@link TaylorPacking#applies} (it stays packed until something else reads
+     * it), else canonical.
      */
-    private static MemorySegment stateSegment(DType dtype, LinearAttentionSpec spec, Tensor t) {
-        return LinearAttentionKernels.packs(dtype, spec) ? ((CpuTensor) t).packedTaylor(spec.featureDim()) : seg(t);
+    private static MemorySegment stateSegment(DType dtype, FeatureMap map, Tensor t) {
+        return TaylorPacking.applies(dtype, map) ? ((CpuTensor) t).packedTaylor(map.inputDim()) : seg(t);
     }
 
     @Override
@@ -220,10 +223,8 @@ public final class CpuBackend extends AbstractBackend {
 
     private void based(BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v, BasedAttentionState state, Tensor out) {
         Shape s = v.shape();
-        boolean packed = BasedAttentionKernels.packs(q.dtype(), spec);
-        int f = spec.featureMap().inputDim();
-        MemorySegment kv = packed ? ((CpuTensor) state.far().kv()).packedTaylor(f) : seg(state.far().kv());
-        MemorySegment z = packed ? ((CpuTensor) state.far().z()).packedTaylor(f) : seg(state.far().z());
+        MemorySegment kv = stateSegment(q.dtype(), spec.featureMap(), state.far().kv());
+        MemorySegment z = stateSegment(q.dtype(), spec.featureMap(), state.far().z());
         basedAttention.apply(q.dtype(), spec, s.dim(0), s.dim(1), s.dim(2), s.dim(3), seg(q), seg(k), seg(v), kv, z,
                 seg(state.near().keys()), seg(state.near().values()), state.position(), seg(out));
     }

@@ -1,7 +1,6 @@
 package dev.based4j.cpu.kernels;
 
 import dev.based4j.attention.BasedAttentionSpec;
-import dev.based4j.featuremap.Taylor;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
@@ -48,7 +47,7 @@ public final class BasedAttentionKernels {
                     position, out));
         } else {
             F32FeatureMap full = F32FeatureMap.of(spec.featureMap(), kernels);
-            F32FeatureMap phi = packs(dtype, spec) ? full.compact() : full;
+            F32FeatureMap phi = TaylorPacking.applies(dtype, spec.featureMap()) ? full.compact() : full;
             if (seq == 1) {
                 pool.forEachInRanges(batch * heads, work, bh -> decode32(spec, phi, bh, valueDim, q, k, v, kv, z,
                         ringK, ringV, position, out));
@@ -57,14 +56,6 @@ public final class BasedAttentionKernels {
                         ringV, position, out));
             }
         }
-    }
-
-    /**
-     * @return whether the far state of {@code spec} in {@code dtype} is kept in the {@link TaylorPacking} layout
-     *     between calls, as for {@link LinearAttentionKernels#packs}; {@link #apply} then takes it packed
-     */
-    public static boolean packs(DType dtype, BasedAttentionSpec spec) {
-        return dtype == DType.F32 && spec.featureMap() instanceof Taylor;
     }
 
     /**

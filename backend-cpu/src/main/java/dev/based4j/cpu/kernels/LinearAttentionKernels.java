@@ -47,16 +47,8 @@ public final class LinearAttentionKernels {
     }
 
     /**
-     * @return whether the state of {@code spec} in {@code dtype} is kept in the {@link TaylorPacking} layout between
-     *     calls (float32 under the Taylor map); {@link #prefill} and {@link #decode} then take it packed
-     */
-    public static boolean packs(DType dtype, LinearAttentionSpec spec) {
-        return dtype == DType.F32 && spec.featureMap() instanceof Taylor;
-    }
-
-    /**
      * Prefill of {@code seq} tokens per head; the state is updated in place (its position is not touched), in the
-     * {@link TaylorPacking} layout when {@link #packs}, else canonical.
+     * {@link TaylorPacking} layout when {@link TaylorPacking#applies}, else canonical.
      */
     public void prefill(DType dtype, LinearAttentionSpec spec, int batch, int heads, int seq, int valueDim,
             MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
@@ -65,7 +57,7 @@ public final class LinearAttentionKernels {
         } else {
             F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
             Form form = choose(spec, seq, valueDim, phi.hasDotKernel());
-            float32(spec, packs(dtype, spec) ? phi.compact() : phi, form, batch * heads, seq, valueDim, q, k, v, kv,
+            float32(spec, TaylorPacking.applies(dtype, spec.featureMap()) ? phi.compact() : phi, form, batch * heads, seq, valueDim, q, k, v, kv,
                     z, out);
         }
     }
@@ -77,7 +69,7 @@ public final class LinearAttentionKernels {
             reference(spec, batch * heads, 1, valueDim, q, k, v, kv, z, out);
         } else {
             F32FeatureMap phi = F32FeatureMap.of(spec.featureMap(), kernels);
-            decode32(spec, packs(dtype, spec) ? phi.compact() : phi, batch * heads, valueDim, q, k, v, kv, z, out);
+            decode32(spec, TaylorPacking.applies(dtype, spec.featureMap()) ? phi.compact() : phi, batch * heads, valueDim, q, k, v, kv, z, out);
         }
     }
 
@@ -128,7 +120,7 @@ public final class LinearAttentionKernels {
             case RECURRENT -> Form.RECURRENT;
             case AUTO -> {
                 int f = spec.featureDim();
-                int stateDim = spec.featureMap() instanceof Taylor ? 1 + f + f * (f + 1) / 2 : spec.expandedDim();
+                int stateDim = spec.featureMap() instanceof Taylor ? TaylorPacking.compactDim(f) : spec.expandedDim();
                 double pair = (dotKernel ? f : stateDim) + valueDim;
                 double quadratic = seq / 2.0 * pair * PAIR_COST;
                 double chunked = Math.min(spec.chunkSize(), seq) / 2.0 * pair + 2.0 * stateDim * valueDim;

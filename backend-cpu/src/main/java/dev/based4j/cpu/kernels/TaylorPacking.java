@@ -1,5 +1,8 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.featuremap.FeatureMap;
+import dev.based4j.featuremap.Taylor;
+import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -17,6 +20,14 @@ import java.lang.foreign.MemorySegment;
  */
 public final class TaylorPacking {
     private TaylorPacking() {}
+
+    /**
+     * @return whether a state of {@code map} in {@code dtype} is kept in this layout between kernel calls: float32
+     *     under the Taylor map (linear attention, and the far state of the fused layer)
+     */
+    public static boolean applies(DType dtype, FeatureMap map) {
+        return dtype == DType.F32 && map instanceof Taylor;
+    }
 
     /** @return {@code 1 + f + f(f+1)/2}, the floats of the compact part of a row */
     public static int compactDim(int f) {
