@@ -156,8 +156,7 @@ public final class LinearAttentionKernels {
         int d = spec.expandedDim();
         // phi is the compact map when the state is packed: the first dw floats of each state row (Taylor: 153 of
         // 273) are read, worked on feature-first (transposed) so every step is a plain matrix product, written back
-        F32FeatureMap work = phi;
-        int dw = work.outputDim;
+        int dw = phi.outputDim;
         float eps = (float) spec.eps();
         int chunk = Math.min(spec.chunkSize(), seq);
         double pair = (phi.hasDotKernel() ? f : dw) + dv;
@@ -165,56 +164,28 @@ public final class LinearAttentionKernels {
         if (form == Form.CHUNKED && rows < pool.threads() && seq >= 2 * chunk) {
             // fewer heads than threads: the chunks of each head are shared out instead
             for (int bh = 0; bh < rows; bh++) {
-                chunkParallel(work, eps, bh, seq, f, d, dv, chunk, q, k, v, kv, z, out);
+                chunkParallel(phi, eps, bh, seq, f, d, dv, chunk, q, k, v, kv, z, out);
             }
             return;
         }
         pool.forEach(rows, cost, bh -> {
-            float[] qh = Scratch.floats(0, seq * f);
-            float[] kh = Scratch.floats(1, seq * f);
-            float[] vh = Scratch.floats(2, seq * dv);
-            float[] s = Scratch.floats(3, dv * dw);
-            float[] zh = Scratch.floats(4, dw);
-            float[] y = Scratch.floats(5, seq * dv);
-            float[] kt = Scratch.floats(11, f * seq);
-            float[] st = Scratch.floats(12, dw * dv);
-            float[] zw = Scratch.floats(13, dw);
-            Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
-            Mem.read(k, (long) bh * seq * f, kh, 0, seq * f);
-            Mem.read(v, (long) bh * seq * dv, vh, 0, seq * dv);
-            for (int c = 0; c < dv; c++) {
-                Mem.read(kv, ((long) bh * dv + c) * d, s, c * dw, dw);
-            }
-            Mem.read(z, (long) bh * d, zh, 0, dw);
-            for (int n = 0; n < seq; n++) {
-                for (int i = 0; i < f; i++) {
-                    kt[i * seq + n] = kh[n * f + i];
-                }
-            }
-            work.stateIn(s, zh, dv, st, zw);
-            Head h = new Head(work, eps, seq, f, dw, dv, qh, kh, kt, vh, st, zw, y);
+            Head h = readHead(phi, eps, bh, seq, f, d, dv, q, k, v, kv, z);
             switch (form) {
                 case QUADRATIC -> quadratic(h);
                 case CHUNKED -> chunked(h, chunk);
                 case RECURRENT -> recurrent(h);
             }
-            work.stateOut(st, zw, dv, s, zh);
-            Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
-            for (int c = 0; c < dv; c++) {
-                Mem.write(s, c * dw, kv, ((long) bh * dv + c) * d, dw);
-            }
-            Mem.write(zh, 0, z, (long) bh * d, dw);
+            writeHead(h, bh, d, kv, z, out);
         });
     }
 
     /**
-     * The chunked form of one head with its chunks in parallel, in three passes: every chunk's contribution to the
-     * state ({@code φ(K_c)ᵀ·V_c}, {@code Σ φ(k)}) in parallel; a running sum over chunks, which leaves each
-     * chunk the state before it; then every chunk's outputs in parallel, as {@link #chunked} computes them.
+     * One head's inputs and state read into this thread's scratch arrays: the state's first {@code phi.outputDim}
+     * floats of each row (all of it when the state is canonical), turned feature-first.
      */
-    private void chunkParallel(F32FeatureMap work, float eps, int bh, int seq, int f, int d, int dv, int chunk,
-            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
-        int dw = work.outputDim;
+    private static Head readHead(F32FeatureMap phi, float eps, int bh, int seq, int f, int d, int dv,
+            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z) {
+        int dw = phi.outputDim;
         float[] qh = Scratch.floats(0, seq * f);
         float[] kh = Scratch.floats(1, seq * f);
         float[] vh = Scratch.floats(2, seq * dv);
@@ -236,8 +207,33 @@ public final class LinearAttentionKernels {
                 kt[i * seq + n] = kh[n * f + i];
             }
         }
-        work.stateIn(s, zh, dv, st, zw);
-        Head h = new Head(work, eps, seq, f, dw, dv, qh, kh, kt, vh, st, zw, y);
+        phi.stateIn(s, zh, dv, st, zw);
+        return new Head(phi, eps, seq, f, dw, dv, qh, kh, kt, vh, st, zw, y);
+    }
+
+    /** The output and the state of a head back to tensor memory, from the thread that {@link #readHead read} it. */
+    private static void writeHead(Head h, int bh, int d, MemorySegment kv, MemorySegment z, MemorySegment out) {
+        int dw = h.d;
+        int dv = h.dv;
+        float[] s = Scratch.floats(3, dv * dw);
+        float[] zh = Scratch.floats(4, dw);
+        h.phi.stateOut(h.st, h.z, dv, s, zh);
+        Mem.write(h.y, 0, out, (long) bh * h.seq * dv, h.seq * dv);
+        for (int c = 0; c < dv; c++) {
+            Mem.write(s, c * dw, kv, ((long) bh * dv + c) * d, dw);
+        }
+        Mem.write(zh, 0, z, (long) bh * d, dw);
+    }
+
+    /**
+     * The chunked form of one head with its chunks in parallel, in three passes: every chunk's contribution to the
+     * state ({@code φ(K_c)ᵀ·V_c}, {@code Σ φ(k)}) in parallel; a running sum over chunks, which leaves each
+     * chunk the state before it; then every chunk's outputs in parallel, as {@link #chunked} computes them.
+     */
+    private void chunkParallel(F32FeatureMap work, float eps, int bh, int seq, int f, int d, int dv, int chunk,
+            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
+        Head h = readHead(work, eps, bh, seq, f, d, dv, q, k, v, kv, z);
+        int dw = h.d;
         int chunks = (seq + chunk - 1) / chunk;
         int block = dw * dv;
         // per chunk: first its contribution to the state, after the running sum the state before it
@@ -248,8 +244,8 @@ public final class LinearAttentionKernels {
             int c0 = c * chunk;
             int len = Math.min(chunk, seq - c0);
             float[] phiKt = Scratch.floats(7, dw * chunk);
-            work.applyColumns(kt, seq, c0, len, c0, seq, phiKt, 0, len);
-            kernels.matmul(phiKt, 0, len, vh, c0 * dv, dv, states, c * block, dv, dw, len, dv, false);
+            work.applyColumns(h.kt, seq, c0, len, c0, seq, phiKt, 0, len);
+            kernels.matmul(phiKt, 0, len, h.v, c0 * dv, dv, states, c * block, dv, dw, len, dv, false);
             float[] ones = ones(len);
             for (int e = 0; e < dw; e++) {
                 zs[c * dw + e] = kernels.dot(phiKt, e * len, ones, 0, len);
@@ -258,36 +254,23 @@ public final class LinearAttentionKernels {
         float[] contribution = Scratch.floats(14, block);
         for (int c = 0; c < chunks; c++) {
             System.arraycopy(states, c * block, contribution, 0, block);
-            System.arraycopy(st, 0, states, c * block, block);
-            kernels.axpy(1f, contribution, 0, st, 0, block);
+            System.arraycopy(h.st, 0, states, c * block, block);
+            kernels.axpy(1f, contribution, 0, h.st, 0, block);
             System.arraycopy(zs, c * dw, contribution, 0, dw);
-            System.arraycopy(zw, 0, zs, c * dw, dw);
-            kernels.axpy(1f, contribution, 0, zw, 0, dw);
+            System.arraycopy(h.z, 0, zs, c * dw, dw);
+            kernels.axpy(1f, contribution, 0, h.z, 0, dw);
         }
         pool.forEach(chunks, cost * 2, c -> {
             int c0 = c * chunk;
             int len = Math.min(chunk, seq - c0);
-            float[] phiQ = Scratch.floats(6, chunk * dw);
-            float[] scores = Scratch.floats(8, chunk * chunk);
-            float[] den = Scratch.floats(10, chunk);
-            work.applyQueryRows(qh, c0 * f, len, c0, seq, phiQ, 0);
-            kernels.matmul(phiQ, 0, dw, states, c * block, dv, y, c0 * dv, dv, len, dw, dv, false);
-            kernels.matmulTransposed(phiQ, 0, dw, zs, c * dw, dw, den, 0, 1, len, dw, 1, false);
-            if (work.hasDotKernel()) {
-                kernels.matmul(qh, c0 * f, f, kt, c0, seq, scores, 0, len, len, f, len, false);
-            } else {
-                float[] phiKt = Scratch.floats(7, dw * chunk);
-                work.applyColumns(kt, seq, c0, len, c0, seq, phiKt, 0, len);
-                kernels.matmul(phiQ, 0, dw, phiKt, 0, len, scores, 0, len, len, dw, len, false);
+            float[] phiKt = null;
+            if (!work.hasDotKernel()) {
+                phiKt = Scratch.floats(7, dw * chunk);
+                work.applyColumns(h.kt, seq, c0, len, c0, seq, phiKt, 0, len);
             }
-            finishBlock(h, scores, len, len, 0, c0, den, c0);
+            chunkOutputs(h, chunk, c0, len, phiKt, states, c * block, zs, c * dw);
         });
-        work.stateOut(st, zw, dv, s, zh);
-        Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
-        for (int c = 0; c < dv; c++) {
-            Mem.write(s, c * dw, kv, ((long) bh * dv + c) * d, dw);
-        }
-        Mem.write(zh, 0, z, (long) bh * d, dw);
+        writeHead(h, bh, d, kv, z, out);
     }
 
     /**
@@ -357,30 +340,40 @@ public final class LinearAttentionKernels {
      * matrix product: the state is kept feature-first and the chunk's key features are built as columns.
      */
     private void chunked(Head h, int chunk) {
-        int seq = h.seq;
+        float[] phiKt = Scratch.floats(7, h.d * chunk);
+        for (int c0 = 0; c0 < h.seq; c0 += chunk) {
+            int len = Math.min(chunk, h.seq - c0);
+            h.phi.applyColumns(h.kt, h.seq, c0, len, c0, h.seq, phiKt, 0, len);
+            chunkOutputs(h, chunk, c0, len, phiKt, h.st, 0, h.z, 0);
+            absorb(h, phiKt, 0, len, c0, len);
+        }
+    }
+
+    /**
+     * The outputs of the chunk of {@code len} tokens from {@code c0}: the read-out of the state before it
+     * ({@code states [d×dv]} and {@code zs [d]} from the given offsets) plus the masked quadratic form inside the
+     * chunk, normalised.
+     *
+     * @param phiKt the chunk's key features as columns ({@code d × len}); only read when the map has no closed-form
+     *     kernel, and may then be null
+     */
+    private void chunkOutputs(Head h, int chunk, int c0, int len, float[] phiKt, float[] states, int stateOffset,
+            float[] zs, int zOffset) {
         int f = h.f;
         int d = h.d;
         int dv = h.dv;
-        F32FeatureMap phi = h.phi;
-        boolean dotKernel = phi.hasDotKernel();
         float[] phiQ = Scratch.floats(6, chunk * d);
-        float[] phiKt = Scratch.floats(7, d * chunk);
         float[] scores = Scratch.floats(8, chunk * chunk);
         float[] den = Scratch.floats(10, chunk);
-        for (int c0 = 0; c0 < seq; c0 += chunk) {
-            int len = Math.min(chunk, seq - c0);
-            phi.applyQueryRows(h.q, c0 * f, len, c0, seq, phiQ, 0);
-            phi.applyColumns(h.kt, seq, c0, len, c0, seq, phiKt, 0, len);
-            kernels.matmul(phiQ, 0, d, h.st, 0, dv, h.y, c0 * dv, dv, len, d, dv, false);
-            kernels.matmulTransposed(phiQ, 0, d, h.z, 0, d, den, 0, 1, len, d, 1, false);
-            if (dotKernel) {
-                kernels.matmul(h.q, c0 * f, f, h.kt, c0, seq, scores, 0, len, len, f, len, false);
-            } else {
-                kernels.matmul(phiQ, 0, d, phiKt, 0, len, scores, 0, len, len, d, len, false);
-            }
-            finishBlock(h, scores, len, len, 0, c0, den, c0);
-            absorb(h, phiKt, 0, len, c0, len);
+        h.phi.applyQueryRows(h.q, c0 * f, len, c0, h.seq, phiQ, 0);
+        kernels.matmul(phiQ, 0, d, states, stateOffset, dv, h.y, c0 * dv, dv, len, d, dv, false);
+        kernels.matmulTransposed(phiQ, 0, d, zs, zOffset, d, den, 0, 1, len, d, 1, false);
+        if (h.phi.hasDotKernel()) {
+            kernels.matmul(h.q, c0 * f, f, h.kt, c0, h.seq, scores, 0, len, len, f, len, false);
+        } else {
+            kernels.matmul(phiQ, 0, d, phiKt, 0, len, scores, 0, len, len, d, len, false);
         }
+        finishBlock(h, scores, len, len, 0, c0, den, c0);
     }
 
     /** The decode step, token by token: {@code S += φ(k)⊗v}, {@code z += φ(k)}, then read out. */
