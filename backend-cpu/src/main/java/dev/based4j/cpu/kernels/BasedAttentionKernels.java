@@ -103,14 +103,7 @@ public final class BasedAttentionKernels {
                 (headV + (long) slot * dv) * Float.BYTES, dv);
         long first = Math.max(0, position - lookback);
         int count = (int) (position - first + 1);
-        int at = 0;
-        for (long p = first; p <= position; ) {
-            int s = (int) (p % cap);
-            int run = (int) Math.min(position + 1 - p, cap - s);
-            kernels.dotRows(qh, 0, ringK, headK + (long) s * f, f, run, f, scores, at);
-            at += run;
-            p += run;
-        }
+        Ring.scores(kernels, qh, ringK, headK, cap, f, first, position + 1, scores);
         float scale = (float) spec.effectiveScale();
         for (int i = 0; i < count; i++) {
             scores[i] *= scale;
@@ -118,14 +111,7 @@ public final class BasedAttentionKernels {
         float c = kernels.max(scores, 0, count);
         double nearDen = kernels.expShifted(scores, 0, count, c);
         java.util.Arrays.fill(y, 0, dv, 0f);
-        at = 0;
-        for (long p = first; p <= position; ) {
-            int s = (int) (p % cap);
-            int run = (int) Math.min(position + 1 - p, cap - s);
-            kernels.accumulateRows(scores, at, ringV, headV + (long) s * dv, run, dv, y, 0);
-            at += run;
-            p += run;
-        }
+        Ring.weightedSum(kernels, scores, ringV, headV, cap, dv, first, position + 1, y);
         double shrink = Math.exp(-(double) c);
         double total = nearDen + shrink * (farDen + spec.eps());
         for (int e = 0; e < dv; e++) {

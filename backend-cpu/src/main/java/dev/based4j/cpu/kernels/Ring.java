@@ -4,8 +4,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Moves one head's tokens between a ring buffer in tensor memory (position {@code p} in slot
- * {@code p mod capacity}) and a heap array in position order. A range of positions occupies at most two
- * contiguous runs of slots, so each direction is at most two copies.
+ * {@code p mod capacity}) and a heap array in position order, or reads them in place (decode). A range of
+ * positions occupies at most two contiguous runs of slots, so each is at most two copies or two kernel calls.
  */
 final class Ring {
     private Ring() {}
@@ -38,6 +38,35 @@ final class Ring {
             Mem.write(src, row * width, ring, head + (long) slot * width, run * width);
             p += run;
             row += run;
+        }
+    }
+
+    /**
+     * {@code out[i] = q·key(from + i)} for positions {@code [from, to)}, the keys read where they lie (decode):
+     * {@code width} floats per key, {@code q} at offset 0.
+     */
+    static void scores(F32Kernels kernels, float[] q, MemorySegment ring, long head, int capacity, int width,
+            long from, long to, float[] out) {
+        int at = 0;
+        for (long p = from; p < to; ) {
+            int slot = (int) (p % capacity);
+            int run = (int) Math.min(to - p, capacity - slot);
+            kernels.dotRows(q, 0, ring, head + (long) slot * width, width, run, width, out, at);
+            at += run;
+            p += run;
+        }
+    }
+
+    /** {@code y += Σ_i weights[i]·value(from + i)} over positions {@code [from, to)}, the values read where they lie. */
+    static void weightedSum(F32Kernels kernels, float[] weights, MemorySegment ring, long head, int capacity,
+            int width, long from, long to, float[] y) {
+        int at = 0;
+        for (long p = from; p < to; ) {
+            int slot = (int) (p % capacity);
+            int run = (int) Math.min(to - p, capacity - slot);
+            kernels.accumulateRows(weights, at, ring, head + (long) slot * width, run, width, y, 0);
+            at += run;
+            p += run;
         }
     }
 }

@@ -84,28 +84,14 @@ public final class SlidingWindowKernels {
         float[] scores = Scratch.floats(4, count);
         float[] y = Scratch.floats(3, dv);
         Mem.read(q, (long) bh * dk, qh, 0, dk);
-        int at = 0;
-        for (long p = first; p <= position; ) {
-            int s = (int) (p % cap);
-            int run = (int) Math.min(position + 1 - p, cap - s);
-            kernels.dotRows(qh, 0, ringK, headK + (long) s * dk, dk, run, dk, scores, at);
-            at += run;
-            p += run;
-        }
+        Ring.scores(kernels, qh, ringK, headK, cap, dk, first, position + 1, scores);
         float scale = (float) spec.scaleFor(dk);
         for (int i = 0; i < count; i++) {
             scores[i] *= scale;
         }
         float sum = kernels.expShifted(scores, 0, count, kernels.max(scores, 0, count));
         java.util.Arrays.fill(y, 0, dv, 0f);
-        at = 0;
-        for (long p = first; p <= position; ) {
-            int s = (int) (p % cap);
-            int run = (int) Math.min(position + 1 - p, cap - s);
-            kernels.accumulateRows(scores, at, ringV, headV + (long) s * dv, run, dv, y, 0);
-            at += run;
-            p += run;
-        }
+        Ring.weightedSum(kernels, scores, ringV, headV, cap, dv, first, position + 1, y);
         float inverse = 1f / sum;
         for (int c = 0; c < dv; c++) {
             y[c] *= inverse;
