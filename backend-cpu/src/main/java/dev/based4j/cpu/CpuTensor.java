@@ -67,18 +67,10 @@ public final class CpuTensor extends AbstractTensor {
      */
     synchronized MemorySegment packedTaylor(int f) {
         if (packedTaylor != f) {
-            if (packedTaylor != 0) {
-                TaylorPacking.unpack(segment, packedTaylor);
-            }
+            unpack();
             TaylorPacking.pack(segment, f);
             packedTaylor = f;
         }
-        return segment;
-    }
-
-    /** @return the native memory for a write of every element: its layout is canonical again, without unpacking */
-    synchronized MemorySegment segmentToOverwrite() {
-        packedTaylor = 0;
         return segment;
     }
 }
