@@ -1,7 +1,7 @@
 package dev.based4j;
 
-import dev.based4j.spi.Availability;
-import dev.based4j.spi.Backend;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
 import dev.based4j.spi.BackendProvider;
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,7 +1,7 @@
 package dev.based4j.layer;
 
 import dev.based4j.attention.BaseConvSpec;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;

@@ -2,7 +2,7 @@ package dev.based4j.layer;
 
 import dev.based4j.attention.BasedAttentionSpec;
 import dev.based4j.featuremap.Taylor;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;

@@ -1,6 +1,6 @@
 package dev.based4j.layer;
 
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;

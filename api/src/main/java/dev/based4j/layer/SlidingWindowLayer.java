@@ -1,7 +1,7 @@
 package dev.based4j.layer;
 
 import dev.based4j.attention.SlidingWindowSpec;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.state.WindowState;
 import dev.based4j.tensor.DType;

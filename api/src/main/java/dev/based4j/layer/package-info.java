@@ -9,7 +9,7 @@
  *
  * <p>Every layer is built once from a {@link dev.based4j.layer.WeightSource} (each tensor's shape checked, the
  * error naming the tensor) or from seeded random weights, uploads its weights once in the requested type, runs
- * only through {@link dev.based4j.spi.Backend} operations (so it works on any backend), takes and returns
+ * only through {@link dev.based4j.Backend} operations (so it works on any backend), takes and returns
  * {@code [batch, seq, d_model]} and frees its weights on {@code close()}. Mixers run prefill and decode and carry
  * their {@link dev.based4j.state.RecurrentState}; prefill of {@code n} tokens then decode of {@code m} equals
  * prefill of {@code n + m}.

@@ -1,5 +1,9 @@
 package dev.based4j.spi;
 
+import dev.based4j.Backend;
+import dev.based4j.Capabilities;
+import dev.based4j.Operation;
+import dev.based4j.Allocations;
 import dev.based4j.attention.BasedAttentionSpec;
 import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.SlidingWindowSpec;

@@ -1,5 +1,6 @@
 package dev.based4j.spi;
 
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;

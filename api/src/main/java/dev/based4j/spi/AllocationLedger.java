@@ -1,5 +1,7 @@
 package dev.based4j.spi;
 
+import dev.based4j.Backend;
+import dev.based4j.Allocations;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;

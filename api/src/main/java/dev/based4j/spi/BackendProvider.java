@@ -1,5 +1,7 @@
 package dev.based4j.spi;
 
+import dev.based4j.Backend;
+import dev.based4j.Availability;
 /**
  * Entry point of a backend plugin, registered with {@code provides dev.based4j.spi.BackendProvider with ...}
  * and {@code META-INF/services/dev.based4j.spi.BackendProvider}. Construction must be cheap and must not load

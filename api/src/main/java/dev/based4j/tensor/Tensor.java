@@ -1,6 +1,6 @@
 package dev.based4j.tensor;
 
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 
 /**
  * A handle to a row-major tensor that lives in one backend's memory (host heap, OpenCL buffer, CUDA device

@@ -1,5 +1,7 @@
 package dev.based4j.spi;
 
+import dev.based4j.Backend;
+import dev.based4j.Allocations;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,6 @@
 package dev.based4j.spi;
 
+import dev.based4j.Capabilities;
 import dev.based4j.attention.BasedAttentionSpec;
 import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.SlidingWindowSpec;

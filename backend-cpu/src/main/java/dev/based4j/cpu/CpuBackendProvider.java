@@ -2,8 +2,8 @@ package dev.based4j.cpu;
 
 import dev.based4j.Settings;
 import dev.based4j.cpu.kernels.F32Kernels;
-import dev.based4j.spi.Availability;
-import dev.based4j.spi.Backend;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
 import dev.based4j.spi.BackendProvider;
 import dev.based4j.tensor.DType;
 import java.util.EnumSet;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.based4j.Backends;
-import dev.based4j.spi.Availability;
-import dev.based4j.spi.Backend;
-import dev.based4j.spi.Capabilities;
-import dev.based4j.spi.Operation;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
+import dev.based4j.Capabilities;
+import dev.based4j.Operation;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.tensor.DType;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package dev.based4j.cpu;
 
 import dev.based4j.conformance.BackendConformanceKit;
 import dev.based4j.cpu.kernels.PlainF32Kernels;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 
 /**
  * The conformance kit on the CPU backend with its plain-Java float32 loops, the path that runs where the Vector

@@ -12,7 +12,7 @@ import dev.based4j.cuda.kernels.PlumbingKernels;
 import dev.based4j.cuda.kernels.SlidingWindowKernels;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.spi.AbstractBackend;
-import dev.based4j.spi.Capabilities;
+import dev.based4j.Capabilities;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.based4j.Backends;
-import dev.based4j.spi.Availability;
+import dev.based4j.Availability;
 import dev.based4j.spi.BackendProvider;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -3,8 +3,8 @@ package dev.based4j.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.based4j.spi.Availability;
-import dev.based4j.spi.Backend;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;

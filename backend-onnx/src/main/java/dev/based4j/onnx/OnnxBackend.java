@@ -19,7 +19,7 @@ import dev.based4j.onnx.kernels.LinearAttentionKernels;
 import dev.based4j.onnx.kernels.PlumbingKernels;
 import dev.based4j.onnx.kernels.SlidingWindowKernels;
 import dev.based4j.spi.AbstractBackend;
-import dev.based4j.spi.Capabilities;
+import dev.based4j.Capabilities;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;

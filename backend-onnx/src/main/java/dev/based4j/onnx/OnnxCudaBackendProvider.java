@@ -7,8 +7,8 @@ import dev.based4j.Settings;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
-import dev.based4j.spi.Availability;
-import dev.based4j.spi.Backend;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
 import dev.based4j.spi.BackendProvider;
 import java.util.EnumSet;
 

@@ -2,7 +2,7 @@ package dev.based4j.onnx;
 
 import dev.based4j.Backends;
 import dev.based4j.conformance.BackendConformanceKit;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 
 /** The whole conformance kit and every golden case on the {@code onnx} backend (CPU execution provider). */
 class OnnxConformanceTest extends BackendConformanceKit {

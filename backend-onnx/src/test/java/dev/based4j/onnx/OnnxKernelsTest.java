@@ -23,7 +23,7 @@ import dev.based4j.featuremap.Relu;
 import dev.based4j.featuremap.Square;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;

@@ -8,8 +8,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtProvider;
 import dev.based4j.BackendUnavailableException;
 import dev.based4j.Backends;
-import dev.based4j.spi.Availability;
-import dev.based4j.spi.Backend;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import org.junit.jupiter.api.Test;
 

@@ -14,7 +14,7 @@ import dev.based4j.opencl.kernels.SlidingWindowKernels;
 import dev.based4j.opencl.runtime.ClBuffer;
 import dev.based4j.opencl.runtime.ClContext;
 import dev.based4j.spi.AbstractBackend;
-import dev.based4j.spi.Capabilities;
+import dev.based4j.Capabilities;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;

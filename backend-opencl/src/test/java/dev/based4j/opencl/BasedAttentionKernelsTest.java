@@ -9,7 +9,7 @@ import dev.based4j.featuremap.Performer;
 import dev.based4j.featuremap.PosElu;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Tensor;

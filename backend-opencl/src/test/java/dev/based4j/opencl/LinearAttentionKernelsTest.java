@@ -16,7 +16,7 @@ import dev.based4j.featuremap.Relu;
 import dev.based4j.featuremap.Square;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.LinearAttentionState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Tensor;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.based4j.Backends;
-import dev.based4j.spi.Availability;
+import dev.based4j.Availability;
 import dev.based4j.spi.BackendProvider;
 import dev.based4j.tensor.DType;
 import java.util.List;

@@ -2,8 +2,8 @@ package dev.based4j.opencl;
 
 import dev.based4j.Backends;
 import dev.based4j.conformance.BackendConformanceKit;
-import dev.based4j.spi.Availability;
-import dev.based4j.spi.Backend;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
 import org.junit.jupiter.api.Assumptions;
 
 /**

@@ -4,7 +4,7 @@ import static dev.based4j.opencl.OpenClTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Tensor;
 import java.util.Random;

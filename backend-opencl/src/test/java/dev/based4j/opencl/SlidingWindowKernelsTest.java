@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.WindowState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Tensor;

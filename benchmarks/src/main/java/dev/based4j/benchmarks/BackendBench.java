@@ -2,7 +2,7 @@ package dev.based4j.benchmarks;
 
 import dev.based4j.Backends;
 import dev.based4j.Settings;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;

@@ -2,7 +2,7 @@ package dev.based4j.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;

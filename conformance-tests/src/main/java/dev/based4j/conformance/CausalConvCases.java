@@ -1,7 +1,7 @@
 package dev.based4j.conformance;
 
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Operation;
+import dev.based4j.Operation;
 import dev.based4j.state.ConvState;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;

@@ -1,7 +1,7 @@
 package dev.based4j.conformance;
 
 import dev.based4j.Backends;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;

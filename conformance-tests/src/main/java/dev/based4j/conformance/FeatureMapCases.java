@@ -12,7 +12,7 @@ import dev.based4j.featuremap.Relu;
 import dev.based4j.featuremap.Square;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Operation;
+import dev.based4j.Operation;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 import java.util.Arrays;

@@ -13,7 +13,7 @@ import dev.based4j.layer.SlidingWindowLayer;
 import dev.based4j.layer.SwiGluMlp;
 import dev.based4j.layer.WeightSource;
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Operation;
+import dev.based4j.Operation;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;

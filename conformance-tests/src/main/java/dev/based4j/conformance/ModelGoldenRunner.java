@@ -3,7 +3,7 @@ package dev.based4j.conformance;
 import dev.based4j.layer.WeightSource;
 import dev.based4j.model.BasedConfig;
 import dev.based4j.model.BasedModel;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import java.util.HashMap;

@@ -1,6 +1,6 @@
 package dev.based4j.conformance;
 
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;

@@ -3,7 +3,7 @@ package dev.based4j.conformance;
 import static dev.based4j.conformance.Requirement.needs;
 
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Operation;
+import dev.based4j.Operation;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;

@@ -2,7 +2,7 @@ package dev.based4j.conformance;
 
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.Operation;
+import dev.based4j.Operation;
 import dev.based4j.state.WindowState;
 import java.util.List;
 import java.util.OptionalDouble;

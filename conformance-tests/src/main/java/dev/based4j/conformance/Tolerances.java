@@ -13,7 +13,7 @@ import java.util.Objects;
  * whole-model logits                                   1e-9    1e-4
  * </pre>
  *
- * A backend that declares {@link dev.based4j.spi.Capabilities#reducedPrecision()} is held to 2e-2.
+ * A backend that declares {@link dev.based4j.Capabilities#reducedPrecision()} is held to 2e-2.
  */
 public final class Tolerances {
     /** Tolerance of a backend that stores or multiplies in bf16/fp16. */

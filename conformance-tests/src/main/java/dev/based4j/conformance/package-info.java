@@ -12,7 +12,7 @@
  *       {@code based4j conformance} command), returning one {@link dev.based4j.conformance.ResultRow} per case.</li>
  * </ul>
  *
- * A case whose operation, precision or feature map the backend's {@link dev.based4j.spi.Capabilities} leave out is
+ * A case whose operation, precision or feature map the backend's {@link dev.based4j.Capabilities} leave out is
  * reported skipped with the reason, never passed. Relative error is {@code max|out − ref| / max(1, max|ref|)};
  * tolerances are those of {@code sdk-conventions.md} ({@link dev.based4j.conformance.Tolerances}).
  */

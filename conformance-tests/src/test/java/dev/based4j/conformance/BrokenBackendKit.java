@@ -1,7 +1,7 @@
 package dev.based4j.conformance;
 
 import dev.based4j.conformance.testing.Mutants;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 
 /** The kit on a backend with an approximate GELU; run by {@link KitSelfTest}, never by surefire directly. */
 class BrokenBackendKit extends BackendConformanceKit {

@@ -6,7 +6,7 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectNeste
 
 import dev.based4j.conformance.testing.Mutants;
 import dev.based4j.conformance.testing.ReferenceBackend;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import java.util.List;
 import java.util.function.Predicate;

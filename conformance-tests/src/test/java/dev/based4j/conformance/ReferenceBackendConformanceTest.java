@@ -1,7 +1,7 @@
 package dev.based4j.conformance;
 
 import dev.based4j.conformance.testing.ReferenceBackend;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 
 /**
  * The kit on the float64 reference test double: every case must pass (this proves the catalogue's reference

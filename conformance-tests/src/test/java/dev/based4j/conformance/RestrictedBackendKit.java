@@ -2,9 +2,9 @@ package dev.based4j.conformance;
 
 import dev.based4j.conformance.testing.ReferenceBackend;
 import dev.based4j.featuremap.FeatureMap;
-import dev.based4j.spi.Backend;
-import dev.based4j.spi.Capabilities;
-import dev.based4j.spi.Operation;
+import dev.based4j.Backend;
+import dev.based4j.Capabilities;
+import dev.based4j.Operation;
 import dev.based4j.tensor.DType;
 import java.util.EnumSet;
 

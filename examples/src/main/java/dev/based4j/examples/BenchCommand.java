@@ -1,7 +1,7 @@
 package dev.based4j.examples;
 
 import dev.based4j.Backends;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;

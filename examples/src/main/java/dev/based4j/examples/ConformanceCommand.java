@@ -6,7 +6,7 @@ import dev.based4j.conformance.GoldenFormatException;
 import dev.based4j.conformance.ResultRow;
 import dev.based4j.conformance.Summary;
 import dev.based4j.conformance.Verdict;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
 import java.nio.file.Files;

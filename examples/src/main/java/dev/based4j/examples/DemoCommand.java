@@ -10,7 +10,7 @@ import dev.based4j.model.Generator;
 import dev.based4j.layer.LinearAttentionLayer;
 import dev.based4j.layer.MixerConfig;
 import dev.based4j.layer.SlidingWindowLayer;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;

@@ -7,7 +7,7 @@ import dev.based4j.model.Checkpoint;
 import dev.based4j.model.GenerationOptions;
 import dev.based4j.model.Generator;
 import dev.based4j.model.TextTokenizer;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
 import java.nio.file.Files;

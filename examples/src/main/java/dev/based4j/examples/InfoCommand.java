@@ -2,7 +2,7 @@ package dev.based4j.examples;
 
 import dev.based4j.Backends;
 import dev.based4j.Settings;
-import dev.based4j.spi.Availability;
+import dev.based4j.Availability;
 import dev.based4j.spi.BackendProvider;
 import java.io.PrintWriter;
 import java.util.List;

@@ -9,7 +9,7 @@ import dev.based4j.recall.capacity.CapacityExperiment;
 import dev.based4j.recall.capacity.CapacityResults;
 import dev.based4j.recall.capacity.CapacityTable;
 import dev.based4j.recall.capacity.ConsoleProgress;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
 import java.nio.file.Path;

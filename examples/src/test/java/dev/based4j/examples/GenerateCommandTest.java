@@ -10,7 +10,7 @@ import dev.based4j.model.Checkpoint;
 import dev.based4j.model.GenerationOptions;
 import dev.based4j.model.Generator;
 import dev.based4j.model.SafetensorsFile.StoredType;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import java.io.PrintWriter;

@@ -5,7 +5,7 @@ import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import com.google.inject.multibindings.MapBinder;
 import dev.based4j.Backends;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.spi.BackendProvider;
 import java.util.List;
 import java.util.Map;

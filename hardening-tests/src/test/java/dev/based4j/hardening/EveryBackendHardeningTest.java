@@ -9,7 +9,7 @@ import dev.based4j.conformance.hardening.FaultCheck;
 import dev.based4j.conformance.hardening.HardeningScale;
 import dev.based4j.conformance.hardening.InvalidCallFuzzer;
 import dev.based4j.conformance.hardening.LeakCheck;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

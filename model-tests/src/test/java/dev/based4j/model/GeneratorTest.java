@@ -7,7 +7,7 @@ import dev.based4j.Backends;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.layer.WeightSource;
 import dev.based4j.model.Generator.StopReason;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Tensor;

@@ -2,7 +2,7 @@ package dev.based4j.model;
 
 import dev.based4j.Backends;
 import dev.based4j.layer.WeightSource;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 
 /** Prints the relative error of the golden tiny_lm logits per element type on a backend (a report, not a test). */

@@ -3,7 +3,7 @@ package dev.based4j.model;
 import dev.based4j.Backends;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.model.SafetensorsFile.StoredType;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Tensor;

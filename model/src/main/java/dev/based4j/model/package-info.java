@@ -2,7 +2,7 @@
  * Running BASED language models: {@link dev.based4j.model.BasedConfig} reads a released {@code config.json},
  * {@link dev.based4j.model.Checkpoint} opens its safetensors weights (single file or sharded, memory-mapped,
  * header checked before any tensor is touched), {@link dev.based4j.model.BasedModel} runs embedding, blocks and
- * tied head on any backend whose {@link dev.based4j.spi.Capabilities#runsModels()} holds, and
+ * tied head on any backend whose {@link dev.based4j.Capabilities#runsModels()} holds, and
  * {@link dev.based4j.model.Generator} prefills a prompt and decodes with the carried state.
  */
 package dev.based4j.model;

@@ -9,7 +9,7 @@ import dev.based4j.cuda.CudaBackend;
 import dev.based4j.cuda.CudaTensor;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.layer.LayerStack;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.LinearAttentionState;
 import dev.based4j.state.WindowState;

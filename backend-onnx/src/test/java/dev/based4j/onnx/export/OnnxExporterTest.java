@@ -19,7 +19,7 @@ import dev.based4j.layer.MixerConfig;
 import dev.based4j.layer.SlidingWindowLayer;
 import dev.based4j.layer.SwiGluMlp;
 import dev.based4j.layer.WeightSource;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;

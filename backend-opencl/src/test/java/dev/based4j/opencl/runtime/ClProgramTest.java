@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.based4j.opencl.OpenClBackend;
 import dev.based4j.opencl.OpenClBackendProvider;
 import dev.based4j.opencl.OpenClException;
-import dev.based4j.spi.Availability;
+import dev.based4j.Availability;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;

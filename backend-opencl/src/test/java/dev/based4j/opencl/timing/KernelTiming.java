@@ -6,7 +6,7 @@ import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.opencl.OpenClBackend;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.LinearAttentionState;
 import dev.based4j.state.WindowState;

@@ -2,7 +2,7 @@ package dev.based4j.conformance.hardening;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DisplayName;

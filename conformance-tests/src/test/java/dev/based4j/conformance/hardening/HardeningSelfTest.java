@@ -3,7 +3,7 @@ package dev.based4j.conformance.hardening;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.based4j.conformance.testing.ReferenceBackend;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.Tensor;
 import java.time.Duration;
 import java.util.Set;

@@ -1,7 +1,7 @@
 package dev.based4j.conformance.hardening;
 
 import dev.based4j.conformance.testing.ReferenceBackend;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 
 /** The JUnit kit itself, on the reference test double, at a size for a self-test. */
 class ReferenceHardeningKitTest extends BackendHardeningKit {

@@ -1,7 +1,7 @@
 package dev.based4j.conformance.testing;
 
 import dev.based4j.attention.LinearAttentionSpec;
-import dev.based4j.spi.Capabilities;
+import dev.based4j.Capabilities;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;
 import dev.based4j.tensor.Tensor;

@@ -7,7 +7,7 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.reference.Reference;
 import dev.based4j.spi.AbstractBackend;
 import dev.based4j.spi.AbstractTensor;
-import dev.based4j.spi.Capabilities;
+import dev.based4j.Capabilities;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;

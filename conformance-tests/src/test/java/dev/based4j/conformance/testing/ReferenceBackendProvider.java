@@ -1,7 +1,7 @@
 package dev.based4j.conformance.testing;
 
-import dev.based4j.spi.Availability;
-import dev.based4j.spi.Backend;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
 import dev.based4j.spi.BackendProvider;
 import dev.based4j.tensor.DType;
 import java.util.EnumSet;

@@ -1,7 +1,7 @@
 package dev.based4j.recall.capacity;
 
 import dev.based4j.recall.TokenModel;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;

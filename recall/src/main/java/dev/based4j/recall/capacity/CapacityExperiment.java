@@ -6,7 +6,7 @@ import dev.based4j.recall.MqarEvaluator;
 import dev.based4j.recall.MqarGenerator;
 import dev.based4j.recall.MqarResult;
 import dev.based4j.recall.MqarSeeds;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

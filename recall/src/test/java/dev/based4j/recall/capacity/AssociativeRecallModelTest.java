@@ -9,7 +9,7 @@ import dev.based4j.recall.MqarConfig;
 import dev.based4j.recall.MqarDataset;
 import dev.based4j.recall.MqarEvaluator;
 import dev.based4j.recall.MqarGenerator;
-import dev.based4j.spi.Backend;
+import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

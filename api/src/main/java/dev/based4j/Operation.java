@@ -1,4 +1,4 @@
-package dev.based4j.spi;
+package dev.based4j;
 
 /** The kernel families of the surface, as declared in {@link Capabilities}. */
 public enum Operation {

@@ -1,9 +1,9 @@
-package dev.based4j.spi;
+package dev.based4j;
 
 /**
  * A backend's count of the native memory its tensors hold, from {@link Backend#allocations()}. States are made of
- * tensors, so they are counted too. A backend built on {@link AbstractBackend} keeps this count for every
- * {@link AbstractTensor}; other backends report {@link #untracked()}.
+ * tensors, so they are counted too. A backend built on {@link dev.based4j.spi.AbstractBackend} keeps this count for every
+ * {@link dev.based4j.spi.AbstractTensor}; other backends report {@link #untracked()}.
  *
  * @param tracked whether the backend counts at all; the other fields are 0 when it does not
  * @param liveHandles tensors allocated and not yet freed

@@ -1,4 +1,4 @@
-package dev.based4j.spi;
+package dev.based4j;
 
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Shape;

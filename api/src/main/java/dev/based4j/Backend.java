@@ -1,4 +1,4 @@
-package dev.based4j.spi;
+package dev.based4j;
 
 import dev.based4j.attention.BasedAttentionSpec;
 import dev.based4j.attention.LinearAttentionSpec;
@@ -29,12 +29,12 @@ import dev.based4j.tensor.Tensor;
  * that throws leaves its inputs and the state unchanged.
  *
  * <p>Thread safety: a backend may be used from many threads at once as long as no two threads write the same
- * tensor or state at the same time. A backend built on {@link AbstractBackend} enforces that: a kernel that would
+ * tensor or state at the same time. A backend built on {@link dev.based4j.spi.AbstractBackend} enforces that: a kernel that would
  * write or read a tensor (an output or a state) another thread's kernel is writing fails with
  * {@link IllegalStateException} naming the parameter and the other thread, and computes nothing.
  *
  * <p>Native memory: {@link #allocations()} counts the tensors still open; a tensor or state collected without
- * {@code close()} is freed by a cleaner and reported once (see {@link AbstractTensor}).
+ * {@code close()} is freed by a cleaner and reported once (see {@link dev.based4j.spi.AbstractTensor}).
  */
 public interface Backend extends AutoCloseable {
     /** @return the provider's name */
