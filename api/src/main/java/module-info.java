@@ -11,6 +11,7 @@ module dev.based4j.api {
     exports dev.based4j.layer;
     exports dev.based4j.reference;
     exports dev.based4j.spi;
+    // dev.based4j.internal is the implementation of Backend over an engine: not exported
 
     uses dev.based4j.spi.BackendProvider;
 }

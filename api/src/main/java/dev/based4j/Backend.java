@@ -14,27 +14,33 @@ import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 
 /**
- * A compute backend: memory, copies and the kernel surface of BASED. Obtain one from
- * {@link dev.based4j.Backends}; close it when done (closing frees what it still owns).
+ * A compute backend: memory, copies and the kernel surface of BASED. Obtain one from {@link Backends}; close it when
+ * done (closing frees what it still owns).
  *
- * <p>Every kernel writes into an output tensor the caller allocated ({@code out}); each has a convenience
- * overload that allocates and returns it. Attention layouts: {@code q, k: [batch, heads, seq, f]},
+ * <p>Every kernel writes into an output tensor the caller allocated ({@code out}); each has a convenience overload
+ * that allocates and returns it. Attention layouts: {@code q, k: [batch, heads, seq, f]},
  * {@code v, out: [batch, heads, seq, dv]}, row-major. Kernels that take a state read it, update it in place and
- * advance its position; prefill of {@code n} tokens followed by decode of {@code m} equals prefill of
- * {@code n + m} to the tolerance of the data type.
+ * advance its position; prefill of {@code n} tokens followed by decode of {@code m} equals prefill of {@code n + m}
+ * to the tolerance of the data type.
  *
- * <p>Errors: {@link IllegalArgumentException} naming the parameter, the value and what was expected (null,
- * shape, dtype, tensor of another backend, value out of range); {@link IllegalStateException} for a closed
- * tensor or backend; {@link UnsupportedOperationException} for what {@link #capabilities()} leaves out. A kernel
- * that throws leaves its inputs and the state unchanged.
+ * <p>Errors: {@link IllegalArgumentException} naming the parameter, the value and what was expected (null, shape,
+ * dtype, tensor of another backend, value out of range); {@link IllegalStateException} for a closed tensor or
+ * backend; {@link UnsupportedOperationException} for what {@link #capabilities()} leaves out. A kernel that throws
+ * leaves its inputs and the state unchanged.
  *
- * <p>Thread safety: a backend may be used from many threads at once as long as no two threads write the same
- * tensor or state at the same time. A backend built on {@link dev.based4j.spi.AbstractBackend} enforces that: a kernel that would
- * write or read a tensor (an output or a state) another thread's kernel is writing fails with
- * {@link IllegalStateException} naming the parameter and the other thread, and computes nothing.
+ * <p>Thread safety: a backend may be used from many threads at once as long as no two threads write the same tensor
+ * or state at the same time, which is enforced: a kernel that would write or read a tensor (an output or a state)
+ * another thread's kernel is writing fails with {@link IllegalStateException} naming the parameter and the other
+ * thread, and computes nothing.
+ *
+ * <p>Asynchrony: a device backend may return from a kernel before the device has finished it; downloads wait for
+ * it, and {@link #synchronize()} waits for everything enqueued (use it before reading a clock).
  *
  * <p>Native memory: {@link #allocations()} counts the tensors still open; a tensor or state collected without
- * {@code close()} is freed by a cleaner and reported once (see {@link dev.based4j.spi.AbstractTensor}).
+ * {@code close()} is freed by a cleaner and reported once.
+ *
+ * <p>Backends are made by based4j from what a plugin supplies ({@link dev.based4j.spi.Engine}); this interface is
+ * not meant to be implemented elsewhere.
  */
 public interface Backend extends AutoCloseable {
     /** @return the provider's name */
@@ -48,12 +54,25 @@ public interface Backend extends AutoCloseable {
 
     /**
      * @return live tensors and bytes of native memory this backend holds now, and how many were allocated and
-     *     leaked (collected without {@code close()}) since it was created; {@link Allocations#untracked()} for a
-     *     backend that does not count
+     *     leaked (collected without {@code close()}) since it was created
      */
-    default Allocations allocations() {
-        return Allocations.untracked();
-    }
+    Allocations allocations();
+
+    /**
+     * Waits until every kernel and copy issued so far on this backend has finished on its device. A no-op for
+     * backends that compute synchronously. Timings must call it before reading the clock.
+     *
+     * @throws IllegalStateException when the backend is closed
+     */
+    void synchronize();
+
+    /**
+     * Backend-specific details the backend's module documents (for example the CPU backend's thread count), by
+     * type.
+     *
+     * @return the detail of type {@code type}, or empty when this backend has none
+     */
+    <T> java.util.Optional<T> unwrap(Class<T> type);
 
     // ---------------------------------------------------------------- memory
 

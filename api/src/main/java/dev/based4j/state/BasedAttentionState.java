@@ -83,8 +83,8 @@ public final class BasedAttentionState implements RecurrentState {
         return near.position();
     }
 
-    /** For kernels: records that {@code tokens} more tokens were consumed (both parts). */
-    public void advance(long tokens) {
+    /** Records that {@code tokens} more tokens were consumed; kernels reach it through StatePositions. */
+    void advance(long tokens) {
         near.advance(tokens);
         far.advance(tokens);
     }

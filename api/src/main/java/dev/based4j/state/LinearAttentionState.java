@@ -116,8 +116,8 @@ public final class LinearAttentionState implements RecurrentState {
         return position;
     }
 
-    /** For kernels: records that {@code tokens} more tokens were consumed. */
-    public void advance(long tokens) {
+    /** Records that {@code tokens} more tokens were consumed; kernels reach it through StatePositions. */
+    void advance(long tokens) {
         StateChecks.advance(this, tokens);
         position += tokens;
     }

@@ -1,7 +1,23 @@
 package dev.based4j.state;
 
-/** Argument checks shared by the state classes. */
+import dev.based4j.internal.StatePositions;
+
+/**
+ * Argument checks shared by the state classes; initialising it hands the kernels' door to {@code advance} to
+ * {@link StatePositions}.
+ */
 final class StateChecks {
+    static {
+        StatePositions.register((state, tokens) -> {
+            switch (state) {
+                case LinearAttentionState s -> s.advance(tokens);
+                case WindowState s -> s.advance(tokens);
+                case BasedAttentionState s -> s.advance(tokens);
+                case ConvState s -> s.advance(tokens);
+            }
+        });
+    }
+
     private StateChecks() {}
 
     static void positive(String name, int value) {
@@ -20,6 +36,10 @@ final class StateChecks {
     static void advance(RecurrentState state, long tokens) {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens: expected >= 0, got " + tokens);
+        }
+        if (state.position() > Long.MAX_VALUE - tokens) {
+            throw new IllegalStateException("state: position " + state.position() + " cannot advance by " + tokens
+                    + " tokens without overflowing");
         }
     }
 }

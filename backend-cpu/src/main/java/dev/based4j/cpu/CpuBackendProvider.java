@@ -1,24 +1,24 @@
 package dev.based4j.cpu;
 
-import dev.based4j.Settings;
-import dev.based4j.cpu.kernels.F32Kernels;
 import dev.based4j.Availability;
-import dev.based4j.Backend;
+import dev.based4j.Setting;
+import dev.based4j.cpu.kernels.F32Kernels;
 import dev.based4j.spi.BackendProvider;
+import dev.based4j.spi.Engine;
 import dev.based4j.tensor.DType;
 import java.util.EnumSet;
+import java.util.List;
 
 /**
  * Provider of the CPU backend, the embedded default: name {@code cpu}, priority {@value #PRIORITY}. It needs
- * nothing but the JVM, so {@link #probe()} reports it usable unless its thread setting is malformed.
+ * nothing but the JVM, so {@link #probe()} reports it usable unless one of its settings ({@link CpuSettings}) is
+ * malformed.
  */
 public final class CpuBackendProvider implements BackendProvider {
     /** The name users select it by. */
     public static final String NAME = "cpu";
     /** Preference when nothing is named: low, so that an accelerator that can run wins. */
     public static final int PRIORITY = 100;
-    /** Most worker threads accepted from {@link Settings#CPU_THREADS}. */
-    static final int MAX_THREADS = 4096;
 
     /** Cheap: reads nothing and starts nothing. */
     public CpuBackendProvider() {}
@@ -39,50 +39,43 @@ public final class CpuBackendProvider implements BackendProvider {
     }
 
     @Override
+    public List<Setting> settings() {
+        return CpuSettings.all();
+    }
+
+    @Override
     public Availability probe() {
         int threads;
         try {
-            threads = threads();
+            threads = CpuSettings.threads();
         } catch (IllegalArgumentException e) {
-            return Availability.unusable(e.getMessage(), "set " + Settings.CPU_THREADS.property() + " (or "
-                    + Settings.CPU_THREADS.environment() + ") to 0 for one thread per processor, or to 1.."
-                    + MAX_THREADS);
+            return Availability.misconfigured(e.getMessage(), "set " + CpuSettings.THREADS.names()
+                    + " to 0 for one thread per processor, or to 1.." + CpuSettings.maxThreads());
         }
         try {
-            Settings.CPU_NO_VECTOR.booleanValue();
+            CpuSettings.noVector();
         } catch (IllegalArgumentException e) {
-            return Availability.unusable(e.getMessage(), "set " + Settings.CPU_NO_VECTOR.property() + " (or "
-                    + Settings.CPU_NO_VECTOR.environment() + ") to true or false");
+            return Availability.misconfigured(e.getMessage(), "set " + CpuSettings.NO_VECTOR.names()
+                    + " to true or false");
         }
         return Availability.usable(device(threads), EnumSet.of(DType.F32, DType.F64));
     }
 
     /**
-     * Creates a backend with {@link Settings#CPU_THREADS} worker threads (0 = one per available processor).
+     * Creates the engine with {@link CpuSettings#THREADS} worker threads (0 = one per available processor).
      *
      * @throws IllegalStateException when a setting of the backend is malformed
      */
     @Override
-    public Backend create() {
+    public Engine<?> create() {
         try {
-            return new CpuBackend(threads(), F32Kernels.select());
+            return CpuEngine.create(CpuSettings.threads(), F32Kernels.select(CpuSettings.noVector()));
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("cpu backend cannot start: " + e.getMessage(), e);
         }
     }
 
-    /** @return the configured worker count, 0 resolved to the processors available to the JVM */
-    static int threads() {
-        int n = Settings.CPU_THREADS.intValue();
-        if (n < 0 || n > MAX_THREADS) {
-            throw new IllegalArgumentException(Settings.CPU_THREADS.property() + " ("
-                    + Settings.CPU_THREADS.environment() + "): expected 0 (one per processor) or 1.." + MAX_THREADS
-                    + ", got " + n);
-        }
-        return n == 0 ? Runtime.getRuntime().availableProcessors() : n;
-    }
-
-    /** @return the device text of {@link Backend#device()} for {@code threads} workers */
+    /** @return the device text of the backend for {@code threads} workers */
     static String device(int threads) {
         return "CPU (" + threads + (threads == 1 ? " thread" : " threads") + ", Java " + Runtime.version() + ")";
     }

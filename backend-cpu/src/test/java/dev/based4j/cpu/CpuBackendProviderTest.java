@@ -38,12 +38,13 @@ class CpuBackendProviderTest {
     }
 
     @Test
-    void aMalformedThreadSettingMakesItUnusableWithTheFix() {
+    void aMalformedThreadSettingMakesItMisconfiguredWithTheFix() {
         String before = System.getProperty("based4j.cpu.threads");
         System.setProperty("based4j.cpu.threads", "many");
         try {
             Availability a = new CpuBackendProvider().probe();
             assertThat(a.usable()).isFalse();
+            assertThat(a.misconfigured()).as("a malformed setting is the user's error, not a missing library").isTrue();
             assertThat(a.reason()).contains("based4j.cpu.threads").contains("many");
             assertThat(a.fix()).contains("based4j.cpu.threads");
             assertThatThrownBy(() -> new CpuBackendProvider().create()).isInstanceOf(IllegalStateException.class)
@@ -61,23 +62,51 @@ class CpuBackendProviderTest {
     void serviceLoaderFindsItAndBackendsSelectsItByName() {
         assertThat(Backends.providers()).anyMatch(p -> p instanceof CpuBackendProvider);
         try (Backend backend = Backends.select("cpu")) {
-            assertThat(backend).isInstanceOf(CpuBackend.class);
             assertThat(backend.name()).isEqualTo("cpu");
-            assertThat(((CpuBackend) backend).threads()).isEqualTo(Runtime.getRuntime().availableProcessors());
-            assertThat(((CpuBackend) backend).f32Kernels()).isNotBlank();
+            CpuEngine.CpuInfo info = backend.unwrap(CpuEngine.CpuInfo.class).orElseThrow();
+            assertThat(info.threads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+            assertThat(info.f32Kernels()).isNotBlank();
         }
     }
 
     @Test
     void capabilitiesCoverEveryOperationAndFeatureMapInBothPrecisions() {
-        try (Backend backend = new CpuBackendProvider().create()) {
+        try (Backend backend = Backends.open(new CpuBackendProvider())) {
             Capabilities caps = backend.capabilities();
             assertThat(caps.operations()).isEqualTo(EnumSet.allOf(Operation.class));
-            assertThat(caps.featureMaps()).isEqualTo(EnumSet.allOf(FeatureMap.Kind.class));
+            for (Operation op : EnumSet.of(Operation.FEATURE_MAP, Operation.LINEAR_ATTENTION,
+                    Operation.BASED_ATTENTION)) {
+                assertThat(caps.featureMapsOf(op)).as(op.name()).isEqualTo(EnumSet.allOf(FeatureMap.Kind.class));
+            }
             assertThat(caps.precisions()).containsExactlyInAnyOrder(DType.F32, DType.F64);
             assertThat(caps.reducedPrecision()).isFalse();
             assertThat(caps.runsModels()).isTrue();
         }
+    }
+
+    @Test
+    void outOfRangeThreadCountsAreMisconfiguredNotClipped() {
+        String before = System.getProperty("based4j.cpu.threads");
+        try {
+            for (String value : new String[] {"-1", String.valueOf(CpuSettings.maxThreads() + 1), "100000"}) {
+                System.setProperty("based4j.cpu.threads", value);
+                Availability a = new CpuBackendProvider().probe();
+                assertThat(a.misconfigured()).as("threads %s", value).isTrue();
+                assertThat(a.reason()).contains(value).contains("0.." + CpuSettings.maxThreads());
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty("based4j.cpu.threads");
+            } else {
+                System.setProperty("based4j.cpu.threads", before);
+            }
+        }
+    }
+
+    @Test
+    void listsItsOwnSettings() {
+        assertThat(new CpuBackendProvider().settings()).extracting(dev.based4j.Setting::property)
+                .containsExactly("based4j.cpu.threads", "based4j.cpu.noVector");
     }
 
     @Test

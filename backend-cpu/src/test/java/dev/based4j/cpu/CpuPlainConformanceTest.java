@@ -11,6 +11,6 @@ import dev.based4j.Backend;
 class CpuPlainConformanceTest extends BackendConformanceKit {
     @Override
     protected Backend createBackend() {
-        return new CpuBackend(Fixture.THREADS, new PlainF32Kernels());
+        return CpuEngine.create(Fixture.THREADS, new PlainF32Kernels()).open("cpu");
     }
 }

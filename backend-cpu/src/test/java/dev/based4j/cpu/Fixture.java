@@ -25,8 +25,8 @@ final class Fixture {
 
     private Fixture() {}
 
-    static CpuBackend backend() {
-        return new CpuBackend(THREADS, F32Kernels.select());
+    static Backend backend() {
+        return CpuEngine.create(THREADS, F32Kernels.select(false)).open("cpu");
     }
 
     /**

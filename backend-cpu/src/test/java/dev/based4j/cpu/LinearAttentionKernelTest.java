@@ -1,5 +1,7 @@
 package dev.based4j.cpu;
 
+import dev.based4j.Backend;
+
 import static dev.based4j.cpu.Fixture.download;
 import static dev.based4j.cpu.Fixture.relativeError;
 import static dev.based4j.cpu.Fixture.upload;
@@ -30,7 +32,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class LinearAttentionKernelTest {
-    private static CpuBackend backend;
+    private static Backend backend;
 
     @BeforeAll
     static void start() {

@@ -1,5 +1,7 @@
 package dev.based4j.cpu;
 
+import dev.based4j.Backend;
+
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.based4j.attention.LinearAttentionSpec;
@@ -12,9 +14,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The checks of AbstractBackend reach the caller through the CPU backend unchanged. */
+/** The checks based4j makes before any kernel reach the caller through the CPU backend unchanged. */
 class ValidationTest {
-    private CpuBackend backend;
+    private Backend backend;
 
     @BeforeEach
     void start() {
@@ -49,7 +51,7 @@ class ValidationTest {
 
     @Test
     void aTensorOfAnotherBackendInstanceIsRejected() {
-        try (CpuBackend other = Fixture.backend(); Tensor foreign = other.allocate(Shape.of(2, 3), DType.F64);
+        try (Backend other = Fixture.backend(); Tensor foreign = other.allocate(Shape.of(2, 3), DType.F64);
                 Tensor out = backend.allocate(Shape.of(2, 3), DType.F64)) {
             assertThatThrownBy(() -> backend.silu(foreign, out)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("x: expected a tensor of backend cpu");

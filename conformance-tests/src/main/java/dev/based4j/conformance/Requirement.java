@@ -14,6 +14,10 @@ import java.util.Set;
  * What a case needs from a backend's {@link Capabilities}: operations, a precision, feature maps, or whole models.
  */
 record Requirement(Set<Operation> operations, DType dtype, Set<FeatureMap.Kind> featureMaps, boolean models) {
+    /** The families whose calls take a feature map. */
+    private static final Set<Operation> MAP_OPERATIONS =
+            EnumSet.of(Operation.FEATURE_MAP, Operation.LINEAR_ATTENTION, Operation.BASED_ATTENTION);
+
     Requirement {
         operations = operations.isEmpty() ? EnumSet.noneOf(Operation.class) : EnumSet.copyOf(operations);
         featureMaps = featureMaps.isEmpty() ? EnumSet.noneOf(FeatureMap.Kind.class) : EnumSet.copyOf(featureMaps);
@@ -59,17 +63,23 @@ record Requirement(Set<Operation> operations, DType dtype, Set<FeatureMap.Kind> 
         List<String> ops = operations.stream().filter(o -> !caps.operations().contains(o))
                 .map(o -> o.name().toLowerCase(Locale.ROOT)).toList();
         if (!ops.isEmpty()) {
-            return Optional.of("backend " + backend + " does not declare operation" + (ops.size() > 1 ? "s " : " ")
-                    + String.join(", ", ops) + " in its capabilities");
+            return Optional.of("backend " + backend + " does not supply the kernel famil"
+                    + (ops.size() > 1 ? "ies " : "y ") + String.join(", ", ops));
         }
-        List<String> maps = featureMaps.stream().filter(k -> !caps.featureMaps().contains(k))
-                .map(FeatureMap.Kind::label).toList();
-        if (!maps.isEmpty()) {
-            return Optional.of("backend " + backend + " does not declare feature map" + (maps.size() > 1 ? "s " : " ")
-                    + String.join(", ", maps) + " in its capabilities");
+        for (Operation op : operations) {
+            if (!MAP_OPERATIONS.contains(op)) {
+                continue;
+            }
+            List<String> maps = featureMaps.stream().filter(k -> !caps.featureMapsOf(op).contains(k))
+                    .map(FeatureMap.Kind::label).toList();
+            if (!maps.isEmpty()) {
+                return Optional.of("backend " + backend + " does not supply feature map" + (maps.size() > 1 ? "s " : " ")
+                        + String.join(", ", maps) + " for " + op.name().toLowerCase(Locale.ROOT));
+            }
         }
         if (models && !caps.runsModels()) {
-            return Optional.of("backend " + backend + " does not declare every operation of a whole model");
+            return Optional.of("backend " + backend + " does not supply every kernel family of a whole model"
+                    + " (linear attention with the Taylor map, sliding window, causal conv, plumbing)");
         }
         return Optional.empty();
     }

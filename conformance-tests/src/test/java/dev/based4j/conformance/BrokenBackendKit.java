@@ -7,6 +7,6 @@ import dev.based4j.Backend;
 class BrokenBackendKit extends BackendConformanceKit {
     @Override
     protected Backend createBackend() {
-        return new Mutants.ApproximateGelu();
+        return new Mutants.ApproximateGelu().backend();
     }
 }

@@ -35,7 +35,7 @@ class ConformanceRunnerTest {
         @Test
         void aWholeModelCaseIsSkippedWithTheReasonUntilAModelRunnerIsPresent() {
             List<ResultRow> rows = ConformanceRunner.builder().catalogue(false).modelRunners(List.of()).build()
-                    .run(ReferenceBackend::new);
+                    .run(ReferenceBackend::create);
 
             assertThat(rows).filteredOn(r -> r.op().equals("tiny_lm")).hasSize(2)
                     .allMatch(r -> r.verdict() == Verdict.SKIP)
@@ -49,7 +49,7 @@ class ConformanceRunnerTest {
         @Test
         void aModelRunnerTurnsTheWholeModelCaseIntoAComparisonOfLogits() {
             List<ResultRow> rows = ConformanceRunner.builder().catalogue(false).modelRunners(List.of(new TinyLmRunner()))
-                    .filter(c -> c.op().equals("tiny_lm")).build().run(ReferenceBackend::new);
+                    .filter(c -> c.op().equals("tiny_lm")).build().run(ReferenceBackend::create);
 
             assertThat(rows).hasSize(2).allMatch(r -> r.verdict() == Verdict.PASS)
                     .allSatisfy(r -> assertThat(r.maxRelativeError()).as("%s: %s", r.caseId(), r.message())

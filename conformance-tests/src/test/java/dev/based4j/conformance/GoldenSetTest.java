@@ -54,7 +54,7 @@ class GoldenSetTest {
             GoldenSet set = GoldenSet.load(dir);
             assertThat(set.cases()).extracting(GoldenCase::name).containsExactly("fm_b2h3l5_d8", "swa_b2h1l7_hd16_w4");
             assertThat(set.conformanceCases()).hasSize(4)
-                    .allMatch(c -> c.run(new ReferenceBackend(), ReferenceBackend::new).passed());
+                    .allMatch(c -> c.run(ReferenceBackend.create(), ReferenceBackend::create).passed());
         }
 
         @Test

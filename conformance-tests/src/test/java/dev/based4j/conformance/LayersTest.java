@@ -3,6 +3,7 @@ package dev.based4j.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.based4j.Backend;
 import dev.based4j.conformance.testing.ReferenceBackend;
 import dev.based4j.layer.BaseConvLayer;
 import dev.based4j.layer.Block;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.Test;
 
 /** The layers' construction and argument checks (their numbers are checked by the catalogue's layer cases). */
 class LayersTest {
-    private final ReferenceBackend backend = new ReferenceBackend();
+    private final Backend backend = ReferenceBackend.create();
 
     @Nested
     class Loading {

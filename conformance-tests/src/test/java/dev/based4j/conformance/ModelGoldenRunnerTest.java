@@ -17,7 +17,7 @@ class ModelGoldenRunnerTest {
     @Test
     void matchesTheGoldenLogitsOnTheReferenceBackend() {
         List<ResultRow> rows = ConformanceRunner.builder().catalogue(false).modelRunners(List.of(new ModelGoldenRunner()))
-                .build().run(ReferenceBackend::new);
+                .build().run(ReferenceBackend::create);
 
         assertThat(rows).filteredOn(r -> r.op().equals("tiny_lm")).hasSize(2)
                 .allSatisfy(r -> assertThat(r.verdict()).as("%s: %s", r.caseId(), r.message())

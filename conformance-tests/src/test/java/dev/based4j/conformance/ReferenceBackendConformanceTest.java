@@ -11,6 +11,6 @@ import dev.based4j.Backend;
 class ReferenceBackendConformanceTest extends BackendConformanceKit {
     @Override
     protected Backend createBackend() {
-        return new ReferenceBackend();
+        return ReferenceBackend.create();
     }
 }

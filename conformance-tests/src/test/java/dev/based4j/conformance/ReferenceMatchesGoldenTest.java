@@ -2,6 +2,7 @@ package dev.based4j.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.based4j.Backend;
 import dev.based4j.conformance.testing.ReferenceBackend;
 import dev.based4j.conformance.testing.TinyLmRunner;
 import dev.based4j.tensor.DType;
@@ -19,9 +20,9 @@ class ReferenceMatchesGoldenTest {
     void theFloat64ReferenceReproducesEveryGoldenOutput() {
         List<ConformanceCase> cases = GoldenSet.bundled().conformanceCases(List.of(new TinyLmRunner())).stream()
                 .filter(c -> c.dtype() == DType.F64).toList();
-        ReferenceBackend backend = new ReferenceBackend();
+        Backend backend = ReferenceBackend.create();
         for (ConformanceCase c : cases) {
-            CaseResult r = c.run(backend, ReferenceBackend::new);
+            CaseResult r = c.run(backend, ReferenceBackend::create);
             System.out.printf(Locale.ROOT, "%-40s %-26s max rel err %.2e  (%s)%n", c.id(), c.op(),
                     r.maxRelativeError(), r.message());
             assertThat(r.verdict()).as("%s: %s", c.id(), r.message()).isEqualTo(Verdict.PASS);

@@ -3,7 +3,6 @@ package dev.based4j.conformance;
 import dev.based4j.conformance.testing.ReferenceBackend;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.Backend;
-import dev.based4j.Capabilities;
 import dev.based4j.Operation;
 import dev.based4j.tensor.DType;
 import java.util.EnumSet;
@@ -13,13 +12,10 @@ import java.util.EnumSet;
  * through the JUnit test kit; its name keeps surefire from running it directly.
  */
 class RestrictedBackendKit extends BackendConformanceKit {
-    static Capabilities capabilities() {
-        return new Capabilities(EnumSet.of(DType.F64), EnumSet.complementOf(EnumSet.of(Operation.BASED_ATTENTION)),
-                EnumSet.complementOf(EnumSet.of(FeatureMap.Kind.COSFORMER)), false);
-    }
-
     @Override
     protected Backend createBackend() {
-        return new ReferenceBackend(capabilities());
+        return new ReferenceBackend().backend("reference", EnumSet.of(DType.F64),
+                EnumSet.complementOf(EnumSet.of(Operation.BASED_ATTENTION)),
+                EnumSet.complementOf(EnumSet.of(FeatureMap.Kind.COSFORMER)));
     }
 }

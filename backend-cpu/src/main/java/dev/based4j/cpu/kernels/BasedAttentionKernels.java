@@ -1,5 +1,6 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.spi.BasedAttentionFamily;
 import dev.based4j.attention.BasedAttentionSpec;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
@@ -13,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * {@code c = max_near s}. The scores and sums are float; {@code e^{-c}} and the final combination are double,
  * so large scores (q, k with std 4) neither overflow nor lose the far part. One task per (batch, head).
  */
-public final class BasedAttentionKernels {
+public final class BasedAttentionKernels implements BasedAttentionFamily<CpuBuffer> {
     /** The weight of a key in {@code z}: {@code z += 1·φ(k)}. */
     private static final float[] ONE = {1f};
 
@@ -218,5 +219,22 @@ public final class BasedAttentionKernels {
         long keep = Math.max(position, position + seq - cap);
         Ring.scatter(keys, (int) (keep - base), ringK, headK, cap, f, keep, position + seq);
         Ring.scatter(values, (int) (keep - base), ringV, headV, cap, dv, keep, position + seq);
+    }
+
+    @Override
+    public void prefill(BasedAttentionFamily.Call<CpuBuffer> c) {
+        apply(c);
+    }
+
+    @Override
+    public void decode(BasedAttentionFamily.Call<CpuBuffer> c) {
+        apply(c);
+    }
+
+    private void apply(BasedAttentionFamily.Call<CpuBuffer> c) {
+        apply(c.dtype(), c.spec(), c.batch(), c.heads(), c.seq(), c.valueDim(), c.q().segment(), c.k().segment(),
+                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap()),
+                c.z().state(c.dtype(), c.spec().featureMap()), c.keys().segment(), c.values().segment(),
+                c.position(), c.out().segment());
     }
 }

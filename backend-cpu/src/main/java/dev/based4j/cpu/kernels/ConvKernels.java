@@ -1,5 +1,6 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.spi.ConvFamily;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
@@ -11,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  * including this call's. Float32 work is split over (batch, blocks of tokens); channels are the inner,
  * contiguous dimension.
  */
-public final class ConvKernels {
+public final class ConvKernels implements ConvFamily<CpuBuffer> {
     /** Tokens per task of the float32 path. */
     private static final int TIME_BLOCK = 256;
 
@@ -103,5 +104,11 @@ public final class ConvKernels {
             }
         }
         Mem.write(y, 0, out, ((long) b * seq + t0) * channels, len * channels);
+    }
+
+    @Override
+    public void causalConv(ConvFamily.Call<CpuBuffer> c) {
+        apply(c.dtype(), c.batch(), c.seq(), c.channels(), c.kernelSize(), c.x().segment(), c.weight().segment(),
+                c.window().segment(), c.out().segment());
     }
 }

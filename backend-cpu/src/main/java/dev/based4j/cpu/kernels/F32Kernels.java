@@ -1,6 +1,5 @@
 package dev.based4j.cpu.kernels;
 
-import dev.based4j.Settings;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -104,14 +103,12 @@ public interface F32Kernels {
 
     /**
      * The implementation this JVM uses: {@link VectorF32Kernels} when {@code jdk.incubator.vector} is in the boot
-     * layer, the platform's vectors hold at least four floats and {@link Settings#CPU_NO_VECTOR} is false; else
-     * {@link PlainF32Kernels}. The vector class is loaded by name, so that this interface and every class loaded
-     * without it never mention vector types.
-     *
-     * @throws IllegalArgumentException when {@link Settings#CPU_NO_VECTOR} is not a boolean
+     * layer, the platform's vectors hold at least four floats and {@code noVector} is false (the backend's setting
+     * {@code based4j.cpu.noVector}); else {@link PlainF32Kernels}. The vector class is loaded by name, so that this
+     * interface and every class loaded without it never mention vector types.
      */
-    static F32Kernels select() {
-        if (Settings.CPU_NO_VECTOR.booleanValue() || ModuleLayer.boot().findModule(VECTOR_MODULE).isEmpty()) {
+    static F32Kernels select(boolean noVector) {
+        if (noVector || ModuleLayer.boot().findModule(VECTOR_MODULE).isEmpty()) {
             return new PlainF32Kernels();
         }
         try {

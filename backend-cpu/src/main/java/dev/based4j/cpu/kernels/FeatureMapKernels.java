@@ -1,12 +1,13 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.spi.FeatureMapFamily;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
 
 /** The feature-map op: φ over the last dimension, {@code x [rows, seq, d] → out [rows, seq, outputDim]}. */
-public final class FeatureMapKernels {
+public final class FeatureMapKernels implements FeatureMapFamily<CpuBuffer> {
     private final CpuPool pool;
     private final F32Kernels kernels;
 
@@ -39,5 +40,10 @@ public final class FeatureMapKernels {
             phi.applyRows(in, 0, seq, 0, seq, y, 0);
             Mem.write(y, 0, out, (long) r * seq * e, seq * e);
         });
+    }
+
+    @Override
+    public void apply(FeatureMapFamily.Call<CpuBuffer> c) {
+        apply(c.dtype(), c.map(), c.x().segment(), Math.toIntExact(c.rows()), c.seq(), c.out().segment());
     }
 }

@@ -1,5 +1,6 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.spi.LinearAttentionFamily;
 import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.PrefillAlgorithm;
 import dev.based4j.featuremap.Taylor;
@@ -18,7 +19,7 @@ import java.lang.foreign.MemorySegment;
  * chunked form (the state carried from chunk to chunk) and the recurrent form (the decode step token by token).
  * {@link PrefillAlgorithm#AUTO} takes whichever costs fewer multiply-adds. One task per (batch, head).
  */
-public final class LinearAttentionKernels {
+public final class LinearAttentionKernels implements LinearAttentionFamily<CpuBuffer> {
     /** Query rows per block of the quadratic form: bounds the score matrix to {@code QUERY_BLOCK × seq}. */
     private static final int QUERY_BLOCK = 64;
 
@@ -466,5 +467,19 @@ public final class LinearAttentionKernels {
             }
         }
         return true;
+    }
+
+    @Override
+    public void prefill(LinearAttentionFamily.Call<CpuBuffer> c) {
+        prefill(c.dtype(), c.spec(), c.batch(), c.heads(), c.seq(), c.valueDim(), c.q().segment(), c.k().segment(),
+                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap()),
+                c.z().state(c.dtype(), c.spec().featureMap()), c.out().segment());
+    }
+
+    @Override
+    public void decode(LinearAttentionFamily.Call<CpuBuffer> c) {
+        decode(c.dtype(), c.spec(), c.batch(), c.heads(), c.valueDim(), c.q().segment(), c.k().segment(),
+                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap()),
+                c.z().state(c.dtype(), c.spec().featureMap()), c.out().segment());
     }
 }

@@ -1,5 +1,6 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.spi.PlumbingFamily;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
@@ -9,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  * rotary embedding and the head reshapes. Float64 calls {@link Reference}; the pure data movement (embedding,
  * head reshapes, slices) copies bytes, which is exact in either type.
  */
-public final class PlumbingKernels {
+public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
     /** Rows of x per task of {@link #linear}: the block is copied to the heap once per task. */
     private static final int ROW_BLOCK = 256;
     /** Weight rows per panel of {@link #linear}: copied once per task, reused by every row of the block. */
@@ -316,5 +317,65 @@ public final class PlumbingKernels {
         for (long r = 0; r < rows; r++) {
             MemorySegment.copy(x, (r * n + from) * size, out, r * width * size, width * size);
         }
+    }
+
+    // ---------------------------------------------------------------- the family, over validated calls
+
+    @Override
+    public void linear(PlumbingFamily.LinearCall<CpuBuffer> c) {
+        linear(c.dtype(), c.x().segment(), Math.toIntExact(c.rows()), c.inFeatures(), c.weight().segment(),
+                c.outFeatures(), c.bias() == null ? null : c.bias().segment(), c.out().segment());
+    }
+
+    @Override
+    public void rmsNorm(PlumbingFamily.NormCall<CpuBuffer> c) {
+        rmsNorm(c.dtype(), c.x().segment(), Math.toIntExact(c.rows()), c.dim(), c.weight().segment(), c.eps(),
+                c.out().segment());
+    }
+
+    @Override
+    public void silu(PlumbingFamily.UnaryCall<CpuBuffer> c) {
+        silu(c.dtype(), c.x().segment(), c.elements(), c.out().segment());
+    }
+
+    @Override
+    public void gelu(PlumbingFamily.UnaryCall<CpuBuffer> c) {
+        gelu(c.dtype(), c.x().segment(), c.elements(), c.out().segment());
+    }
+
+    @Override
+    public void add(PlumbingFamily.BinaryCall<CpuBuffer> c) {
+        add(c.dtype(), c.a().segment(), c.b().segment(), c.elements(), c.out().segment());
+    }
+
+    @Override
+    public void multiply(PlumbingFamily.BinaryCall<CpuBuffer> c) {
+        multiply(c.dtype(), c.a().segment(), c.b().segment(), c.elements(), c.out().segment());
+    }
+
+    @Override
+    public void embedding(PlumbingFamily.EmbeddingCall<CpuBuffer> c) {
+        embedding(c.dtype(), c.table().segment(), c.dim(), c.ids(), c.out().segment());
+    }
+
+    @Override
+    public void rotary(PlumbingFamily.RotaryCall<CpuBuffer> c) {
+        rotary(c.dtype(), c.x().segment(), Math.toIntExact(c.rows()), c.seq(), c.dim(), c.startPosition(),
+                c.rotaryDim(), c.base(), c.out().segment());
+    }
+
+    @Override
+    public void splitHeads(PlumbingFamily.HeadsCall<CpuBuffer> c) {
+        splitHeads(c.dtype(), c.x().segment(), c.batch(), c.seq(), c.heads(), c.headDim(), c.out().segment());
+    }
+
+    @Override
+    public void mergeHeads(PlumbingFamily.HeadsCall<CpuBuffer> c) {
+        mergeHeads(c.dtype(), c.x().segment(), c.batch(), c.heads(), c.seq(), c.headDim(), c.out().segment());
+    }
+
+    @Override
+    public void slice(PlumbingFamily.SliceCall<CpuBuffer> c) {
+        slice(c.dtype(), c.x().segment(), c.rows(), c.columns(), c.from(), c.width(), c.out().segment());
     }
 }

@@ -1,5 +1,6 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.spi.SlidingWindowFamily;
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
@@ -12,7 +13,7 @@ import java.lang.foreign.MemorySegment;
  * this call; the ring then takes this call's tokens. Unbounded lookback with a growing cache is full causal
  * attention. One task per (batch, head).
  */
-public final class SlidingWindowKernels {
+public final class SlidingWindowKernels implements SlidingWindowFamily<CpuBuffer> {
     private final CpuPool pool;
     private final F32Kernels kernels;
 
@@ -157,5 +158,21 @@ public final class SlidingWindowKernels {
         long keep = Math.max(position, position + seq - cap);
         Ring.scatter(keys, (int) (keep - base), ringK, headK, cap, dk, keep, position + seq);
         Ring.scatter(values, (int) (keep - base), ringV, headV, cap, dv, keep, position + seq);
+    }
+
+    @Override
+    public void prefill(SlidingWindowFamily.Call<CpuBuffer> c) {
+        apply(c);
+    }
+
+    @Override
+    public void decode(SlidingWindowFamily.Call<CpuBuffer> c) {
+        apply(c);
+    }
+
+    private void apply(SlidingWindowFamily.Call<CpuBuffer> c) {
+        apply(c.dtype(), c.spec(), c.batch(), c.heads(), c.seq(), c.keyDim(), c.valueDim(), c.q().segment(),
+                c.k().segment(), c.v().segment(), c.keys().segment(), c.values().segment(), c.capacity(),
+                c.position(), c.out().segment());
     }
 }

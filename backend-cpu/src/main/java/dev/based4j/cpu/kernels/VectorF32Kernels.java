@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link F32Kernels} with the Vector API ({@code jdk.incubator.vector}) at the platform's preferred width.
- * Loaded by name from {@link F32Kernels#select()} only when the module is present, so no class that is always
+ * Loaded by name from {@link F32Kernels#select(boolean)} only when the module is present, so no class that is always
  * loaded mentions vector types (the Lucene pattern); its constructor refuses platforms whose preferred vectors
  * hold fewer than four floats, where the plain loops are as fast.
  *

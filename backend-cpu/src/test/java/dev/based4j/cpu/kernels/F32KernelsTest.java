@@ -2,7 +2,6 @@ package dev.based4j.cpu.kernels;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.util.Random;
 import java.util.stream.Stream;
@@ -23,9 +22,9 @@ class F32KernelsTest {
     @Test
     void selectionPicksTheVectorKernelsWhenTheModuleIsPresent() {
         // the build runs tests with --add-modules jdk.incubator.vector
-        assumeFalse(dev.based4j.Settings.CPU_NO_VECTOR.booleanValue(), "the plain loops were forced");
         assertThat(ModuleLayer.boot().findModule(F32Kernels.VECTOR_MODULE)).isPresent();
-        assertThat(F32Kernels.select()).isInstanceOf(VectorF32Kernels.class);
+        assertThat(F32Kernels.select(false)).isInstanceOf(VectorF32Kernels.class);
+        assertThat(F32Kernels.select(true)).as("the setting forces the plain loops").isInstanceOf(PlainF32Kernels.class);
     }
 
     private static float[] random(Random r, int n) {

@@ -5,7 +5,6 @@ import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.layer.LayerStack;
-import dev.based4j.spi.AbstractBackend;
 import dev.based4j.Backend;
 import dev.based4j.Operation;
 import dev.based4j.state.BasedAttentionState;
@@ -26,7 +25,7 @@ import java.util.function.BiFunction;
 
 /**
  * Faults on a real backend: a kernel that fails after it has computed (a device error reported at the end, injected
- * through {@link AbstractBackend#injectStateKernelFaults}) must leave the caller's state bit-identical and its
+ * by {@link FaultInjection}, a decorator of the backend's engine) must leave the caller's state bit-identical and its
  * position unchanged, say what failed, and leave the backend usable: the next call gives exactly what a twin that
  * never failed gives. The same holds one level up, for a whole stack's decode step. An allocation far beyond any
  * device's memory must fail with a message and leave the backend usable.
@@ -65,25 +64,27 @@ public final class FaultCheck {
                 : backend.capabilities().precisions().iterator().next();
         List<String> problems = new ArrayList<>();
         int checked = 0;
-        if (backend instanceof AbstractBackend ab) {
-            Inputs in = new Inputs(backend, dtype, seed);
-            try {
+        FaultInjection.Faulty faulty;
+        try {
+            faulty = FaultInjection.around(backend);
+        } catch (IllegalArgumentException e) {
+            faulty = null;
+            problems.add("faults cannot be injected, so state restore is not checked: " + e.getMessage());
+        }
+        if (faulty != null) {
+            try (Backend b = faulty.backend(); Inputs in = new Inputs(b, dtype, seed)) {
                 for (Scenario s : scenarios(in, dtype)) {
-                    if (!backend.capabilities().supports(s.op, dtype)) {
+                    if (!b.capabilities().supports(s.op, dtype)) {
                         continue;
                     }
                     checked++;
-                    stateKernel(ab, s, problems);
+                    stateKernel(b, faulty.faults(), s, problems);
                 }
-                if (backend.capabilities().runsModels()) {
+                if (b.capabilities().runsModels()) {
                     checked++;
-                    stack(ab, dtype, seed, problems);
+                    stack(b, faulty.faults(), dtype, seed, problems);
                 }
-            } finally {
-                in.close();
             }
-        } else {
-            problems.add("not an AbstractBackend: faults cannot be injected, so state restore is not checked");
         }
         checked++;
         String huge = hugeAllocation(backend, dtype, problems);
@@ -114,7 +115,7 @@ public final class FaultCheck {
                         (b, st) -> b.causalConv(in.x, in.w, (ConvState) st)));
     }
 
-    private static void stateKernel(AbstractBackend b, Scenario s, List<String> problems) {
+    private static void stateKernel(Backend b, FaultInjection faults, Scenario s, List<String> problems) {
         try (RecurrentState st = s.state.apply(b);
                 RecurrentState twin = s.state.apply(b)) {
             for (int i = 0; i < 2; i++) {
@@ -122,14 +123,14 @@ public final class FaultCheck {
                 s.call.apply(b, twin).close();
             }
             StateSnapshot before = st.snapshot();
-            b.injectStateKernelFaults(1);
+            faults.arm(1);
             RuntimeException thrown = null;
             try {
                 s.call.apply(b, st).close();
             } catch (RuntimeException e) {
                 thrown = e;
             } finally {
-                b.injectStateKernelFaults(0);
+                faults.arm(0);
             }
             if (thrown == null || thrown.getMessage() == null || !thrown.getMessage().contains(s.name)) {
                 problems.add(s.name + ": an injected fault was not reported as a failure of " + s.name + " (got "
@@ -152,7 +153,7 @@ public final class FaultCheck {
         }
     }
 
-    private static void stack(AbstractBackend b, DType dtype, long seed, List<String> problems) {
+    private static void stack(Backend b, FaultInjection faults, DType dtype, long seed, List<String> problems) {
         LayerStack.Config config = LayerStack.Config.based(32, 16, 3, 2, 4, 2);
         try (LayerStack stack = LayerStack.random(b, dtype, config, seed);
                 LayerStack.State state = stack.newState(1);
@@ -161,14 +162,14 @@ public final class FaultCheck {
                 stack.decode(new int[] {t}, state).close();
                 stack.decode(new int[] {t}, twin).close();
             }
-            b.injectStateKernelFaults(1);
+            faults.arm(1);
             try {
                 stack.decode(new int[] {5}, state).close();
                 problems.add("stack decode: an injected fault was not reported");
             } catch (IllegalStateException e) {
                 // expected: the first layer's kernel failed
             } finally {
-                b.injectStateKernelFaults(0);
+                faults.arm(0);
             }
             if (state.position() != 3 || state.layers().stream().anyMatch(l -> l.position() != 3)) {
                 problems.add("stack decode: positions moved although the step failed");

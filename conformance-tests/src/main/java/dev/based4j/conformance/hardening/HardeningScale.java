@@ -1,6 +1,6 @@
 package dev.based4j.conformance.hardening;
 
-import dev.based4j.Settings;
+import dev.based4j.Setting;
 import java.util.Locale;
 
 /**
@@ -23,16 +23,21 @@ public record HardeningScale(String name, int fuzzedCalls, int fuzzBatch, int ke
     /** The size the issue asks for; minutes per backend. */
     public static final HardeningScale FULL = new HardeningScale("full", 10_000, 100, 1_000_000, 10_000, 8, 10_000);
 
+    /** Which size the hardening kit runs at. */
+    public static final Setting SETTING = new Setting("based4j.hardening.scale", "BASED4J_HARDENING_SCALE",
+            "reduced", "Size of the hardening harnesses (fuzzing, leaks, threads): 'reduced' for every build, 'full'"
+                    + " for the long run (10,000 fuzzed calls, 1,000,000 kernel calls, 8 threads x 10,000 steps).");
+
     /**
-     * @return the scale named by {@link Settings#HARDENING_SCALE}
+     * @return the scale named by {@link #SETTING}
      * @throws IllegalArgumentException naming the setting when it is neither {@code reduced} nor {@code full}
      */
     public static HardeningScale configured() {
-        String v = Settings.HARDENING_SCALE.value().toLowerCase(Locale.ROOT);
+        String v = SETTING.value().toLowerCase(Locale.ROOT);
         return switch (v) {
             case "reduced", "" -> REDUCED;
             case "full" -> FULL;
-            default -> throw new IllegalArgumentException(Settings.HARDENING_SCALE.property()
+            default -> throw new IllegalArgumentException(SETTING.names()
                     + ": expected 'reduced' or 'full', got '" + v + "'");
         };
     }

@@ -355,12 +355,12 @@ public final class InvalidCallFuzzer {
 
         Caps(Backend b) {
             var c = b.capabilities();
-            boolean taylor = c.supports(new Taylor(2));
-            linearTaylor = taylor && c.supports(Operation.LINEAR_ATTENTION, dtype);
-            basedTaylor = taylor && c.supports(Operation.BASED_ATTENTION, dtype);
+            Taylor t2 = new Taylor(2);
+            linearTaylor = c.supports(Operation.LINEAR_ATTENTION, dtype) && c.supports(Operation.LINEAR_ATTENTION, t2);
+            basedTaylor = c.supports(Operation.BASED_ATTENTION, dtype) && c.supports(Operation.BASED_ATTENTION, t2);
             window = c.supports(Operation.SLIDING_WINDOW, dtype);
             conv = c.supports(Operation.CAUSAL_CONV, dtype);
-            featureMap = taylor && c.supports(Operation.FEATURE_MAP, dtype);
+            featureMap = c.supports(Operation.FEATURE_MAP, dtype) && c.supports(Operation.FEATURE_MAP, t2);
             plumbing = c.supports(Operation.PLUMBING, dtype);
         }
     }

@@ -150,7 +150,7 @@ public final class LeakCheck {
             this.random = new SplittableRandom(seed);
             var caps = backend.capabilities();
             plumbing = caps.supports(Operation.PLUMBING, dtype);
-            linear = caps.supports(Operation.LINEAR_ATTENTION, dtype) && caps.supports(new Taylor(4));
+            linear = caps.supports(Operation.LINEAR_ATTENTION, dtype) && caps.supports(Operation.LINEAR_ATTENTION, new Taylor(4));
             window = caps.supports(Operation.SLIDING_WINDOW, dtype);
             x = input(Shape.of(1, 2, 8));
             w = input(Shape.of(8, 8));

@@ -7,7 +7,7 @@ import dev.based4j.Backend;
 class ReferenceHardeningKitTest extends BackendHardeningKit {
     @Override
     protected Backend createBackend() {
-        return new ReferenceBackend();
+        return ReferenceBackend.create();
     }
 
     @Override

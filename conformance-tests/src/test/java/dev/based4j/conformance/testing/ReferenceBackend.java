@@ -1,255 +1,239 @@
 package dev.based4j.conformance.testing;
 
-import dev.based4j.attention.BasedAttentionSpec;
-import dev.based4j.attention.LinearAttentionSpec;
-import dev.based4j.attention.SlidingWindowSpec;
+import dev.based4j.Backend;
+import dev.based4j.Operation;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.reference.Reference;
-import dev.based4j.spi.AbstractBackend;
-import dev.based4j.spi.AbstractTensor;
-import dev.based4j.Capabilities;
-import dev.based4j.state.BasedAttentionState;
-import dev.based4j.state.ConvState;
-import dev.based4j.state.LinearAttentionState;
-import dev.based4j.state.WindowState;
+import dev.based4j.spi.Allocation;
+import dev.based4j.spi.BasedAttentionFamily;
+import dev.based4j.spi.ConvFamily;
+import dev.based4j.spi.Engine;
+import dev.based4j.spi.FeatureMapFamily;
+import dev.based4j.spi.LinearAttentionFamily;
+import dev.based4j.spi.Memory;
+import dev.based4j.spi.PlumbingFamily;
+import dev.based4j.spi.SlidingWindowFamily;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
-import dev.based4j.tensor.Tensor;
 import java.util.EnumSet;
+import java.util.Set;
 
 /**
- * A test double: a backend whose every kernel is the float64 {@link Reference}, storing tensors in their own
- * precision (F32 values are rounded on every write). It lets the suite test itself without depending on a real
- * backend; subclasses break single kernels to prove the suite notices.
+ * A test double: an engine whose every kernel is the float64 {@link Reference}, storing tensors as host tensors in
+ * their own precision (F32 values are rounded on every write). It lets the suite test itself without depending on a
+ * real backend; subclasses break single kernels to prove the suite notices. {@link #backend()} and its overloads
+ * open it as a {@link Backend}.
  */
-public class ReferenceBackend extends AbstractBackend {
-    private final String name;
-    private final Capabilities capabilities;
+public class ReferenceBackend implements Memory<HostTensor>, FeatureMapFamily<HostTensor>,
+        LinearAttentionFamily<HostTensor>, SlidingWindowFamily<HostTensor>, BasedAttentionFamily<HostTensor>,
+        ConvFamily<HostTensor>, PlumbingFamily<HostTensor> {
 
-    /** Every operation and feature map, in F32 and F64. */
-    public ReferenceBackend() {
-        this(Capabilities.everything(EnumSet.allOf(DType.class)));
+    /** @return a backend {@code reference} with every family and feature map, in F32 and F64 */
+    public static Backend create() {
+        return new ReferenceBackend().backend();
     }
 
-    /** Declares only {@code capabilities}. */
-    public ReferenceBackend(Capabilities capabilities) {
-        this("reference", capabilities);
+    /** @return another instance, named {@code name} (to play a second, different backend) */
+    public static Backend create(String name) {
+        return new ReferenceBackend().backend(name, EnumSet.allOf(DType.class), EnumSet.allOf(Operation.class),
+                EnumSet.allOf(FeatureMap.Kind.class));
     }
 
-    /** Another name (to play a second, different backend), every operation. */
-    public ReferenceBackend(String name) {
-        this(name, Capabilities.everything(EnumSet.allOf(DType.class)));
+    /** @return this engine as backend {@code reference}, every family and feature map, F32 and F64 */
+    public Backend backend() {
+        return backend("reference", EnumSet.allOf(DType.class), EnumSet.allOf(Operation.class),
+                EnumSet.allOf(FeatureMap.Kind.class));
     }
 
-    private ReferenceBackend(String name, Capabilities capabilities) {
-        this.name = name;
-        this.capabilities = capabilities;
+    /** @return this engine supplying only {@code operations}, in {@code precisions}, for the maps in {@code maps} */
+    public Backend backend(String name, Set<DType> precisions, Set<Operation> operations, Set<FeatureMap.Kind> maps) {
+        return engine(precisions, operations, maps).open(name);
     }
 
-    /** A host-memory tensor. */
-    static final class RefTensor extends AbstractTensor {
-        final HostTensor host;
-
-        RefTensor(HostTensor host, ReferenceBackend owner) {
-            super(host.shape(), host.dtype(), owner);
-            this.host = host;
+    /** @return the engine supplying only {@code operations}, in {@code precisions}, for the maps in {@code maps} */
+    public Engine<HostTensor> engine(Set<DType> precisions, Set<Operation> operations, Set<FeatureMap.Kind> maps) {
+        Engine.Builder<HostTensor> b = Engine.builder(this, precisions)
+                .device("host (float64 reference kernels, test double)");
+        if (operations.contains(Operation.FEATURE_MAP)) {
+            b.featureMaps(this, maps);
         }
-
-        @Override
-        protected void release() {
-            // host memory belongs to an automatic arena; the garbage collector frees it
+        if (operations.contains(Operation.LINEAR_ATTENTION)) {
+            b.linearAttention(this, maps);
         }
+        if (operations.contains(Operation.SLIDING_WINDOW)) {
+            b.slidingWindow(this);
+        }
+        if (operations.contains(Operation.BASED_ATTENTION)) {
+            b.basedAttention(this, maps);
+        }
+        if (operations.contains(Operation.CAUSAL_CONV)) {
+            b.conv(this);
+        }
+        if (operations.contains(Operation.PLUMBING)) {
+            b.plumbing(this);
+        }
+        return b.build();
     }
 
-    @Override
-    public String name() {
-        return name;
+    protected static double[] get(HostTensor t) {
+        return t.toDoubleArray();
     }
 
-    @Override
-    public String device() {
-        return "host (float64 reference kernels, test double)";
-    }
-
-    @Override
-    public Capabilities capabilities() {
-        return capabilities;
-    }
-
-    protected static double[] get(Tensor t) {
-        return ((RefTensor) t).host.toDoubleArray();
-    }
-
-    protected static void put(Tensor t, double[] values) {
-        HostTensor h = ((RefTensor) t).host;
+    protected static void put(HostTensor t, double[] values) {
         for (int i = 0; i < values.length; i++) {
-            h.setDouble(i, values[i]);
+            t.setDouble(i, values[i]);
         }
     }
 
+    // ---------------------------------------------------------------- memory
+
     @Override
-    protected Tensor allocateTensor(Shape shape, DType dtype) {
-        return new RefTensor(HostTensor.allocate(shape, dtype), this);
+    public Allocation<HostTensor> allocate(Shape shape, DType dtype) {
+        // host memory of an automatic arena: the garbage collector frees it
+        return new Allocation<>(HostTensor.allocate(shape, dtype), shape.elementCount() * dtype.byteSize(), () -> {});
     }
 
     @Override
-    protected Tensor uploadTensor(HostTensor host) {
-        return new RefTensor(host.to(host.dtype()), this);
+    public Allocation<HostTensor> upload(HostTensor host) {
+        HostTensor copy = HostTensor.allocate(host.shape(), host.dtype());
+        copy.segment().copyFrom(host.segment());
+        return new Allocation<>(copy, copy.segment().byteSize(), () -> {});
     }
 
     @Override
-    protected void downloadTensor(Tensor src, HostTensor dst) {
-        dst.segment().copyFrom(((RefTensor) src).host.segment());
+    public void download(HostTensor source, HostTensor destination) {
+        destination.segment().copyFrom(source.segment());
+    }
+
+    // ---------------------------------------------------------------- kernels
+
+    @Override
+    public void apply(FeatureMapFamily.Call<HostTensor> c) {
+        put(c.out(), Reference.featureMap(c.map(), get(c.x()), Math.toIntExact(c.rows()), c.seq()));
     }
 
     @Override
-    protected void closeBackend() {}
-
-    @Override
-    protected void computeFeatureMap(FeatureMap map, Tensor x, Tensor out) {
-        Shape s = x.shape();
-        int seq = s.dim(-2);
-        int rows = Math.toIntExact(s.elementCount() / ((long) seq * s.dim(-1)));
-        put(out, Reference.featureMap(map, get(x), rows, seq));
+    public void prefill(LinearAttentionFamily.Call<HostTensor> c) {
+        double[] kv = get(c.kv());
+        double[] z = get(c.z());
+        put(c.out(), Reference.linearAttention(c.spec(), get(c.q()), get(c.k()), get(c.v()), c.batch(), c.heads(),
+                c.seq(), c.valueDim(), kv, z));
+        put(c.kv(), kv);
+        put(c.z(), z);
     }
 
     @Override
-    protected void computeLinearAttentionPrefill(LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v,
-            LinearAttentionState state, Tensor out) {
-        Shape s = q.shape();
-        double[] kv = get(state.kv());
-        double[] z = get(state.z());
-        put(out, Reference.linearAttention(spec, get(q), get(k), get(v), s.dim(0), s.dim(1), s.dim(2),
-                v.shape().dim(3), kv, z));
-        put(state.kv(), kv);
-        put(state.z(), z);
+    public void decode(LinearAttentionFamily.Call<HostTensor> c) {
+        prefill(c);
     }
 
     @Override
-    protected void computeLinearAttentionDecode(LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v,
-            LinearAttentionState state, Tensor out) {
-        computeLinearAttentionPrefill(spec, q, k, v, state, out);
+    public void prefill(SlidingWindowFamily.Call<HostTensor> c) {
+        double[] rk = get(c.keys());
+        double[] rv = get(c.values());
+        put(c.out(), Reference.slidingWindow(c.spec(), get(c.q()), get(c.k()), get(c.v()), c.batch(), c.heads(),
+                c.seq(), c.keyDim(), c.valueDim(), rk, rv, c.capacity(), c.position()));
+        put(c.keys(), rk);
+        put(c.values(), rv);
     }
 
     @Override
-    protected void computeSlidingWindowPrefill(SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state,
-            Tensor out) {
-        Shape s = q.shape();
-        double[] rk = get(state.keys());
-        double[] rv = get(state.values());
-        put(out, Reference.slidingWindow(spec, get(q), get(k), get(v), s.dim(0), s.dim(1), s.dim(2), s.dim(3),
-                v.shape().dim(3), rk, rv, state.capacity(), state.position()));
-        put(state.keys(), rk);
-        put(state.values(), rv);
+    public void decode(SlidingWindowFamily.Call<HostTensor> c) {
+        prefill(c);
     }
 
     @Override
-    protected void computeSlidingWindowDecode(SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state,
-            Tensor out) {
-        computeSlidingWindowPrefill(spec, q, k, v, state, out);
+    public void prefill(BasedAttentionFamily.Call<HostTensor> c) {
+        double[] kv = get(c.kv());
+        double[] z = get(c.z());
+        double[] rk = get(c.keys());
+        double[] rv = get(c.values());
+        put(c.out(), Reference.basedAttention(c.spec(), get(c.q()), get(c.k()), get(c.v()), c.batch(), c.heads(),
+                c.seq(), c.valueDim(), kv, z, rk, rv, c.position()));
+        put(c.kv(), kv);
+        put(c.z(), z);
+        put(c.keys(), rk);
+        put(c.values(), rv);
     }
 
     @Override
-    protected void computeBasedAttentionPrefill(BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v,
-            BasedAttentionState state, Tensor out) {
-        Shape s = q.shape();
-        double[] kv = get(state.far().kv());
-        double[] z = get(state.far().z());
-        double[] rk = get(state.near().keys());
-        double[] rv = get(state.near().values());
-        put(out, Reference.basedAttention(spec, get(q), get(k), get(v), s.dim(0), s.dim(1), s.dim(2), v.shape().dim(3),
-                kv, z, rk, rv, state.position()));
-        put(state.far().kv(), kv);
-        put(state.far().z(), z);
-        put(state.near().keys(), rk);
-        put(state.near().values(), rv);
+    public void decode(BasedAttentionFamily.Call<HostTensor> c) {
+        prefill(c);
     }
 
     @Override
-    protected void computeBasedAttentionDecode(BasedAttentionSpec spec, Tensor q, Tensor k, Tensor v,
-            BasedAttentionState state, Tensor out) {
-        computeBasedAttentionPrefill(spec, q, k, v, state, out);
+    public void causalConv(ConvFamily.Call<HostTensor> c) {
+        double[] window = get(c.window());
+        put(c.out(), Reference.causalConv(get(c.x()), c.batch(), c.seq(), c.channels(), get(c.weight()),
+                c.kernelSize(), window));
+        put(c.window(), window);
     }
 
     @Override
-    protected void computeCausalConv(Tensor x, Tensor weight, ConvState state, Tensor out) {
-        Shape s = x.shape();
-        double[] window = get(state.window());
-        put(out, Reference.causalConv(get(x), s.dim(0), s.dim(1), s.dim(2), get(weight), state.kernelSize(), window));
-        put(state.window(), window);
+    public void linear(LinearCall<HostTensor> c) {
+        put(c.out(), Reference.linear(get(c.x()), Math.toIntExact(c.rows()), c.inFeatures(), get(c.weight()),
+                c.outFeatures(), c.bias() == null ? null : get(c.bias())));
     }
 
     @Override
-    protected void computeLinear(Tensor x, Tensor weight, Tensor bias, Tensor out) {
-        int in = weight.shape().dim(1);
-        int rows = Math.toIntExact(x.shape().elementCount() / in);
-        put(out, Reference.linear(get(x), rows, in, get(weight), weight.shape().dim(0), bias == null ? null : get(bias)));
+    public void rmsNorm(NormCall<HostTensor> c) {
+        put(c.out(), Reference.rmsNorm(get(c.x()), Math.toIntExact(c.rows()), c.dim(), get(c.weight()), c.eps()));
     }
 
     @Override
-    protected void computeRmsNorm(Tensor x, Tensor weight, double eps, Tensor out) {
-        int d = x.shape().dim(-1);
-        put(out, Reference.rmsNorm(get(x), Math.toIntExact(x.shape().elementCount() / d), d, get(weight), eps));
+    public void silu(UnaryCall<HostTensor> c) {
+        put(c.out(), Reference.silu(get(c.x())));
     }
 
     @Override
-    protected void computeSilu(Tensor x, Tensor out) {
-        put(out, Reference.silu(get(x)));
+    public void gelu(UnaryCall<HostTensor> c) {
+        put(c.out(), Reference.gelu(get(c.x())));
     }
 
     @Override
-    protected void computeGelu(Tensor x, Tensor out) {
-        put(out, Reference.gelu(get(x)));
-    }
-
-    @Override
-    protected void computeAdd(Tensor a, Tensor b, Tensor out) {
-        double[] x = get(a);
-        double[] y = get(b);
+    public void add(BinaryCall<HostTensor> c) {
+        double[] x = get(c.a());
+        double[] y = get(c.b());
         for (int i = 0; i < x.length; i++) {
             x[i] += y[i];
         }
-        put(out, x);
+        put(c.out(), x);
     }
 
     @Override
-    protected void computeMultiply(Tensor a, Tensor b, Tensor out) {
-        double[] x = get(a);
-        double[] y = get(b);
+    public void multiply(BinaryCall<HostTensor> c) {
+        double[] x = get(c.a());
+        double[] y = get(c.b());
         for (int i = 0; i < x.length; i++) {
             x[i] *= y[i];
         }
-        put(out, x);
+        put(c.out(), x);
     }
 
     @Override
-    protected void computeEmbedding(Tensor table, int[] ids, Tensor out) {
-        put(out, Reference.embedding(get(table), table.shape().dim(1), ids));
+    public void embedding(EmbeddingCall<HostTensor> c) {
+        put(c.out(), Reference.embedding(get(c.table()), c.dim(), c.ids()));
     }
 
     @Override
-    protected void computeRotary(Tensor x, long startPosition, int rotaryDim, double base, Tensor out) {
-        Shape s = x.shape();
-        put(out, Reference.rotary(get(x), s.dim(0) * s.dim(1), s.dim(2), s.dim(3), startPosition, rotaryDim, base));
+    public void rotary(RotaryCall<HostTensor> c) {
+        put(c.out(), Reference.rotary(get(c.x()), Math.toIntExact(c.rows()), c.seq(), c.dim(), c.startPosition(),
+                c.rotaryDim(), c.base()));
     }
 
     @Override
-    protected void computeSplitHeads(Tensor x, Tensor out) {
-        Shape o = out.shape();
-        put(out, Reference.splitHeads(get(x), o.dim(0), o.dim(2), o.dim(1), o.dim(3)));
+    public void splitHeads(HeadsCall<HostTensor> c) {
+        put(c.out(), Reference.splitHeads(get(c.x()), c.batch(), c.seq(), c.heads(), c.headDim()));
     }
 
     @Override
-    protected void computeMergeHeads(Tensor x, Tensor out) {
-        Shape s = x.shape();
-        put(out, Reference.mergeHeads(get(x), s.dim(0), s.dim(1), s.dim(2), s.dim(3)));
+    public void mergeHeads(HeadsCall<HostTensor> c) {
+        put(c.out(), Reference.mergeHeads(get(c.x()), c.batch(), c.heads(), c.seq(), c.headDim()));
     }
 
     @Override
-    protected void computeSlice(Tensor x, int from, Tensor out) {
-        int n = x.shape().dim(-1);
-        int m = out.shape().dim(-1);
-        put(out, Reference.slice(get(x), Math.toIntExact(x.shape().elementCount() / n), n, from, m));
+    public void slice(SliceCall<HostTensor> c) {
+        put(c.out(), Reference.slice(get(c.x()), Math.toIntExact(c.rows()), c.columns(), c.from(), c.width()));
     }
 }

@@ -1,8 +1,10 @@
 package dev.based4j.conformance.testing;
 
 import dev.based4j.Availability;
-import dev.based4j.Backend;
+import dev.based4j.Operation;
+import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.spi.BackendProvider;
+import dev.based4j.spi.Engine;
 import dev.based4j.tensor.DType;
 import java.util.EnumSet;
 
@@ -24,7 +26,8 @@ public final class ReferenceBackendProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create() {
-        return new ReferenceBackend();
+    public Engine<?> create() {
+        return new ReferenceBackend().engine(EnumSet.allOf(DType.class), EnumSet.allOf(Operation.class),
+                EnumSet.allOf(FeatureMap.Kind.class));
     }
 }

@@ -1,16 +1,18 @@
-package dev.based4j.spi;
+package dev.based4j.internal;
 
-import dev.based4j.tensor.DType;
-import dev.based4j.tensor.Shape;
+import dev.based4j.spi.Allocation;
 import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The native memory of one {@link AbstractTensor}: how to free it, how many bytes it holds and the ledger that
- * counts it. It is also the tensor's cleaning action, so it must never refer to the tensor: a reference would keep
- * the tensor reachable and the cleaner would never run.
+ * The memory behind one {@link DeviceTensor}: the engine's allocation, the ledger that counts it, and why it was
+ * freed. It is also the tensor's cleaning action, so it never refers to the tensor: a reference would keep the tensor
+ * reachable and the cleaner would never run. A state's memory can be replaced by a backup of the same size when a
+ * kernel failed part-way ({@link #replace}).
+ *
+ * @param <B> the engine's memory handle
  */
-final class NativeMemory implements Runnable {
+final class TensorMemory<B> implements Runnable {
     private static final Cleaner CLEANER = Cleaner.create(r -> {
         Thread t = new Thread(r, "based4j-cleaner");
         t.setDaemon(true);
@@ -28,22 +30,16 @@ final class NativeMemory implements Runnable {
     }
 
     private final AllocationLedger ledger;
-    private final long bytes;
-    private final Runnable free;
-    private final String tensorClass;
-    private final Shape shape;
-    private final DType dtype;
+    private final String description;
     private final AtomicBoolean freed = new AtomicBoolean();
+    private volatile Allocation<B> allocation;
     private volatile Reason reason = Reason.COLLECTED;
     private Cleaner.Cleanable cleanable;
 
-    NativeMemory(AllocationLedger ledger, long bytes, Runnable free, String tensorClass, Shape shape, DType dtype) {
+    TensorMemory(AllocationLedger ledger, Allocation<B> allocation, String description) {
         this.ledger = ledger;
-        this.bytes = bytes;
-        this.free = free;
-        this.tensorClass = tensorClass;
-        this.shape = shape;
-        this.dtype = dtype;
+        this.allocation = allocation;
+        this.description = description;
     }
 
     /** Registers the cleaning action for {@code tensor}; called once, by the tensor's constructor. */
@@ -51,12 +47,30 @@ final class NativeMemory implements Runnable {
         cleanable = CLEANER.register(tensor, this);
     }
 
+    B buffer() {
+        return allocation.buffer();
+    }
+
     long bytes() {
-        return bytes;
+        return allocation.nativeBytes();
     }
 
     boolean isFreed() {
         return freed.get();
+    }
+
+    /**
+     * Puts {@code next} (memory of the same shape and type) in place of the current memory and frees the current one.
+     * The caller holds the tensor's write claim, so no kernel reads the memory meanwhile.
+     */
+    void replace(Allocation<B> next) {
+        Allocation<B> old;
+        synchronized (this) {
+            old = allocation;
+            allocation = next;
+        }
+        ledger.resized(next.nativeBytes() - old.nativeBytes());
+        old.free().run();
     }
 
     /** Frees now (at most once, whoever calls first), recording why. */
@@ -76,22 +90,24 @@ final class NativeMemory implements Runnable {
             return;
         }
         Reason why = reason;
+        Allocation<B> a;
+        synchronized (this) {
+            a = allocation;
+        }
         try {
-            if (free != null) {
-                free.run();
-            }
+            a.free().run();
         } catch (RuntimeException | Error e) {
             if (why == Reason.CLOSED) {
                 throw e;
             }
-            ledger.freeFailed(describe(), e);
+            ledger.freeFailed(description, e);
         } finally {
-            ledger.freed(this, why);
+            ledger.freed(this, a.nativeBytes(), why);
         }
     }
 
-    /** @return the tensor's class, type and shape, for messages */
+    /** @return the tensor's backend, type and shape, for messages */
     String describe() {
-        return tensorClass + "[" + dtype.label() + " " + shape + "]";
+        return description;
     }
 }

@@ -1,6 +1,5 @@
-package dev.based4j.spi;
+package dev.based4j.internal;
 
-import dev.based4j.Backend;
 import dev.based4j.Allocations;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
@@ -15,10 +14,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * it. Reports a tensor collected without {@code close()} once per backend through {@link System.Logger}.
  */
 final class AllocationLedger {
-    private static final System.Logger LOG = System.getLogger("dev.based4j.spi.leaks");
+    private static final System.Logger LOG = System.getLogger("dev.based4j.leaks");
 
     private final String backendName;
-    private final Set<NativeMemory> live = ConcurrentHashMap.newKeySet();
+    private final Set<TensorMemory<?>> live = ConcurrentHashMap.newKeySet();
     private final AtomicLong liveHandles = new AtomicLong();
     private final AtomicLong liveBytes = new AtomicLong();
     private final AtomicLong allocated = new AtomicLong();
@@ -33,34 +32,35 @@ final class AllocationLedger {
     }
 
     /**
-     * Counts a new allocation. Memory without a free action (a tensor that frees itself in {@code release()}) is
-     * counted but not kept for freeing at close, as its backend frees it.
+     * Counts a new allocation and keeps it for freeing at close.
      *
      * @throws IllegalStateException (after freeing the memory) when the backend was closed meanwhile
      */
-    void add(NativeMemory memory, boolean freedByLedger) {
+    void add(TensorMemory<?> memory) {
         allocated.incrementAndGet();
         liveHandles.incrementAndGet();
         liveBytes.addAndGet(memory.bytes());
-        if (freedByLedger) {
-            live.add(memory);
-            if (closed) {
-                memory.free(NativeMemory.Reason.BACKEND_CLOSED);
-                throw new IllegalStateException("backend: " + backendName
-                        + " was closed while a tensor was being allocated");
-            }
+        live.add(memory);
+        if (closed) {
+            memory.free(TensorMemory.Reason.BACKEND_CLOSED);
+            throw new IllegalStateException("backend: " + backendName
+                    + " was closed while a tensor was being allocated");
         }
     }
 
-    void freed(NativeMemory memory, NativeMemory.Reason why) {
+    void resized(long deltaBytes) {
+        liveBytes.addAndGet(deltaBytes);
+    }
+
+    void freed(TensorMemory<?> memory, long bytes, TensorMemory.Reason why) {
         live.remove(memory);
         liveHandles.decrementAndGet();
-        liveBytes.addAndGet(-memory.bytes());
-        if (why == NativeMemory.Reason.COLLECTED) {
+        liveBytes.addAndGet(-bytes);
+        if (why == TensorMemory.Reason.COLLECTED) {
             leaked.incrementAndGet();
             if (leakReported.compareAndSet(false, true)) {
                 String message = "backend " + backendName + ": " + memory.describe()
-                        + " was garbage-collected without close(); the cleaner freed its " + memory.bytes()
+                        + " was garbage-collected without close(); the cleaner freed its " + bytes
                         + " bytes. Close tensors and states when done (try-with-resources). Reported once per"
                         + " backend; Backend.allocations().leakedHandles() counts every such tensor.";
                 leakWarnings.add(message);
@@ -78,11 +78,11 @@ final class AllocationLedger {
     /** Frees everything still live; later allocations are refused. */
     void closeAll() {
         closed = true;
-        List<NativeMemory> remaining = new ArrayList<>(live);
+        List<TensorMemory<?>> remaining = new ArrayList<>(live);
         RuntimeException first = null;
-        for (NativeMemory m : remaining) {
+        for (TensorMemory<?> m : remaining) {
             try {
-                m.free(NativeMemory.Reason.BACKEND_CLOSED);
+                m.free(TensorMemory.Reason.BACKEND_CLOSED);
             } catch (RuntimeException e) {
                 if (first == null) {
                     first = e;

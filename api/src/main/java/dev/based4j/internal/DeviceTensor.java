@@ -1,0 +1,137 @@
+package dev.based4j.internal;
+
+import dev.based4j.Backend;
+import dev.based4j.spi.Allocation;
+import dev.based4j.tensor.DType;
+import dev.based4j.tensor.Shape;
+import dev.based4j.tensor.Tensor;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The tensor of every backend made from an engine: shape, type, owner, the engine's memory handle, the closed-state
+ * bookkeeping (using a closed tensor fails with a message that says where it was closed) and the guard that refuses
+ * two threads writing one tensor at once. Its memory is freed exactly once: on {@link #close()}, when the owning
+ * backend is closed, or by a cleaner when the tensor became unreachable without being closed.
+ *
+ * @param <B> the engine's memory handle
+ */
+public final class DeviceTensor<B> implements Tensor {
+    private final Shape shape;
+    private final DType dtype;
+    private final KernelBackend<B> owner;
+    private final TensorMemory<B> memory;
+    private final AtomicReference<Thread> writer = new AtomicReference<>();
+    private volatile String closedAt;
+
+    /** Takes ownership of {@code allocation}; if this throws, the allocation has been freed. */
+    DeviceTensor(Shape shape, DType dtype, KernelBackend<B> owner, AllocationLedger ledger, Allocation<B> allocation) {
+        this.shape = shape;
+        this.dtype = dtype;
+        this.owner = owner;
+        this.memory = new TensorMemory<>(ledger, allocation, owner.name() + " tensor[" + dtype.label() + " " + shape + "]");
+        ledger.add(memory);
+        memory.watch(this);
+    }
+
+    @Override
+    public Shape shape() {
+        return shape;
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public Backend backend() {
+        return owner;
+    }
+
+    KernelBackend<B> owner() {
+        return owner;
+    }
+
+    /** @return the engine's memory handle; valid while the tensor is open */
+    public B buffer() {
+        return memory.buffer();
+    }
+
+    /** @return bytes of native memory this tensor holds, as the engine declared them */
+    public long nativeBytes() {
+        return memory.bytes();
+    }
+
+    /** Puts memory of the same shape and type in place of this tensor's (a state restored from a backup). */
+    void replace(Allocation<B> next) {
+        memory.replace(next);
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closedAt != null || memory.isFreed();
+    }
+
+    /** @return where {@link #close()} was called, or {@code null} while open */
+    public String closedAt() {
+        String at = closedAt;
+        return at == null && memory.isFreed() ? "the closing of backend " + owner.name() : at;
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closedAt != null) {
+                return;
+            }
+            closedAt = StackWalker.getInstance()
+                    .walk(frames -> frames.filter(f -> !f.getClassName().startsWith("dev.based4j.internal.")
+                                    && !f.getClassName().startsWith("dev.based4j.state."))
+                            .findFirst()
+                            .map(f -> f.getClassName() + "." + f.getMethodName() + ":" + f.getLineNumber())
+                            .orElse("unknown"));
+        }
+        memory.free(TensorMemory.Reason.CLOSED);
+    }
+
+    /**
+     * Marks the start of a kernel writing this tensor.
+     *
+     * @throws IllegalStateException naming {@code name} when another thread is writing it now
+     */
+    void beginWrite(String name) {
+        Thread me = Thread.currentThread();
+        Thread other = writer.compareAndExchange(null, me);
+        if (other != null && other != me) {
+            throw concurrent(name, other, "written");
+        }
+    }
+
+    /** Marks the end of a write begun by {@link #beginWrite}. */
+    void endWrite() {
+        writer.compareAndSet(Thread.currentThread(), null);
+    }
+
+    /**
+     * Checks that no other thread writes this tensor now (a kernel reading it would see a half-written value).
+     *
+     * @throws IllegalStateException naming {@code name} when another thread is writing it now
+     */
+    void checkNotWritten(String name) {
+        Thread other = writer.get();
+        if (other != null && other != Thread.currentThread()) {
+            throw concurrent(name, other, "read");
+        }
+    }
+
+    private IllegalStateException concurrent(String name, Thread other, String access) {
+        return new IllegalStateException(name + ": " + this + " cannot be " + access + " now: a kernel on thread '"
+                + other.getName() + "' is writing it. A tensor or state may be written by one thread at a time"
+                + " (give each thread its own state and outputs; weights may be shared)");
+    }
+
+    @Override
+    public String toString() {
+        return memory.describe();
+    }
+}
