@@ -13,6 +13,8 @@
 module dev.based4j.benchmarks {
     requires dev.based4j.api;
     requires dev.based4j.model;
+    // the CPU backend's thread setting is a benchmark parameter
+    requires dev.based4j.cpu;
     requires jmh.core;
     requires jdk.incubator.vector;
 

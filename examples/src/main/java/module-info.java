@@ -15,4 +15,6 @@ module dev.based4j.examples {
     exports dev.based4j.examples;
 
     uses dev.based4j.spi.BackendProvider;
+    // golden tiny_lm cases of `based4j conformance` go through the model module's checkpoint loading
+    provides dev.based4j.conformance.GoldenModelRunner with dev.based4j.examples.ModelGoldenRunner;
 }

@@ -1,7 +1,7 @@
 package dev.based4j.benchmarks;
 
 import dev.based4j.Backends;
-import dev.based4j.Settings;
+import dev.based4j.cpu.CpuSettings;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
@@ -30,7 +30,7 @@ public abstract class BackendBench {
     public String backend;
 
     /**
-     * Worker threads of the CPU backend ({@link Settings#CPU_THREADS}); other backends ignore it. Set as the
+     * Worker threads of the CPU backend ({@link CpuSettings#THREADS}); other backends ignore it. Set as the
      * system property before the backend is created, which is how the setting reaches a backend created by name.
      */
     @Param("2")
@@ -42,7 +42,7 @@ public abstract class BackendBench {
     /** Creates the backend. */
     @Setup(Level.Trial)
     public void openBackend() {
-        System.setProperty(Settings.CPU_THREADS.property(), Integer.toString(threads));
+        System.setProperty(CpuSettings.THREADS.property(), Integer.toString(threads));
         b = Backends.select(backend);
     }
 

@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.based4j.Backend;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -24,8 +28,9 @@ import org.junit.jupiter.api.TestInstance;
  * }</pre>
  *
  * One {@code @Nested} class per kernel family, each a {@code @TestFactory} of the {@link Catalogue}'s cases (and
- * the bundled golden cases), named as sentences with their shape, precision and seed. A case the backend's
- * capabilities leave out is aborted with the reason, so JUnit reports it skipped, never passed.
+ * the bundled golden cases), named as sentences with their shape, precision, seed and case id. A case the backend's
+ * capabilities leave out is aborted with the reason, so JUnit reports it skipped, never passed; when the class ends,
+ * the kit prints its own count of passed, failed and skipped cases with every skip reason ({@link #report()}).
  *
  * <p>One backend instance serves the whole class and is closed after it; cases that need a second instance
  * (resuming a saved state elsewhere, tensors of another backend) call {@link #createBackend()} again and close
@@ -34,6 +39,7 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class BackendConformanceKit {
     private Backend backend;
+    private final List<CaseResult> results = new ArrayList<>();
 
     /** @return a new instance of the backend under test; called once for the class and again by some cases */
     protected abstract Backend createBackend();
@@ -54,19 +60,50 @@ public abstract class BackendConformanceKit {
 
     @AfterAll
     final synchronized void closeBackend() {
-        if (backend != null) {
-            backend.close();
-            backend = null;
+        try {
+            if (!results.isEmpty()) {
+                System.out.println(report());
+            }
+        } finally {
+            if (backend != null) {
+                backend.close();
+                backend = null;
+            }
         }
     }
 
-    /** @return one dynamic test per case, named {@link ConformanceCase#displayName()} */
+    /**
+     * @return the kit's own account of this run: cases passed, failed and skipped, and every reason a case was
+     *     skipped with how many cases it skipped (printed on standard output when the kit ends)
+     */
+    protected final synchronized String report() {
+        String name = backend != null ? backend.name() : "backend";
+        List<CaseResult> all = List.copyOf(results);
+        long passed = all.stream().filter(r -> r.verdict() == Verdict.PASS).count();
+        long failed = all.stream().filter(r -> r.verdict() == Verdict.FAIL).count();
+        Map<String, Long> skipped = all.stream().filter(r -> r.verdict() == Verdict.SKIP)
+                .collect(Collectors.groupingBy(CaseResult::message, TreeMap::new, Collectors.counting()));
+        StringBuilder b = new StringBuilder("[conformance] ").append(name).append(": ").append(all.size())
+                .append(" cases: ").append(passed).append(" passed, ").append(failed).append(" failed, ")
+                .append(skipped.values().stream().mapToLong(Long::longValue).sum()).append(" skipped");
+        skipped.forEach((why, n) -> b.append(System.lineSeparator()).append("[conformance]   skipped ").append(n)
+                .append(": ").append(why));
+        return b.toString();
+    }
+
+    /**
+     * @return one dynamic test per case, named {@link ConformanceCase#displayName()} and its unique id, so that
+     *     every case is one test in every report (test tools merge tests of equal names)
+     */
     protected final Stream<DynamicTest> tests(List<ConformanceCase> cases) {
-        return cases.stream().map(c -> DynamicTest.dynamicTest(c.displayName(), () -> check(c)));
+        return cases.stream().map(c -> DynamicTest.dynamicTest(c.displayName() + " [" + c.id() + "]", () -> check(c)));
     }
 
     private void check(ConformanceCase c) {
         CaseResult r = c.run(backend(), this::createBackend);
+        synchronized (this) {
+            results.add(r);
+        }
         switch (r.verdict()) {
             case SKIP -> Assumptions.abort("skipped: " + r.message());
             case FAIL -> {

@@ -51,7 +51,7 @@ final class GoldenOps {
             "linear_attention_layer", "sliding_attention_layer", "baseconv_layer", "tiny_lm");
 
     /** Reason a whole-model case is skipped while no {@link GoldenModelRunner} is present. */
-    static final String NO_MODEL_RUNNER = "whole-model loading lands with issue 7 (no GoldenModelRunner is present)";
+    static final String NO_MODEL_RUNNER = "no GoldenModelRunner supports this whole-model case";
 
     /**
      * A case ready to run.

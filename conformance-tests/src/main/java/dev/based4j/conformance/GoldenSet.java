@@ -149,6 +149,7 @@ public final class GoldenSet {
     public static List<GoldenModelRunner> modelRunners() {
         List<GoldenModelRunner> out = new ArrayList<>();
         ServiceLoader.load(GoldenModelRunner.class, GoldenSet.class.getClassLoader()).forEach(out::add);
+        out.add(new LayerStackGoldenRunner());
         return out;
     }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.based4j.BackendUnavailableException;
 import dev.based4j.conformance.testing.ReferenceBackend;
-import dev.based4j.conformance.testing.TinyLmRunner;
+
 import dev.based4j.tensor.DType;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -33,13 +33,13 @@ class ConformanceRunnerTest {
         }
 
         @Test
-        void aWholeModelCaseIsSkippedWithTheReasonUntilAModelRunnerIsPresent() {
+        void aWholeModelCaseIsSkippedWithTheReasonWhenNoModelRunnerIsGiven() {
             List<ResultRow> rows = ConformanceRunner.builder().catalogue(false).modelRunners(List.of()).build()
                     .run(ReferenceBackend::create);
 
             assertThat(rows).filteredOn(r -> r.op().equals("tiny_lm")).hasSize(2)
                     .allMatch(r -> r.verdict() == Verdict.SKIP)
-                    .allMatch(r -> r.message().contains("whole-model loading lands with issue 7"));
+                    .allMatch(r -> r.message().contains("no GoldenModelRunner supports this whole-model case"));
             assertThat(rows).filteredOn(r -> !r.op().equals("tiny_lm"))
                     .allMatch(r -> r.verdict() == Verdict.PASS, "every other golden case passes");
             Summary s = Summary.of(rows);
@@ -47,8 +47,8 @@ class ConformanceRunnerTest {
         }
 
         @Test
-        void aModelRunnerTurnsTheWholeModelCaseIntoAComparisonOfLogits() {
-            List<ResultRow> rows = ConformanceRunner.builder().catalogue(false).modelRunners(List.of(new TinyLmRunner()))
+        void theKitsOwnLayerStackRunnerComparesTheLogitsOfTheWholeModelCase() {
+            List<ResultRow> rows = ConformanceRunner.builder().catalogue(false)
                     .filter(c -> c.op().equals("tiny_lm")).build().run(ReferenceBackend::create);
 
             assertThat(rows).hasSize(2).allMatch(r -> r.verdict() == Verdict.PASS)

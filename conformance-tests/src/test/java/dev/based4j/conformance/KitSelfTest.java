@@ -56,7 +56,7 @@ class KitSelfTest {
 
             assertThat(names(tests.failed())).as("failed tests").isNotEmpty()
                     .allMatch(n -> n.startsWith("gelu"))
-                    .allMatch(n -> n.matches(".*, seed \\d+$"));
+                    .allMatch(n -> n.matches(".*, seed \\d+ \\[plumbing/\\d+\\]$"));
             assertThat(tests.succeeded().count()).as("passed tests").isPositive();
         }
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.based4j.Backend;
 import dev.based4j.conformance.testing.ReferenceBackend;
-import dev.based4j.conformance.testing.TinyLmRunner;
+
 import dev.based4j.tensor.DType;
 import java.util.List;
 import java.util.Locale;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class ReferenceMatchesGoldenTest {
     @Test
     void theFloat64ReferenceReproducesEveryGoldenOutput() {
-        List<ConformanceCase> cases = GoldenSet.bundled().conformanceCases(List.of(new TinyLmRunner())).stream()
+        List<ConformanceCase> cases = GoldenSet.bundled().conformanceCases(List.of(new LayerStackGoldenRunner())).stream()
                 .filter(c -> c.dtype() == DType.F64).toList();
         Backend backend = ReferenceBackend.create();
         for (ConformanceCase c : cases) {

@@ -10,9 +10,13 @@ import com.google.inject.ProvisionException;
 import com.google.inject.TypeLiteral;
 import dev.based4j.Availability;
 import dev.based4j.Backend;
+import dev.based4j.spi.Allocation;
 import dev.based4j.spi.BackendProvider;
+import dev.based4j.spi.Engine;
+import dev.based4j.spi.Memory;
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.DType;
-import java.lang.reflect.Proxy;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -21,7 +25,7 @@ import org.junit.jupiter.api.Test;
 
 class BasedModuleTest {
 
-    /** A provider whose backend answers only {@code name()}: enough to see which one was injected. */
+    /** A provider whose engine has memory that refuses every use: its backend's name shows which one was injected. */
     record FakeProvider(String name, int priority, boolean usable) implements BackendProvider {
         @Override
         public Availability probe() {
@@ -31,16 +35,24 @@ class BasedModuleTest {
         }
 
         @Override
-        public Backend create() {
-            return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
-                    (proxy, method, args) -> switch (method.getName()) {
-                        case "name" -> name;
-                        case "close" -> null;
-                        case "hashCode" -> System.identityHashCode(proxy);
-                        case "equals" -> proxy == args[0];
-                        case "toString" -> "FakeBackend[" + name + "]";
-                        default -> throw new UnsupportedOperationException(method.getName());
-                    });
+        public Engine<?> create() {
+            // memory is all an engine must have; nothing here allocates
+            return Engine.builder(new Memory<Object>() {
+                @Override
+                public Allocation<Object> allocate(Shape shape, DType dtype) {
+                    throw new UnsupportedOperationException("fake");
+                }
+
+                @Override
+                public Allocation<Object> upload(HostTensor host) {
+                    throw new UnsupportedOperationException("fake");
+                }
+
+                @Override
+                public void download(Object source, HostTensor destination) {
+                    throw new UnsupportedOperationException("fake");
+                }
+            }, Set.of(DType.F32)).device("fake device").build();
         }
     }
 

@@ -85,7 +85,7 @@ public final class ModelHarness {
                 Generator.Result r = g.generate(prompt, GenerationOptions.greedy(decode + 1), null, null);
                 System.out.printf("prefill: %d tokens, %.2f tokens/s; decode: %d tokens, %.2f tokens/s (%d threads)%n",
                         r.prefillTokens(), r.prefillTokensPerSecond(), r.decodeTokens(), r.decodeTokensPerSecond(),
-                        ((dev.based4j.cpu.CpuBackend) cpu).threads());
+                        cpu.unwrap(dev.based4j.cpu.CpuEngine.CpuInfo.class).orElseThrow().threads());
                 try (LayerStack.State s = model.newState(1); Tensor t = model.prefill(prompt, 1, prompt.length, s)) {
                     System.out.printf("logits shape %s%n", t.shape());
                 }

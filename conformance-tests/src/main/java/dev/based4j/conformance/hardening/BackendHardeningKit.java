@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.based4j.Backend;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -20,7 +21,9 @@ import org.junit.jupiter.api.Timeout;
  * }</pre>
  *
  * Sizes follow {@link HardeningScale#configured()}: reduced in every build, full under {@code -Phardening}. Each
- * test prints its figures on standard output (the lines {@code docs/reliability.md} quotes).
+ * test prints its figures on standard output (the lines {@code docs/reliability.md} quotes). Like the conformance
+ * kit, it runs what the backend supplies: a check that needs a kernel family the backend does not supply is skipped
+ * with the reason (on the console and in the test report), never passed.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class BackendHardeningKit {
@@ -42,6 +45,12 @@ public abstract class BackendHardeningKit {
             assertThat(backend).as("createBackend() returned null").isNotNull();
         }
         return backend;
+    }
+
+    /** Ends the test as skipped, with the reason on the console and in the report. */
+    private static void skip(String check, String why) {
+        System.out.println("[hardening] " + check + ": skipped: " + why);
+        Assumptions.abort("skipped: " + why);
     }
 
     @AfterAll
@@ -78,6 +87,7 @@ public abstract class BackendHardeningKit {
     @Timeout(value = 60, unit = java.util.concurrent.TimeUnit.MINUTES)
     @DisplayName("threads sharing one backend get bit-identical results; a shared state is refused, not corrupted")
     void threadsAreSafe() throws Exception {
+        ConcurrencyCheck.cannotRun(backend()).ifPresent(why -> skip("threads", why));
         HardeningScale s = scale();
         ConcurrencyCheck.Report r = ConcurrencyCheck.run(backend(), s.threads(), s.stepsPerThread(), SEED);
         System.out.println("[hardening] " + r.summary());

@@ -23,11 +23,13 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
 /**
- * One backend instance, many threads: each thread decodes its own token stream through one shared small BASED
- * stack (BaseConv, linear attention, sliding window, MLPs) on a state of its own, and the logits of every step must
- * be bit-identical to the same stream decoded alone on one thread. Then two threads decode into one shared state:
- * every call either completes or is refused with {@link IllegalStateException} (one writer per tensor), and the
- * shared state ends bit-identical to as many steps done serially as calls completed.
+ * One backend instance, many threads: each thread decodes its own token stream on a state of its own — through one
+ * shared small BASED stack (BaseConv, linear attention, sliding window, MLPs) when the backend runs whole models,
+ * else through linear attention alone — and the outputs of every step must be bit-identical to the same stream
+ * decoded alone on one thread. Then two threads decode into one shared linear-attention state: every call either
+ * completes or is refused with {@link IllegalStateException} (one writer per tensor), and the shared state ends
+ * bit-identical to as many steps done serially as calls completed. A backend without linear attention cannot run
+ * either check ({@link #cannotRun}).
  */
 public final class ConcurrencyCheck {
     private static final int VOCAB = 64;
@@ -62,17 +64,47 @@ public final class ConcurrencyCheck {
         }
     }
 
-    /** Runs both checks; the backend stays open. Needs every operation of a BASED block. */
-    public static Report run(Backend backend, int threads, int stepsPerThread, long seed) throws Exception {
-        DType dtype = backend.capabilities().precisions().contains(DType.F32) ? DType.F32
+    /** @return why this check cannot run on {@code backend}, or empty when it can */
+    public static java.util.Optional<String> cannotRun(Backend backend) {
+        DType dtype = dtypeOf(backend);
+        if (!backend.capabilities().supports(Operation.LINEAR_ATTENTION, dtype)
+                || !backend.capabilities().supports(Operation.LINEAR_ATTENTION, new Taylor(4))) {
+            return java.util.Optional.of("backend " + backend.name() + " supplies no linear attention with the Taylor"
+                    + " map: the thread checks decode through it");
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static DType dtypeOf(Backend backend) {
+        return backend.capabilities().precisions().contains(DType.F32) ? DType.F32
                 : backend.capabilities().precisions().iterator().next();
+    }
+
+    /** One thread's work: decodes a seeded stream and returns the CRC-32C of every step's outputs. */
+    @FunctionalInterface
+    private interface DecodeStream {
+        long decode(long seed, int steps);
+    }
+
+    /**
+     * Runs both checks; the backend stays open.
+     *
+     * @throws IllegalArgumentException when {@link #cannotRun} says why it cannot
+     */
+    public static Report run(Backend backend, int threads, int stepsPerThread, long seed) throws Exception {
+        cannotRun(backend).ifPresent(why -> {
+            throw new IllegalArgumentException("backend: " + why);
+        });
+        DType dtype = dtypeOf(backend);
         List<String> problems = new ArrayList<>();
         int mismatched = 0;
-        LayerStack.Config config = LayerStack.Config.based(VOCAB, 16, 3, 2, 4, 3);
-        try (LayerStack stack = LayerStack.random(backend, dtype, config, seed)) {
+        LayerStack stack = backend.capabilities().runsModels()
+                ? LayerStack.random(backend, dtype, LayerStack.Config.based(VOCAB, 16, 3, 2, 4, 3), seed) : null;
+        DecodeStream stream = stack != null ? (s, n) -> decodeStream(stack, s, n) : (s, n) -> linearStream(backend, dtype, s, n);
+        try {
             long[] serial = new long[threads];
             for (int t = 0; t < threads; t++) {
-                serial[t] = decodeStream(stack, seed + t, stepsPerThread);
+                serial[t] = stream.decode(seed + t, stepsPerThread);
             }
             long[] parallel = new long[threads];
             ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -83,7 +115,7 @@ public final class ConcurrencyCheck {
                     long s = seed + t;
                     futures.add(pool.submit(() -> {
                         start.await();
-                        return decodeStream(stack, s, stepsPerThread);
+                        return stream.decode(s, stepsPerThread);
                     }));
                 }
                 for (int t = 0; t < threads; t++) {
@@ -95,9 +127,13 @@ public final class ConcurrencyCheck {
             for (int t = 0; t < threads; t++) {
                 if (serial[t] != parallel[t]) {
                     mismatched++;
-                    problems.add("thread " + t + ": logits checksum " + Long.toHexString(parallel[t])
+                    problems.add("thread " + t + ": outputs checksum " + Long.toHexString(parallel[t])
                             + " concurrently, " + Long.toHexString(serial[t]) + " serially");
                 }
+            }
+        } finally {
+            if (stack != null) {
+                stack.close();
             }
         }
         long[] shared = {0, 0};
@@ -124,16 +160,32 @@ public final class ConcurrencyCheck {
         return crc.getValue();
     }
 
+    /** Decodes a seeded stream of linear-attention tokens on a fresh state; returns the CRC-32C of the outputs. */
+    private static long linearStream(Backend backend, DType dtype, long seed, int steps) {
+        LinearAttentionSpec spec = LinearAttentionSpec.of(new Taylor(4));
+        SplittableRandom r = new SplittableRandom(seed);
+        CRC32C crc = new CRC32C();
+        Shape s = Shape.of(1, 2, 1, 4);
+        try (LinearAttentionState state = LinearAttentionState.zeros(backend, 1, 2, spec.expandedDim(), 4, dtype);
+                Tensor out = backend.allocate(s, dtype)) {
+            for (int i = 0; i < steps; i++) {
+                try (Tensor q = backend.upload(HostTensor.of(r.doubles(8, -1, 1).toArray(), s, dtype));
+                        Tensor k = backend.upload(HostTensor.of(r.doubles(8, -1, 1).toArray(), s, dtype));
+                        Tensor v = backend.upload(HostTensor.of(r.doubles(8, -1, 1).toArray(), s, dtype))) {
+                    backend.linearAttentionDecode(spec, q, k, v, state, out);
+                    crc.update(backend.download(out).segment().asByteBuffer());
+                }
+            }
+        }
+        return crc.getValue();
+    }
+
     /**
      * Two threads decode into one state with the same inputs; returns whether the state ends equal to as many
      * serial steps as completed. {@code counts} receives completed and refused calls.
      */
     private static boolean sharedState(Backend backend, DType dtype, int stepsEach, long[] counts,
             List<String> problems) throws Exception {
-        if (!backend.capabilities().supports(Operation.LINEAR_ATTENTION, dtype)) {
-            problems.add("linear attention is not supported: shared-state check not run");
-            return false;
-        }
         LinearAttentionSpec spec = LinearAttentionSpec.of(new Taylor(4));
         SplittableRandom r = new SplittableRandom(7);
         double[][] data = new double[3][2 * 4];

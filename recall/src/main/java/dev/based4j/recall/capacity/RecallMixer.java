@@ -53,7 +53,7 @@ public sealed interface RecallMixer {
                     + " is not among the backend's capabilities");
         }
         Optional<FeatureMap> map = linearMap();
-        if (map.isPresent() && !capabilities.supports(map.get())) {
+        if (map.isPresent() && !capabilities.supports(operation(), map.get())) {
             return Optional.of("feature map " + map.get().kind().label() + " is not among the backend's capabilities");
         }
         return Optional.empty();

@@ -14,6 +14,10 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import dev.based4j.Operation;
+import java.util.Set;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -83,8 +87,12 @@ class CapacityExperimentTest {
     @Test
     void mixersTheBackendCannotRunAreSkippedWithTheReason() {
         Capabilities all = cpu.capabilities();
-        EnumSet<FeatureMap.Kind> maps = EnumSet.copyOf(all.featureMaps());
-        maps.remove(FeatureMap.Kind.POSELU);
+        Map<Operation, Set<FeatureMap.Kind>> maps = new EnumMap<>(Operation.class);
+        all.featureMaps().forEach((op, kinds) -> {
+            EnumSet<FeatureMap.Kind> without = EnumSet.copyOf(kinds);
+            without.remove(FeatureMap.Kind.POSELU);
+            maps.put(op, without);
+        });
         Capabilities noPosElu = new Capabilities(all.precisions(), all.operations(), maps, all.reducedPrecision());
         Backend restricted = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
                 new Class<?>[] {Backend.class}, (proxy, method, args) -> {

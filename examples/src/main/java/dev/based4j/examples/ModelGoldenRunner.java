@@ -1,5 +1,7 @@
-package dev.based4j.conformance;
+package dev.based4j.examples;
 
+import dev.based4j.conformance.GoldenCase;
+import dev.based4j.conformance.GoldenModelRunner;
 import dev.based4j.layer.WeightSource;
 import dev.based4j.model.BasedConfig;
 import dev.based4j.model.BasedModel;
@@ -13,7 +15,8 @@ import java.util.Map;
  * Runs golden {@code tiny_lm} cases through the SDK's own model: {@link BasedConfig#fromTinyLmCase} reads the case's
  * configuration, {@link BasedModel#fromWeights} builds the model from its checkpoint weights on the backend under
  * test, and the logits of the case's {@code input_ids} come from one prefill. Registered for
- * {@link java.util.ServiceLoader}, so every backend's conformance run checks whole-model logits.
+ * {@link java.util.ServiceLoader}, so {@code based4j conformance} checks whole-model logits through the model
+ * module (the kit's own {@link dev.based4j.conformance.LayerStackGoldenRunner} covers backends' own test runs).
  */
 public final class ModelGoldenRunner implements GoldenModelRunner {
     /** Creates the runner (stateless). */

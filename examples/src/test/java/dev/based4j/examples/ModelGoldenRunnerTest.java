@@ -1,13 +1,17 @@
-package dev.based4j.conformance;
+package dev.based4j.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.based4j.conformance.testing.ReferenceBackend;
+import dev.based4j.Backends;
+import dev.based4j.conformance.ConformanceRunner;
+import dev.based4j.conformance.GoldenSet;
+import dev.based4j.conformance.ResultRow;
+import dev.based4j.conformance.Verdict;
 import dev.based4j.tensor.DType;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The model module's runner turns the golden tiny_lm cases from skipped into compared logits. */
+/** The command line's whole-model runner: golden tiny_lm cases through the model module's loading, on the CPU backend. */
 class ModelGoldenRunnerTest {
     @Test
     void isFoundByTheServiceLoader() {
@@ -15,9 +19,9 @@ class ModelGoldenRunnerTest {
     }
 
     @Test
-    void matchesTheGoldenLogitsOnTheReferenceBackend() {
+    void matchesTheGoldenLogitsOnTheCpuBackend() {
         List<ResultRow> rows = ConformanceRunner.builder().catalogue(false).modelRunners(List.of(new ModelGoldenRunner()))
-                .build().run(ReferenceBackend::create);
+                .build().run(() -> Backends.select("cpu"));
 
         assertThat(rows).filteredOn(r -> r.op().equals("tiny_lm")).hasSize(2)
                 .allSatisfy(r -> assertThat(r.verdict()).as("%s: %s", r.caseId(), r.message())

@@ -1,9 +1,7 @@
-package dev.based4j.conformance.testing;
+package dev.based4j.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.based4j.attention.LinearAttentionSpec;
-import dev.based4j.conformance.GoldenCase;
-import dev.based4j.conformance.GoldenModelRunner;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.layer.BaseConvLayer;
 import dev.based4j.layer.LayerStack;
@@ -22,11 +20,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A test-only whole-model runner for {@code tiny_lm} golden cases, built on {@link LayerStack} from the case's
- * configuration and checkpoint weights. It proves the stack's wiring (pre-norm blocks, residuals, final norm, tied
- * head) against the original code; the SDK's model loading (issue 7) supersedes it.
+ * The kit's own whole-model runner for {@code tiny_lm} golden cases, built on the api's {@link LayerStack} from the
+ * case's configuration and checkpoint weights: it proves that a backend runs a whole BASED model (pre-norm blocks,
+ * residuals, final norm, tied head) against the original code, with nothing but the api. Runners found through
+ * {@link java.util.ServiceLoader} come first (the command line adds one that goes through the model module's
+ * checkpoint loading); this one is the fallback.
  */
-public final class TinyLmRunner implements GoldenModelRunner {
+public final class LayerStackGoldenRunner implements GoldenModelRunner {
+    /** Creates the runner (stateless). */
+    public LayerStackGoldenRunner() {}
+
     @Override
     public boolean supports(GoldenCase golden) {
         return golden.op().equals("tiny_lm");
@@ -47,7 +50,8 @@ public final class TinyLmRunner implements GoldenModelRunner {
                 }
                 case "SlidingAttention" -> SlidingWindowLayer.Config.of(d, golden.intConfig("n_head"),
                         golden.intConfig("window_size") / 2);
-                default -> throw new IllegalArgumentException("layer type " + type);
+                default -> throw new GoldenFormatException("golden case '" + golden.name()
+                        + "': layer type '" + type.asText() + "' is not one of BaseConv, LinearAttention, SlidingAttention");
             });
         }
         LayerStack.Config config = new LayerStack.Config(golden.intConfig("padded_vocab_size"), mixers,
