@@ -9,6 +9,8 @@ module dev.based4j.conformance {
     requires transitive org.junit.jupiter.api;
     requires org.assertj.core;
     requires com.fasterxml.jackson.databind;
+    // the JUnit XML report of the conformance runner
+    requires java.xml;
 
     exports dev.based4j.conformance;
     exports dev.based4j.conformance.hardening;

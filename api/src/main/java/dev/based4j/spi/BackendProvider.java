@@ -33,6 +33,14 @@ public interface BackendProvider {
     }
 
     /**
+     * @return every device the backend could run on, one line each, for {@code based4j info} (empty when it has
+     *     nothing to list); like {@link #probe()}, never throws
+     */
+    default List<String> devices() {
+        return List.of();
+    }
+
+    /**
      * Checks whether this machine can run the backend. Never throws and never crashes the JVM: failures to load
      * native libraries become {@link Availability#unusable}; a setting that is malformed is
      * {@link Availability#misconfigured}.

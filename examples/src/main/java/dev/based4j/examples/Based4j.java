@@ -1,12 +1,18 @@
 package dev.based4j.examples;
 
+import dev.based4j.Plugins;
 import dev.based4j.model.BasedModel;
 import dev.based4j.model.Checkpoint;
 import dev.based4j.onnx.export.ExportOnnxCommand;
 import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 /**
  * The {@code based4j} command line. Exit status: 0 on success, 1 when a check failed, 2 for a usage error or a
@@ -20,6 +26,12 @@ import picocli.CommandLine.Command;
 public final class Based4j {
     /** Exit status of a usage error or bad input. */
     public static final int USAGE = 2;
+
+    /** Backend plugins to load, on top of {@code BASED4J_PLUGINS}; accepted before or after the subcommand. */
+    @Option(names = "--plugins", paramLabel = "PATH", scope = ScopeType.INHERIT,
+            description = "Backend plugins to load: jars, or folders whose jars are loaded, separated by '${sys:path.separator}'"
+                    + " (added to the BASED4J_PLUGINS environment variable / based4j.plugins property).")
+    List<String> plugins = new ArrayList<>();
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
@@ -49,7 +61,34 @@ public final class Based4j {
             ex.getCommandLine().getErr().println("based4j: " + ex.getMessage());
             return USAGE;
         });
+        cli.setExecutionStrategy(parsed -> {
+            loadPlugins(parsed, err);
+            return new CommandLine.RunLast().execute(parsed);
+        });
         return cli.execute(args);
+    }
+
+    /**
+     * Loads the plugins of {@code BASED4J_PLUGINS} and of every {@code --plugins} given, before the command runs, so
+     * that their backends are found like built-in ones. A jar that cannot be loaded is reported on {@code err}
+     * with its reason; the others still load.
+     */
+    private static void loadPlugins(CommandLine.ParseResult parsed, PrintWriter err) {
+        List<Path> paths = new ArrayList<>(Plugins.configured());
+        for (CommandLine.ParseResult r = parsed; r != null; r = r.subcommand()) {
+            if (r.hasMatchedOption("--plugins")) {
+                for (String p : r.matchedOption("--plugins").<List<String>>getValue()) {
+                    paths.addAll(Plugins.split(p));
+                }
+            }
+        }
+        if (paths.isEmpty()) {
+            return;
+        }
+        Plugins.Report report = Plugins.load(paths);
+        for (Plugins.Failure f : report.failures()) {
+            err.println("based4j: plugin " + f.jar() + " not loaded: " + f.reason());
+        }
     }
 
     /** Opens a checkpoint folder for {@code export-onnx}; the checkpoint stays open until the export is written. */

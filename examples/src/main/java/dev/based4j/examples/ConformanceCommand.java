@@ -3,6 +3,7 @@ package dev.based4j.examples;
 import dev.based4j.Backends;
 import dev.based4j.conformance.ConformanceRunner;
 import dev.based4j.conformance.GoldenFormatException;
+import dev.based4j.conformance.JUnitXmlReport;
 import dev.based4j.conformance.ResultRow;
 import dev.based4j.conformance.Summary;
 import dev.based4j.conformance.Verdict;
@@ -52,9 +53,16 @@ final class ConformanceCommand implements Callable<Integer> {
     @Option(names = "--failures-only", description = "Print only failed rows (and the summary).")
     boolean failuresOnly;
 
+    @Option(names = "--junit-xml", paramLabel = "FILE",
+            description = "Also write the results as a JUnit XML report (for CI systems) to FILE.")
+    Path junitXml;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (junitXml != null) {
+            checkWritable(junitXml);
+        }
         for (Path p : golden) {
             if (!Files.isDirectory(p)) {
                 throw new Based4j.UserError("--golden: folder not found: " + p);
@@ -115,7 +123,32 @@ final class ConformanceCommand implements Callable<Integer> {
         Summary summary = Summary.of(all);
         out.println();
         out.println(summary.line());
+        if (junitXml != null) {
+            try {
+                JUnitXmlReport.write(junitXml, all);
+            } catch (java.io.IOException e) {
+                throw new Based4j.UserError("--junit-xml: cannot write " + junitXml + ": " + e.getMessage());
+            }
+            out.println("JUnit XML report: " + junitXml);
+        }
         return summary.ok() ? 0 : 1;
+    }
+
+    /** Refuses, before any work, a report path that cannot be written: a folder, or a folder that does not exist. */
+    private static void checkWritable(Path file) {
+        Path abs = file.toAbsolutePath();
+        if (Files.isDirectory(abs)) {
+            throw new Based4j.UserError("--junit-xml: " + file + " is a folder; give a file name such as "
+                    + file.resolve("conformance.xml"));
+        }
+        Path parent = abs.getParent();
+        if (parent == null || !Files.isDirectory(parent) || !Files.isWritable(parent)) {
+            throw new Based4j.UserError("--junit-xml: folder " + parent + " does not exist or is not writable;"
+                    + " create it or choose another path");
+        }
+        if (Files.exists(abs) && !Files.isWritable(abs)) {
+            throw new Based4j.UserError("--junit-xml: " + file + " exists and is not writable");
+        }
     }
 
     private static String header() {

@@ -1,8 +1,9 @@
 package dev.based4j.examples;
 
-import dev.based4j.Backends;
-import dev.based4j.Settings;
 import dev.based4j.Availability;
+import dev.based4j.Backends;
+import dev.based4j.Setting;
+import dev.based4j.Settings;
 import dev.based4j.spi.BackendProvider;
 import java.io.PrintWriter;
 import java.util.List;
@@ -12,9 +13,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** {@code based4j info}: every backend found, usable or not, with reason, device and precision. */
+/**
+ * {@code based4j info}: every backend found, usable or not, with where it was loaded from, its device and precisions
+ * or the reason and fix, its devices and its settings.
+ */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "List every backend found, usable or not, with its device and precisions or the reason and fix.")
+        description = "List every backend found (built in or plugin), usable or not, with where it came from, its"
+                + " device and precisions or the reason and fix, and its settings.")
 final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -30,7 +35,9 @@ final class InfoCommand implements Callable<Integer> {
         for (Backends.ProviderStatus s : all) {
             BackendProvider p = s.provider();
             Availability a = s.availability();
-            out.printf("%-10s priority %-4d %s%n", p.name(), p.priority(), a.usable() ? "usable" : "NOT USABLE");
+            out.printf("%-10s priority %-4d %s%n", p.name(), p.priority(),
+                    a.usable() ? "usable" : a.misconfigured() ? "MISCONFIGURED" : "NOT USABLE");
+            out.printf("    from:       %s%n", s.origin());
             if (a.usable()) {
                 out.printf("    device:     %s%n", a.device());
                 out.printf("    precisions: %s%n", a.precisions().stream().map(d -> d.label()).sorted()
@@ -39,16 +46,38 @@ final class InfoCommand implements Callable<Integer> {
                 out.printf("    reason:     %s%n", a.reason());
                 out.printf("    fix:        %s%n", a.fix());
             }
-            for (String line : DeviceListings.describe(p)) {
-                out.printf("    %s%n", line);
+            for (String device : devices(p)) {
+                out.printf("    device:     %s%n", device);
+            }
+            for (Setting st : settings(p)) {
+                printSetting(out, st, "    ");
             }
         }
         out.println();
-        out.println("Settings (system property / environment variable = value):");
-        for (Settings.Setting st : Settings.all()) {
-            out.printf("  -D%s / %s = %s%n      %s%n", st.property(), st.environment(),
-                    st.configured().orElse("(default) " + st.defaultValue()), st.description());
-        }
+        out.println("Settings of based4j (system property / environment variable = value):");
+        printSetting(out, Settings.BACKEND, "  ");
+        printSetting(out, Settings.PLUGINS, "  ");
         return 0;
+    }
+
+    private static void printSetting(PrintWriter out, Setting st, String indent) {
+        out.printf("%ssetting:    -D%s / %s = %s%n%s            %s%n", indent, st.property(), st.environment(),
+                st.configured().orElse("(default) " + st.defaultValue()), indent, st.description());
+    }
+
+    private static List<String> devices(BackendProvider p) {
+        try {
+            return p.devices();
+        } catch (RuntimeException | LinkageError e) {
+            return List.of("could not be listed (" + e + ")");
+        }
+    }
+
+    private static List<Setting> settings(BackendProvider p) {
+        try {
+            return p.settings();
+        } catch (RuntimeException | LinkageError e) {
+            return List.of();
+        }
     }
 }
