@@ -19,7 +19,8 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The conformance kit a backend runs in its own tests, in one line:
+ * The conformance kit a backend runs in its own tests, in one line (every test factory has a name of its own, because
+ * test tools such as Maven Surefire identify dynamic tests by their factory's method name and index):
  *
  * <pre>{@code
  * class XyzConformanceTest extends BackendConformanceKit {
@@ -130,7 +131,7 @@ public abstract class BackendConformanceKit {
     class FeatureMaps {
         @TestFactory
         @DisplayName("every feature map matches its float64 definition")
-        Stream<DynamicTest> matchTheReference() {
+        Stream<DynamicTest> featureMapsMatchTheReference() {
             return tests(Catalogue.of(KernelFamily.FEATURE_MAP));
         }
     }
@@ -141,7 +142,7 @@ public abstract class BackendConformanceKit {
     class LinearAttention {
         @TestFactory
         @DisplayName("prefill and decode match the float64 reference")
-        Stream<DynamicTest> matchTheReference() {
+        Stream<DynamicTest> linearAttentionMatchesTheReference() {
             return tests(Catalogue.of(KernelFamily.LINEAR_ATTENTION));
         }
     }
@@ -152,7 +153,7 @@ public abstract class BackendConformanceKit {
     class SlidingWindow {
         @TestFactory
         @DisplayName("prefill and decode match the float64 reference")
-        Stream<DynamicTest> matchTheReference() {
+        Stream<DynamicTest> slidingWindowMatchesTheReference() {
             return tests(Catalogue.of(KernelFamily.SLIDING_WINDOW));
         }
     }
@@ -163,7 +164,7 @@ public abstract class BackendConformanceKit {
     class FusedAttention {
         @TestFactory
         @DisplayName("prefill and decode match the float64 reference")
-        Stream<DynamicTest> matchTheReference() {
+        Stream<DynamicTest> fusedAttentionMatchesTheReference() {
             return tests(Catalogue.of(KernelFamily.BASED_ATTENTION));
         }
     }
@@ -174,7 +175,7 @@ public abstract class BackendConformanceKit {
     class CausalConvolution {
         @TestFactory
         @DisplayName("prefill and single steps match the float64 reference")
-        Stream<DynamicTest> matchTheReference() {
+        Stream<DynamicTest> causalConvolutionMatchesTheReference() {
             return tests(Catalogue.of(KernelFamily.CAUSAL_CONV));
         }
     }
@@ -185,7 +186,7 @@ public abstract class BackendConformanceKit {
     class Plumbing {
         @TestFactory
         @DisplayName("model plumbing matches the float64 reference")
-        Stream<DynamicTest> matchTheReference() {
+        Stream<DynamicTest> plumbingMatchesTheReference() {
             return tests(Catalogue.of(KernelFamily.PLUMBING));
         }
     }
@@ -196,7 +197,7 @@ public abstract class BackendConformanceKit {
     class Layers {
         @TestFactory
         @DisplayName("layers and a small stack match the float64 reference")
-        Stream<DynamicTest> matchTheReference() {
+        Stream<DynamicTest> layersMatchTheReference() {
             return tests(Catalogue.of(KernelFamily.LAYERS));
         }
     }
