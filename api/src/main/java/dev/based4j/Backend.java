@@ -315,6 +315,16 @@ public interface Backend extends AutoCloseable {
         return Shapes.allocating(this, x.shape().withLast(to - from), x.dtype(), out -> slice(x, from, out));
     }
 
+    /**
+     * Copies whole rows along the first dimension: {@code dst[dstRow + i] = src[srcRow + i]} for {@code i <
+     * rows}, where {@code src} and {@code dst} have the same type and the same dimensions after the first (for
+     * example one sequence's {@code [1, seq, D]} into row {@code r} of a batch's {@code [batch, seq, D]}). They may be
+     * the same tensor when the two ranges do not overlap.
+     *
+     * @throws UnsupportedOperationException when the backend supplies no device-side copy
+     */
+    void copyRows(Tensor src, int srcRow, Tensor dst, int dstRow, int rows);
+
     /** Frees every tensor this backend still owns and its device resources. Idempotent. */
     @Override
     void close();

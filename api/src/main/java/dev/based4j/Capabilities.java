@@ -17,9 +17,11 @@ import java.util.Set;
  * @param featureMaps for each supplied family that takes a feature map ({@link Operation#FEATURE_MAP},
  *     {@link Operation#LINEAR_ATTENTION}, {@link Operation#BASED_ATTENTION}), the maps it accepts
  * @param reducedPrecision whether it stores or multiplies in bf16/fp16 (then held to 2e-2)
+ * @param copiesRows whether it copies memory on the device ({@link Backend#copyRows}, which batched decode steps of
+ *     independent sequences need)
  */
 public record Capabilities(Set<DType> precisions, Set<Operation> operations,
-        Map<Operation, Set<FeatureMap.Kind>> featureMaps, boolean reducedPrecision) {
+        Map<Operation, Set<FeatureMap.Kind>> featureMaps, boolean reducedPrecision, boolean copiesRows) {
     /**
      * Copies the collections; a feature-map entry for an operation that is not supplied is dropped.
      *
@@ -41,13 +43,13 @@ public record Capabilities(Set<DType> precisions, Set<Operation> operations,
         featureMaps = Map.copyOf(maps);
     }
 
-    /** Every operation and feature map in the given precisions. */
+    /** Every operation and feature map in the given precisions, row copies included. */
     public static Capabilities everything(Set<DType> precisions) {
         Map<Operation, Set<FeatureMap.Kind>> maps = new EnumMap<>(Operation.class);
         for (Operation op : EnumSet.of(Operation.FEATURE_MAP, Operation.LINEAR_ATTENTION, Operation.BASED_ATTENTION)) {
             maps.put(op, EnumSet.allOf(FeatureMap.Kind.class));
         }
-        return new Capabilities(precisions, EnumSet.allOf(Operation.class), maps, false);
+        return new Capabilities(precisions, EnumSet.allOf(Operation.class), maps, false, true);
     }
 
     /** @return whether {@code op} runs in {@code dtype} */

@@ -187,6 +187,47 @@ final class CallChecks<B> {
                 vt.buffer(), ot.buffer());
     }
 
+    /**
+     * Checks a row copy and turns it into byte ranges.
+     *
+     * @param supplied whether the engine supplies a device copy
+     */
+    RowCopy<B> rows(Tensor src, int srcRow, Tensor dst, int dstRow, int rows, boolean supplied) {
+        DeviceTensor<B> s = owned("src", src);
+        DeviceTensor<B> d = owned("dst", dst);
+        if (!supplied) {
+            throw new UnsupportedOperationException("copyRows: backend " + owner.name()
+                    + " supplies no device-side copy");
+        }
+        Shape ss = src.shape();
+        Shape ds = dst.shape();
+        if (ss.rank() != ds.rank() || !ss.with(0, 1).equals(ds.with(0, 1))) {
+            throw new IllegalArgumentException("dst: expected the dimensions after the first of src " + ss
+                    + ", got " + ds);
+        }
+        sameType("dst", dst, src.dtype());
+        if (rows < 1) {
+            throw new IllegalArgumentException("rows: expected >= 1, got " + rows);
+        }
+        if (srcRow < 0 || srcRow > ss.dim(0) - rows) {
+            throw new IllegalArgumentException("srcRow: expected 0.." + (ss.dim(0) - rows) + " so that " + rows
+                    + " rows fit in src " + ss + ", got " + srcRow);
+        }
+        if (dstRow < 0 || dstRow > ds.dim(0) - rows) {
+            throw new IllegalArgumentException("dstRow: expected 0.." + (ds.dim(0) - rows) + " so that " + rows
+                    + " rows fit in dst " + ds + ", got " + dstRow);
+        }
+        long rowBytes = ss.elementCount() / ss.dim(0) * src.dtype().byteSize();
+        if (src == dst && Math.abs((long) srcRow - dstRow) < rows) {
+            throw new IllegalArgumentException("dstRow: rows " + dstRow + ".." + (dstRow + rows - 1)
+                    + " overlap the source rows " + srcRow + ".." + (srcRow + rows - 1) + " of the same tensor");
+        }
+        return new RowCopy<>(s.buffer(), srcRow * rowBytes, d.buffer(), dstRow * rowBytes, rows * rowBytes);
+    }
+
+    /** A validated row copy, in bytes. */
+    record RowCopy<B>(B src, long srcOffset, B dst, long dstOffset, long bytes) {}
+
     // ---------------------------------------------------------------- shared checks
 
     /** A state must be able to take {@code tokens} more without its position overflowing. */

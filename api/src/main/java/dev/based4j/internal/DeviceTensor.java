@@ -16,12 +16,17 @@ import java.util.concurrent.atomic.AtomicReference;
  * @param <B> the engine's memory handle
  */
 public final class DeviceTensor<B> implements Tensor {
+    /** Frames looked at to say where a tensor was closed: a full walk would cost every close microseconds. */
+    private static final int CLOSE_FRAMES = 12;
+
     private final Shape shape;
     private final DType dtype;
     private final KernelBackend<B> owner;
     private final TensorMemory<B> memory;
     private final AtomicReference<Thread> writer = new AtomicReference<>();
     private volatile String closedAt;
+    /** Whether an execution plan owns it: close() then leaves it to the plan. */
+    private volatile boolean held;
 
     /** Takes ownership of {@code allocation}; if this throws, the allocation has been freed. */
     DeviceTensor(Shape shape, DType dtype, KernelBackend<B> owner, AllocationLedger ledger, Allocation<B> allocation) {
@@ -78,14 +83,28 @@ public final class DeviceTensor<B> implements Tensor {
         return at == null && memory.isFreed() ? "the closing of backend " + owner.name() : at;
     }
 
+    /** Hands the tensor to an execution plan: {@link #close()} no longer frees it, {@link #release()} does. */
+    void hold() {
+        held = true;
+    }
+
+    /** Frees a tensor an execution plan held. */
+    void release() {
+        held = false;
+        close();
+    }
+
     @Override
     public void close() {
+        if (held) {
+            return;
+        }
         synchronized (this) {
             if (closedAt != null) {
                 return;
             }
             closedAt = StackWalker.getInstance()
-                    .walk(frames -> frames.filter(f -> !f.getClassName().startsWith("dev.based4j.internal.")
+                    .walk(frames -> frames.limit(CLOSE_FRAMES).filter(f -> !f.getClassName().startsWith("dev.based4j.internal.")
                                     && !f.getClassName().startsWith("dev.based4j.state."))
                             .findFirst()
                             .map(f -> f.getClassName() + "." + f.getMethodName() + ":" + f.getLineNumber())

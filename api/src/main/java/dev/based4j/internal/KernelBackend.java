@@ -21,7 +21,10 @@ import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The {@link Backend} based4j makes from an {@link Engine}: each public call is counted in flight (so that closing
@@ -43,6 +46,8 @@ public final class KernelBackend<B> implements Backend {
     private final StateBackups<B> backups;
     private final CallChecks<B> checks;
     private final PlumbingChecks<B> plumbingChecks;
+    /** The step being recorded for an execution plan, or null; only its thread records. */
+    private volatile Capture capture;
 
     /** Use {@link Engine#open(String)}. */
     public KernelBackend(String name, Engine<B> engine) {
@@ -58,6 +63,60 @@ public final class KernelBackend<B> implements Backend {
 
     AllocationLedger ledger() {
         return ledger;
+    }
+
+    /** @return the capture the current thread records into, or null */
+    private Capture recording() {
+        Capture c = capture;
+        return c != null && c.isRecording(Thread.currentThread()) ? c : null;
+    }
+
+    /**
+     * Records what {@code step} does on this backend, on this thread, for replay; {@code step} runs once, for real.
+     *
+     * @throws IllegalStateException when another capture is under way on this backend
+     */
+    Capture capture(Runnable step) {
+        Capture c = new Capture(Thread.currentThread());
+        synchronized (this) {
+            if (capture != null) {
+                throw new IllegalStateException("backend: " + name + " is already recording a plan on thread '"
+                        + capture + "'; plan one step at a time");
+            }
+            capture = c;
+        }
+        try {
+            step.run();
+        } catch (RuntimeException | Error e) {
+            release(c);
+            throw e;
+        } finally {
+            c.stop();
+            capture = null;
+        }
+        return c;
+    }
+
+    /**
+     * Runs a capture's calls again, counted as one call in flight. The caller has checked that the recorded tensors
+     * are open (the plan's owner does, once per step).
+     */
+    void replay(Capture c, long delta) {
+        calls.enter();
+        try {
+            for (Capture.Replay r : c.calls()) {
+                r.run(delta);
+            }
+        } finally {
+            calls.exit();
+        }
+    }
+
+    /** Frees what a capture (or the plan made from it) owns. */
+    void release(Capture c) {
+        for (DeviceTensor<?> t : c.owned()) {
+            t.release();
+        }
     }
 
     /** @return the engine this backend runs */
@@ -105,7 +164,7 @@ public final class KernelBackend<B> implements Backend {
             CallChecks.notNull("shape", shape);
             CallChecks.notNull("dtype", dtype);
             checks.precision(dtype);
-            return new DeviceTensor<>(shape, dtype, this, ledger, engine.memory().allocate(shape, dtype));
+            return owned(new DeviceTensor<>(shape, dtype, this, ledger, engine.memory().allocate(shape, dtype)));
         } finally {
             calls.exit();
         }
@@ -118,16 +177,30 @@ public final class KernelBackend<B> implements Backend {
             CallChecks.notNull("host", host);
             checks.precision(host.dtype());
             Allocation<B> a = engine.memory().upload(host);
-            return new DeviceTensor<>(host.shape(), host.dtype(), this, ledger, a);
+            return owned(new DeviceTensor<>(host.shape(), host.dtype(), this, ledger, a));
         } finally {
             calls.exit();
         }
+    }
+
+    /** A tensor allocated while a step is recorded belongs to the plan: its close() waits for the plan's. */
+    private DeviceTensor<B> owned(DeviceTensor<B> t) {
+        Capture c = recording();
+        if (c != null) {
+            t.hold();
+            c.own(t);
+        }
+        return t;
     }
 
     @Override
     public void download(Tensor src, HostTensor dst) {
         calls.enter();
         try (WriteClaims claims = new WriteClaims()) {
+            if (recording() != null) {
+                throw new IllegalStateException("download: a planned step runs on the device from its input to its"
+                        + " output and cannot read a tensor back to the host in between");
+            }
             DeviceTensor<B> s = checks.owned("src", src);
             CallChecks.notNull("dst", dst);
             if (!dst.shape().equals(src.shape()) || dst.dtype() != src.dtype()) {
@@ -136,6 +209,23 @@ public final class KernelBackend<B> implements Backend {
             }
             claims.read("src", src);
             engine.memory().download(s.buffer(), dst);
+        } finally {
+            calls.exit();
+        }
+    }
+
+    @Override
+    public void copyRows(Tensor src, int srcRow, Tensor dst, int dstRow, int rows) {
+        calls.enter();
+        try (WriteClaims claims = new WriteClaims()) {
+            CallChecks.RowCopy<B> c = checks.rows(src, srcRow, dst, dstRow, rows, engine.copy().isPresent());
+            claims.read("src", src).write("dst", dst);
+            var copy = engine.copy().orElseThrow();
+            copy.copy(c.src(), c.srcOffset(), c.dst(), c.dstOffset(), c.bytes());
+            Capture recorder = recording();
+            if (recorder != null) {
+                recorder.record(delta -> copy.copy(c.src(), c.srcOffset(), c.dst(), c.dstOffset(), c.bytes()));
+            }
         } finally {
             calls.exit();
         }
@@ -179,7 +269,12 @@ public final class KernelBackend<B> implements Backend {
         try (WriteClaims claims = new WriteClaims()) {
             var call = checks.featureMap(map, x, out);
             claims.read("x", x).write("out", out);
-            engine.featureMaps().orElseThrow().apply(call);
+            var family = engine.featureMaps().orElseThrow();
+            family.apply(call);
+            Capture c = recording();
+            if (c != null) {
+                c.record(delta -> family.apply(call));
+            }
         } finally {
             calls.exit();
         }
@@ -191,8 +286,8 @@ public final class KernelBackend<B> implements Backend {
         calls.enter();
         try {
             var call = checks.linear(spec, q, k, v, state, out, false);
-            onState(state, qkv(q, k, v, out), "linearAttentionPrefill", call.seq(),
-                    () -> engine.linearAttention().orElseThrow().prefill(call));
+            onState(state, qkv(q, k, v, out), "linearAttentionPrefill", call.seq(), call,
+                    c -> Rebind.linear(c, state), engine.linearAttention().orElseThrow()::prefill);
         } finally {
             calls.exit();
         }
@@ -204,8 +299,8 @@ public final class KernelBackend<B> implements Backend {
         calls.enter();
         try {
             var call = checks.linear(spec, q, k, v, state, out, true);
-            onState(state, qkv(q, k, v, out), "linearAttentionDecode", 1,
-                    () -> engine.linearAttention().orElseThrow().decode(call));
+            onState(state, qkv(q, k, v, out), "linearAttentionDecode", 1, call,
+                    c -> Rebind.linear(c, state), engine.linearAttention().orElseThrow()::decode);
         } finally {
             calls.exit();
         }
@@ -217,8 +312,8 @@ public final class KernelBackend<B> implements Backend {
         calls.enter();
         try {
             var call = checks.window(spec, q, k, v, state, out, false);
-            onState(state, qkv(q, k, v, out), "slidingWindowPrefill", call.seq(),
-                    () -> engine.slidingWindow().orElseThrow().prefill(call));
+            onState(state, qkv(q, k, v, out), "slidingWindowPrefill", call.seq(), call,
+                    c -> Rebind.window(c, state), engine.slidingWindow().orElseThrow()::prefill);
         } finally {
             calls.exit();
         }
@@ -230,8 +325,8 @@ public final class KernelBackend<B> implements Backend {
         calls.enter();
         try {
             var call = checks.window(spec, q, k, v, state, out, true);
-            onState(state, qkv(q, k, v, out), "slidingWindowDecode", 1,
-                    () -> engine.slidingWindow().orElseThrow().decode(call));
+            onState(state, qkv(q, k, v, out), "slidingWindowDecode", 1, call,
+                    c -> Rebind.window(c, state), engine.slidingWindow().orElseThrow()::decode);
         } finally {
             calls.exit();
         }
@@ -243,8 +338,8 @@ public final class KernelBackend<B> implements Backend {
         calls.enter();
         try {
             var call = checks.based(spec, q, k, v, state, out, false);
-            onState(state, qkv(q, k, v, out), "basedAttentionPrefill", call.seq(),
-                    () -> engine.basedAttention().orElseThrow().prefill(call));
+            onState(state, qkv(q, k, v, out), "basedAttentionPrefill", call.seq(), call,
+                    c -> Rebind.based(c, state), engine.basedAttention().orElseThrow()::prefill);
         } finally {
             calls.exit();
         }
@@ -256,8 +351,8 @@ public final class KernelBackend<B> implements Backend {
         calls.enter();
         try {
             var call = checks.based(spec, q, k, v, state, out, true);
-            onState(state, qkv(q, k, v, out), "basedAttentionDecode", 1,
-                    () -> engine.basedAttention().orElseThrow().decode(call));
+            onState(state, qkv(q, k, v, out), "basedAttentionDecode", 1, call,
+                    c -> Rebind.based(c, state), engine.basedAttention().orElseThrow()::decode);
         } finally {
             calls.exit();
         }
@@ -269,7 +364,7 @@ public final class KernelBackend<B> implements Backend {
         try {
             var call = checks.conv(x, weight, state, out);
             onState(state, c -> c.read("x", x).read("weight", weight).write("out", out), "causalConv", call.seq(),
-                    () -> engine.conv().orElseThrow().causalConv(call));
+                    call, c -> Rebind.conv(c, state), engine.conv().orElseThrow()::causalConv);
         } finally {
             calls.exit();
         }
@@ -279,23 +374,33 @@ public final class KernelBackend<B> implements Backend {
      * Claims the call's tensors and the state's for writing, runs the kernel (backed up when
      * the engine asks for it) and advances the state by {@code tokens} after success.
      */
-    private void onState(RecurrentState state, Consumer<WriteClaims> claim, String operation, long tokens,
-            Runnable kernel) {
+    private <C> void onState(RecurrentState state, Consumer<WriteClaims> claim, String operation, long tokens, C call,
+            UnaryOperator<C> rebind, Consumer<C> kernel) {
         List<Tensor> parts = tensorsOf(state);
         try (WriteClaims claims = new WriteClaims()) {
             claim.accept(claims);
             for (int i = 0; i < parts.size(); i++) {
                 claims.write(stateNames(state).get(i), parts.get(i));
             }
-            if (backups == null) {
-                kernel.run();
-            } else {
-                @SuppressWarnings("unchecked")
-                List<DeviceTensor<B>> live = parts.stream().map(t -> (DeviceTensor<B>) t).toList();
-                backups.guard(live, operation, kernel);
-            }
-            StatePositions.advance(state, tokens);
+            runOnState(parts, operation, tokens, state, () -> kernel.accept(call));
         }
+        Capture c = recording();
+        if (c != null) {
+            c.state(state);
+            c.record(delta -> runOnState(parts, operation, tokens, state, () -> kernel.accept(rebind.apply(call))));
+        }
+    }
+
+    /** Runs a state kernel, backed up when the engine asks for it, and advances the state after success. */
+    private void runOnState(List<Tensor> parts, String operation, long tokens, RecurrentState state, Runnable kernel) {
+        if (backups == null) {
+            kernel.run();
+        } else {
+            @SuppressWarnings("unchecked")
+            List<DeviceTensor<B>> live = parts.stream().map(t -> (DeviceTensor<B>) t).toList();
+            backups.guard(live, operation, kernel);
+        }
+        StatePositions.advance(state, tokens);
     }
 
     private static Consumer<WriteClaims> qkv(Tensor q, Tensor k, Tensor v, Tensor out) {
@@ -388,14 +493,27 @@ public final class KernelBackend<B> implements Backend {
                 (p, call) -> p.slice(call));
     }
 
-    /** A plumbing kernel: validate into a call, claim its tensors, run the family. */
-    private <C> void plumbing(java.util.function.Supplier<C> validate, Consumer<WriteClaims> claim,
-            java.util.function.BiConsumer<PlumbingFamily<B>, C> run) {
+    /** A plumbing kernel: validate into a call, claim its tensors, run the family (and record it for a plan). */
+    private <C> void plumbing(Supplier<C> validate, Consumer<WriteClaims> claim, BiConsumer<PlumbingFamily<B>, C> run) {
         calls.enter();
         try (WriteClaims claims = new WriteClaims()) {
             C call = validate.get();
             claim.accept(claims);
-            run.accept(engine.plumbing().orElseThrow(), call);
+            PlumbingFamily<B> family = engine.plumbing().orElseThrow();
+            run.accept(family, call);
+            Capture c = recording();
+            if (c != null) {
+                if (call instanceof PlumbingFamily.RotaryCall<?> r) {
+                    @SuppressWarnings("unchecked")
+                    PlumbingFamily.RotaryCall<B> rotary = (PlumbingFamily.RotaryCall<B>) r;
+                    c.record(delta -> family.rotary(Rebind.rotary(rotary, delta)));
+                } else {
+                    if (call instanceof PlumbingFamily.EmbeddingCall<?> e) {
+                        c.embedding(e.ids());
+                    }
+                    c.record(delta -> run.accept(family, call));
+                }
+            }
         } finally {
             calls.exit();
         }

@@ -85,7 +85,7 @@ final class StateBackups<B> {
             a = counted(memory.allocate(live.shape(), live.dtype()));
         }
         try {
-            copy.copy(live.buffer(), a.buffer(), live.shape().elementCount() * live.dtype().byteSize());
+            copy.copy(live.buffer(), 0, a.buffer(), 0, live.shape().elementCount() * live.dtype().byteSize());
         } catch (RuntimeException | Error e) {
             free(a);
             throw e;

@@ -4,6 +4,7 @@ import dev.based4j.Backend;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -181,6 +182,41 @@ public final class Block implements AutoCloseable {
         Tensor afterMixer;
         try (Tensor h1 = norm1.forward(residual);
                 Tensor h = decode ? mixer.decode(h1, state) : mixer.prefill(h1, state)) {
+            afterMixer = b.add(residual, h);
+        }
+        if (mlp == null) {
+            return afterMixer;
+        }
+        try (Tensor r = afterMixer;
+                Tensor h2 = norm2.forward(r);
+                Tensor m = mlp.forward(h2)) {
+            return b.add(r, m);
+        }
+    }
+
+    /**
+     * One decode step of independent sequences, each with a state of its own ({@code batch 1}, at its own position):
+     * the norms and the MLP run over every row at once (the weights are read once for the whole batch), the mixer
+     * once per sequence on its row.
+     *
+     * @param residual {@code [rows, 1, D]}, row {@code r} the token of the sequence whose state is {@code states[r]}
+     * @return the new residual stream, a new tensor the caller closes
+     */
+    Tensor decodeRows(Tensor residual, List<RecurrentState> states) {
+        LayerSupport.open(closed, "block");
+        Backend b = backend();
+        int rows = residual.shape().dim(0);
+        Shape one = Shape.of(1, 1, residual.shape().dim(2));
+        Tensor afterMixer;
+        try (Tensor h1 = norm1.forward(residual);
+                Tensor h = b.allocate(residual.shape(), residual.dtype());
+                Tensor row = b.allocate(one, residual.dtype())) {
+            for (int r = 0; r < rows; r++) {
+                b.copyRows(h1, r, row, 0, 1);
+                try (Tensor y = mixer.decode(row, states.get(r))) {
+                    b.copyRows(y, 0, h, r, 1);
+                }
+            }
             afterMixer = b.add(residual, h);
         }
         if (mlp == null) {

@@ -332,6 +332,65 @@ public final class LayerStack implements AutoCloseable {
         return tokens(ids, ids.length, 1, state, true);
     }
 
+    /**
+     * One decode step of independent sequences, each with a state of its own made by {@code newState(1)} and at its
+     * own position (continuous batching): the embedding, norms, MLPs and head run over all of them at once, each
+     * mixer once per sequence. Needs a backend with {@link Backend#copyRows}.
+     *
+     * @param ids one token id per sequence, {@code ids[r]} for {@code states.get(r)}
+     * @return logits {@code [sequences, 1, vocab]}, row {@code r} for {@code states.get(r)}; a new tensor the caller
+     *     closes
+     * @throws IllegalArgumentException naming the argument when the sizes do not agree or a state is not a batch-1
+     *     state of this stack
+     */
+    public Tensor decode(int[] ids, List<State> states) {
+        LayerSupport.open(closed, "layer stack");
+        StackSteps.checkRows(this, ids, states);
+        Backend b = backend();
+        int n = ids.length;
+        Tensor residual = b.embedding(embedding, ids, n, 1);
+        try {
+            for (int i = 0; i < blocks.size(); i++) {
+                List<RecurrentState> layer = new ArrayList<>(n);
+                for (State st : states) {
+                    layer.add(st.layer(i));
+                }
+                Tensor next = blocks.get(i).decodeRows(residual, layer);
+                residual.close();
+                residual = next;
+            }
+            try (Tensor h = finalNorm.forward(residual)) {
+                return b.linear(h, head, null);
+            }
+        } finally {
+            residual.close();
+        }
+    }
+
+    /**
+     * Plans the decode steps of {@code state}: the first {@link DecodePlan#step} runs like {@link #decode(int[],
+     * State)} and records its kernel calls; the following ones replay them with no validation and no allocation.
+     */
+    public DecodePlan planDecode(State state) {
+        LayerSupport.open(closed, "layer stack");
+        checkState(state);
+        return new DecodePlan(this, List.of(state), false);
+    }
+
+    /**
+     * Plans the decode steps of independent sequences ({@link #decode(int[], List)}): one planned step advances every
+     * state by one token. Sequences join or leave by making a new plan.
+     */
+    public DecodePlan planDecode(List<State> states) {
+        LayerSupport.open(closed, "layer stack");
+        StackSteps.checkStates(this, states);
+        return new DecodePlan(this, states, true);
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
     private Tensor tokens(int[] ids, int batch, int seq, State state, boolean decode) {
         LayerSupport.open(closed, "layer stack");
         if (embedding == null || head == null) {
@@ -354,7 +413,7 @@ public final class LayerStack implements AutoCloseable {
         }
     }
 
-    private void checkState(State state) {
+    void checkState(State state) {
         if (state == null) {
             throw new IllegalArgumentException("state: expected the stack's State, got null");
         }

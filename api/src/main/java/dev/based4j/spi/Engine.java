@@ -74,7 +74,7 @@ public final class Engine<B> {
         addIf(ops, basedAttention, Operation.BASED_ATTENTION);
         addIf(ops, conv, Operation.CAUSAL_CONV);
         addIf(ops, plumbing, Operation.PLUMBING);
-        this.capabilities = new Capabilities(precisions, ops, maps, false);
+        this.capabilities = new Capabilities(precisions, ops, maps, false, copy != null);
     }
 
     private static void addIf(Set<Operation> ops, Object family, Operation op) {

@@ -107,6 +107,11 @@ public final class BasedAttentionState implements RecurrentState {
     }
 
     @Override
+    public boolean isClosed() {
+        return far.isClosed() || near.isClosed();
+    }
+
+    @Override
     public void close() {
         try (near) {
             far.close();

@@ -96,6 +96,11 @@ public final class ConvState implements RecurrentState {
     }
 
     @Override
+    public boolean isClosed() {
+        return window.isClosed();
+    }
+
+    @Override
     public void close() {
         window.close();
     }

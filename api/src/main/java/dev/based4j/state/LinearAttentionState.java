@@ -135,6 +135,11 @@ public final class LinearAttentionState implements RecurrentState {
     }
 
     @Override
+    public boolean isClosed() {
+        return kv.isClosed() || z.isClosed();
+    }
+
+    @Override
     public void close() {
         try (z) {
             kv.close();

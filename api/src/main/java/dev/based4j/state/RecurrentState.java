@@ -28,6 +28,9 @@ public sealed interface RecurrentState extends AutoCloseable
     /** @return a host copy that {@link StateFormat} can write and any backend can restore */
     StateSnapshot snapshot();
 
+    /** @return whether {@link #close()} was called (or its backend was closed) */
+    boolean isClosed();
+
     /** Frees the tensors. Idempotent. */
     @Override
     void close();

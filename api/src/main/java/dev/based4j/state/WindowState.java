@@ -182,6 +182,11 @@ public final class WindowState implements RecurrentState {
     }
 
     @Override
+    public boolean isClosed() {
+        return keys.isClosed() || values.isClosed();
+    }
+
+    @Override
     public void close() {
         try (values) {
             keys.close();

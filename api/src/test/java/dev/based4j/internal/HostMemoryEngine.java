@@ -43,7 +43,7 @@ final class HostMemoryEngine {
                 .plumbing(addOnly())
                 .statesSurviveFailures(survive);
         if (deviceCopy) {
-            b.copy((src, dst, bytes) -> MemorySegment.copy(src, 0, dst, 0, bytes));
+            b.copy((src, so, dst, dO, bytes) -> MemorySegment.copy(src, so, dst, dO, bytes));
         }
         return b.build();
     }

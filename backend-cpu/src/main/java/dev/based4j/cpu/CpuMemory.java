@@ -45,8 +45,8 @@ final class CpuMemory implements Memory<CpuBuffer> {
         MemorySegment.copy(s, 0, destination.segment(), 0, s.byteSize());
     }
 
-    /** Copies on the host; used for state backups only when a kernel family asks for them. */
-    static void copy(CpuBuffer source, CpuBuffer destination, long bytes) {
-        MemorySegment.copy(source.segment(), 0, destination.segment(), 0, bytes);
+    /** Copies bytes between tensors' memory (row gathers of batched decode steps, state backups). */
+    static void copy(CpuBuffer source, long sourceOffset, CpuBuffer destination, long destinationOffset, long bytes) {
+        MemorySegment.copy(source.segment(), sourceOffset, destination.segment(), destinationOffset, bytes);
     }
 }

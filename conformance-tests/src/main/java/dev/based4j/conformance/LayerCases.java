@@ -4,6 +4,7 @@ import dev.based4j.attention.BaseConvSpec;
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.layer.BaseConvLayer;
 import dev.based4j.layer.BasedAttentionLayer;
+import dev.based4j.layer.DecodePlan;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.layer.LinearAttentionLayer;
 import dev.based4j.layer.Mixer;
@@ -67,6 +68,8 @@ final class LayerCases {
                 });
         stack(list, 0);
         stack(list, 5);
+        plannedDecode(list);
+        independentSequences(list);
         return list.cases();
     }
 
@@ -219,6 +222,112 @@ final class LayerCases {
                     s.expect(state.position() == seq, "stack position is " + state.position() + " after " + seq
                             + " tokens");
                     s.compare("logits", got, expected, Tolerances.Kind.LOGITS);
+                });
+    }
+
+    /** A planned decode step replays exactly what the eager step computes, step after step. */
+    private static void plannedDecode(CaseList list) {
+        LayerStack.Config c = smallStack();
+        int batch = 2;
+        int prefill = 3;
+        int steps = 6;
+        list.both("a planned decode gives the eager decode's logits bit for bit and the float64 reference's",
+                "DecodePlan.step", "ids [" + batch + ", " + (prefill + steps) + "], prefill of " + prefill + " then "
+                        + steps + " planned steps, the stack of the layer-stack cases",
+                t -> Requirement.of(t).withModels(), false, (s, seed) -> {
+                    int seq = prefill + steps;
+                    Map<String, HostTensor> w = LayerStack.randomWeights(c, seed);
+                    int[] ids = new Inputs(seed).ids(batch * seq, c.vocabSize());
+                    double[] expected = LayerReference.stack(c, w, ids, batch, seq, LayerReference.newStates(c, batch));
+                    LayerStack stack = s.own(LayerStack.load(s.backend(), s.dtype(), WeightSource.of(w), c));
+                    LayerStack.State eager = s.own(stack.newState(batch));
+                    LayerStack.State planned = s.own(stack.newState(batch));
+                    int v = c.vocabSize();
+                    double[] got = new double[expected.length];
+                    int[] head = new int[batch * prefill];
+                    for (int b = 0; b < batch; b++) {
+                        System.arraycopy(ids, b * seq, head, b * prefill, prefill);
+                    }
+                    s.own(stack.prefill(head, batch, prefill, eager));
+                    Inputs.place(s.download(s.own(stack.prefill(head, batch, prefill, planned))), got, batch, seq, v, 0,
+                            prefill);
+                    DecodePlan plan = s.own(stack.planDecode(planned));
+                    for (int t = prefill; t < seq; t++) {
+                        int[] step = new int[batch];
+                        for (int b = 0; b < batch; b++) {
+                            step[b] = ids[b * seq + t];
+                        }
+                        double[] fromPlan = s.download(plan.step(step));
+                        double[] fromEager = s.download(s.own(stack.decode(step, eager)));
+                        s.expect(java.util.Arrays.equals(fromPlan, fromEager), "planned step " + (t - prefill)
+                                + " differs from the eager step's logits");
+                        Inputs.place(fromPlan, got, batch, seq, v, t, 1);
+                    }
+                    s.expect(planned.position() == seq, "planned state at position " + planned.position() + " after "
+                            + seq + " tokens");
+                    s.compare("logits", got, expected, Tolerances.Kind.LOGITS);
+                });
+    }
+
+    /**
+     * Sequences at their own positions, each with a state of its own, decoded together (continuous batching) give
+     * what each gives alone.
+     */
+    private static void independentSequences(CaseList list) {
+        LayerStack.Config c = smallStack();
+        int[] prompts = {1, 3, 5};
+        int steps = 4;
+        list.both("independent sequences at their own positions decoded together match each one alone",
+                "LayerStack.decode(ids, states)", "3 sequences, prompts of 1, 3 and 5 tokens, then " + steps
+                        + " steps together (eager, then planned)",
+                t -> Requirement.of(t).withModels(), false, (s, seed) -> {
+                    if (!s.backend().capabilities().copiesRows()) {
+                        s.skip("backend " + s.backend().name() + " supplies no device copy, which steps of independent"
+                                + " sequences need (copyRows)");
+                    }
+                    Map<String, HostTensor> w = LayerStack.randomWeights(c, seed);
+                    Inputs in = new Inputs(seed);
+                    int n = prompts.length;
+                    int[][] seqs = new int[n][];
+                    for (int r = 0; r < n; r++) {
+                        seqs[r] = in.ids(prompts[r] + steps, c.vocabSize());
+                    }
+                    LayerStack stack = s.own(LayerStack.load(s.backend(), s.dtype(), WeightSource.of(w), c));
+                    java.util.List<LayerStack.State> states = new ArrayList<>();
+                    for (int r = 0; r < n; r++) {
+                        LayerStack.State st = s.own(stack.newState(1));
+                        s.own(stack.prefill(java.util.Arrays.copyOf(seqs[r], prompts[r]), 1, prompts[r], st));
+                        states.add(st);
+                    }
+                    int v = c.vocabSize();
+                    double[][] got = new double[n][];
+                    for (int r = 0; r < n; r++) {
+                        got[r] = new double[(prompts[r] + steps) * v];
+                    }
+                    DecodePlan plan = null;
+                    for (int t = 0; t < steps; t++) {
+                        int[] step = new int[n];
+                        for (int r = 0; r < n; r++) {
+                            step[r] = seqs[r][prompts[r] + t];
+                        }
+                        // the first half eagerly, the second through a plan made at that point
+                        if (t == steps / 2) {
+                            plan = s.own(stack.planDecode(states));
+                        }
+                        double[] logits = s.download(plan == null ? s.own(stack.decode(step, states)) : plan.step(step));
+                        for (int r = 0; r < n; r++) {
+                            System.arraycopy(logits, r * v, got[r], (prompts[r] + t) * v, v);
+                        }
+                    }
+                    for (int r = 0; r < n; r++) {
+                        int len = prompts[r] + steps;
+                        double[] expected = LayerReference.stack(c, w, seqs[r], 1, len, LayerReference.newStates(c, 1));
+                        double[] decoded = java.util.Arrays.copyOfRange(got[r], prompts[r] * v, len * v);
+                        s.compare("sequence " + r + " logits", decoded,
+                                java.util.Arrays.copyOfRange(expected, prompts[r] * v, len * v), Tolerances.Kind.LOGITS);
+                        s.expect(states.get(r).position() == len, "sequence " + r + " at position "
+                                + states.get(r).position() + ", expected " + len);
+                    }
                 });
     }
 }
