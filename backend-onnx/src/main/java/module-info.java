@@ -3,7 +3,7 @@
  * ONNX Runtime, and export of whole BASED models to {@code .onnx} files.
  */
 module dev.based4j.onnx {
-    requires dev.based4j.api;
+    requires transitive dev.based4j.api;
     requires com.microsoft.onnxruntime;
     requires org.tribuo.util.onnx;
     requires com.google.protobuf;

@@ -5,6 +5,7 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.BasedAttentionFamily;
 
 /**
  * The fused linear-plus-window layer ({@code sdk-conventions.md}) as ONNX graphs, continuing from
@@ -18,9 +19,47 @@ import dev.based4j.onnx.graph.Value;
  * state, since exactly those entries leave the ring during the call. The two parts share one normaliser:
  * {@code y = (num_near + e^{-c}·num_far) / (den_near + e^{-c}·(den_far + eps))} with {@code c} the row maximum
  * of the near logits, the definition multiplied through by {@code e^{-c}}.
+ *
+ * <p>As a kernel family, prefill of more than {@value SlidingWindowKernels#BAND_FULL_MAX_SEQ} tokens takes the
+ * {@link Form#LONG} form, whose memory grows linearly; shorter calls and decode the {@link Form#SHORT} one.
  */
-public final class BasedAttentionKernels {
-    private BasedAttentionKernels() {}
+public final class BasedAttentionKernels implements BasedAttentionFamily<OnnxBuffer> {
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public BasedAttentionKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    @Override
+    public void prefill(BasedAttentionFamily.Call<OnnxBuffer> c) {
+        run(c, c.seq() > SlidingWindowKernels.BAND_FULL_MAX_SEQ ? Form.LONG : Form.SHORT);
+    }
+
+    @Override
+    public void decode(BasedAttentionFamily.Call<OnnxBuffer> c) {
+        run(c, Form.SHORT);
+    }
+
+    private void run(BasedAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        BasedAttentionSpec spec = c.spec();
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long f = c.keyDim();
+        long dv = c.valueDim();
+        long d = c.expandedDim();
+        long cap = c.capacity();
+        KernelRun.run(sessions, new SessionCache.Key("based_attention_" + form, spec, c.dtype()),
+                () -> standalone(spec, form, ElementType.of(c.dtype())),
+                r -> r.in("q", c.q(), b, h, s, f).in("k", c.k(), b, h, s, f).in("v", c.v(), b, h, s, dv)
+                        .in("kv", c.kv(), b, h, dv, d).in("z", c.z(), b, h, d)
+                        .in("ring_k", c.keys(), b, h, cap, f).in("ring_v", c.values(), b, h, cap, dv)
+                        .longs("pos", c.position())
+                        .out("y", c.out(), b, h, s, dv)
+                        .state("kv_out", c.kv(), b, h, dv, d).state("z_out", c.z(), b, h, d)
+                        .state("ring_k_out", c.keys(), b, h, cap, f).state("ring_v_out", c.values(), b, h, cap, dv));
+    }
 
     /** How the graph evaluates a call. */
     public enum Form {

@@ -3,6 +3,7 @@ package dev.based4j.onnx.kernels;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.ConvFamily;
 import java.util.List;
 
 /**
@@ -12,8 +13,25 @@ import java.util.List;
  * shifting one token at a time. Written as {@code K} shifted slices (ONNX Runtime's CPU Conv has no float64
  * kernel, and K is 3 in every released model).
  */
-public final class ConvKernels {
-    private ConvKernels() {}
+public final class ConvKernels implements ConvFamily<OnnxBuffer> {
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public ConvKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    @Override
+    public void causalConv(ConvFamily.Call<OnnxBuffer> c) {
+        int kernel = c.kernelSize();
+        long b = c.batch();
+        long s = c.seq();
+        long ch = c.channels();
+        KernelRun.run(sessions, new SessionCache.Key("causal_conv", kernel, c.dtype()),
+                () -> standalone(kernel, ElementType.of(c.dtype())),
+                r -> r.in("x", c.x(), b, s, ch).in("weight", c.weight(), ch, kernel).in("window", c.window(), b, ch, kernel)
+                        .out("y", c.out(), b, s, ch).state("window_out", c.window(), b, ch, kernel));
+    }
 
     /** The output and the new state. */
     public record Outputs(Value y, Value window) {}

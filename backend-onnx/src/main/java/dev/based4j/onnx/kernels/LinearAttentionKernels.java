@@ -1,10 +1,12 @@
 package dev.based4j.onnx.kernels;
 
 import dev.based4j.attention.LinearAttentionSpec;
+import dev.based4j.attention.PrefillAlgorithm;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.LinearAttentionFamily;
 import java.util.List;
 
 /**
@@ -20,9 +22,54 @@ import java.util.List;
  *
  * Every form continues from the state {@code kv [B,H,dv,D]}, {@code z [B,H,D]} and returns the updated state,
  * so that prefill of {@code n} then decode of {@code m} equals prefill of {@code n+m}.
+ *
+ * <p>As a kernel family, {@link PrefillAlgorithm#AUTO} prefill takes the quadratic form up to
+ * {@value #QUADRATIC_MAX_SEQ} tokens and the chunked form above, whose memory grows linearly;
+ * {@link PrefillAlgorithm#RECURRENT} is treated as {@code AUTO}, as the API allows.
  */
-public final class LinearAttentionKernels {
-    private LinearAttentionKernels() {}
+public final class LinearAttentionKernels implements LinearAttentionFamily<OnnxBuffer> {
+    /** Longest sequence for which {@code AUTO} prefill uses the quadratic form. */
+    public static final int QUADRATIC_MAX_SEQ = 256;
+
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public LinearAttentionKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    @Override
+    public void prefill(LinearAttentionFamily.Call<OnnxBuffer> c) {
+        Form form = switch (c.spec().algorithm()) {
+            case QUADRATIC -> Form.QUADRATIC;
+            case CHUNKED -> Form.CHUNKED;
+            case AUTO, RECURRENT -> c.seq() <= QUADRATIC_MAX_SEQ ? Form.QUADRATIC : Form.CHUNKED;
+        };
+        run(c, form);
+    }
+
+    @Override
+    public void decode(LinearAttentionFamily.Call<OnnxBuffer> c) {
+        run(c, Form.DECODE);
+    }
+
+    private void run(LinearAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        // the chunk size only matters to the chunked graph; the algorithm never changes a graph
+        LinearAttentionSpec keySpec = c.spec().withAlgorithm(PrefillAlgorithm.AUTO)
+                .withChunkSize(form == Form.CHUNKED ? c.spec().chunkSize() : LinearAttentionSpec.DEFAULT_CHUNK);
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long f = c.keyDim();
+        long dv = c.valueDim();
+        long d = c.expandedDim();
+        KernelRun.run(sessions, new SessionCache.Key("linear_attention_" + form, keySpec, c.dtype()),
+                () -> standalone(keySpec, form, ElementType.of(c.dtype())),
+                r -> r.in("q", c.q(), b, h, s, f).in("k", c.k(), b, h, s, f).in("v", c.v(), b, h, s, dv)
+                        .in("kv", c.kv(), b, h, dv, d).in("z", c.z(), b, h, d)
+                        .out("y", c.out(), b, h, s, dv)
+                        .state("kv_out", c.kv(), b, h, dv, d).state("z_out", c.z(), b, h, d));
+    }
 
     /** How the graph evaluates the sequence. */
     public enum Form {

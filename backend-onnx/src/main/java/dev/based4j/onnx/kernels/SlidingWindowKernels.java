@@ -4,6 +4,7 @@ import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.SlidingWindowFamily;
 import java.util.List;
 
 /**
@@ -21,12 +22,49 @@ import java.util.List;
  * lookback, including unbounded with a growing cache); {@link #bandBlocked} cuts the queries into blocks of
  * {@code block} tokens and gathers for each block only the {@code block + lookback} keys its band can reach,
  * so memory grows like {@code L·(block + lookback)} instead of {@code L·(C + L)}.
+ *
+ * <p>As a kernel family, prefill of more than {@value #BAND_FULL_MAX_SEQ} tokens with a bounded window takes the
+ * blocked form; shorter calls, decode and unbounded attention the full one.
  */
-public final class SlidingWindowKernels {
-    private SlidingWindowKernels() {}
-
+public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffer> {
     /** Query block of the blocked band form. */
     public static final int BLOCK = 64;
+    /** Longest sequence for which window and fused prefill score every query against every key. */
+    public static final int BAND_FULL_MAX_SEQ = 128;
+
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public SlidingWindowKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    @Override
+    public void prefill(SlidingWindowFamily.Call<OnnxBuffer> c) {
+        run(c, !c.spec().isUnbounded() && c.seq() > BAND_FULL_MAX_SEQ ? Form.BLOCKED : Form.FULL);
+    }
+
+    @Override
+    public void decode(SlidingWindowFamily.Call<OnnxBuffer> c) {
+        run(c, Form.FULL);
+    }
+
+    private void run(SlidingWindowFamily.Call<OnnxBuffer> c, Form form) {
+        SlidingWindowSpec spec = c.spec();
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long dk = c.keyDim();
+        long dv = c.valueDim();
+        long cap = c.capacity();
+        KernelRun.run(sessions, new SessionCache.Key("sliding_window_" + form, spec, c.dtype()),
+                () -> standalone(spec, form, ElementType.of(c.dtype())),
+                r -> r.in("q", c.q(), b, h, s, dk).in("k", c.k(), b, h, s, dk).in("v", c.v(), b, h, s, dv)
+                        .in("ring_k", c.keys(), b, h, cap, dk).in("ring_v", c.values(), b, h, cap, dv)
+                        .longs("pos", c.position())
+                        .out("y", c.out(), b, h, s, dv)
+                        .state("ring_k_out", c.keys(), b, h, cap, dk).state("ring_v_out", c.values(), b, h, cap, dv));
+    }
 
     /** How the band is evaluated. */
     public enum Form {
