@@ -7,6 +7,8 @@ module dev.based4j.onnx {
     requires com.microsoft.onnxruntime;
     requires org.tribuo.util.onnx;
     requires com.google.protobuf;
+    // the machine's memory, which bounds the intermediates of a graph run (ScratchBudget)
+    requires jdk.management;
     requires static info.picocli;
 
     exports dev.based4j.onnx;

@@ -31,9 +31,17 @@ public final class BasedAttentionKernels implements BasedAttentionFamily<OnnxBuf
         this.sessions = sessions;
     }
 
+    /**
+     * Prefill in the {@link Form#LONG} form above {@value SlidingWindowKernels#BAND_FULL_MAX_SEQ} tokens, else the
+     * {@link Form#SHORT} one; when that form's intermediates would exceed the {@link ScratchBudget} and the other's
+     * fit, the other.
+     */
     @Override
     public void prefill(BasedAttentionFamily.Call<OnnxBuffer> c) {
-        run(c, c.seq() > SlidingWindowKernels.BAND_FULL_MAX_SEQ ? Form.LONG : Form.SHORT);
+        Form wanted = c.seq() > SlidingWindowKernels.BAND_FULL_MAX_SEQ ? Form.LONG : Form.SHORT;
+        Form other = wanted == Form.LONG ? Form.SHORT : Form.LONG;
+        run(c, !ScratchBudget.fits(c.dtype(), needs(c, wanted)) && ScratchBudget.fits(c.dtype(), needs(c, other))
+                ? other : wanted);
     }
 
     @Override
@@ -41,7 +49,27 @@ public final class BasedAttentionKernels implements BasedAttentionFamily<OnnxBuf
         run(c, Form.SHORT);
     }
 
+    /** The near scores, and the far part's features and scores (quadratic) or chunk states (chunked). */
+    private static ScratchBudget.Need[] needs(BasedAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long d = c.expandedDim();
+        ScratchBudget.Need near = SlidingWindowKernels.scores(b, h, s, c.capacity(), c.spec().lookback(),
+                form == Form.LONG);
+        if (form == Form.LONG) {
+            long chunk = SlidingWindowKernels.BLOCK;
+            long padded = ScratchBudget.roundUp(s, chunk);
+            return new ScratchBudget.Need[] {near, new ScratchBudget.Need("features", b, h, padded, d),
+                    new ScratchBudget.Need("chunk states", b, h, padded / chunk, c.valueDim(), d)};
+        }
+        return new ScratchBudget.Need[] {near, new ScratchBudget.Need("features", b, h, s, d),
+                new ScratchBudget.Need("far scores", b, h, s, s)};
+    }
+
     private void run(BasedAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        ScratchBudget.check("fused-layer " + (c.seq() == 1 ? "step" : "prefill") + " ("
+                + form.name().toLowerCase(java.util.Locale.ROOT) + " form)", c.dtype(), needs(c, form));
         BasedAttentionSpec spec = c.spec();
         long b = c.batch();
         long h = c.heads();

@@ -38,19 +38,45 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<OnnxB
         this.sessions = sessions;
     }
 
+    /**
+     * Prefill in the form the spec asks for; when its intermediates would exceed the {@link ScratchBudget} and the
+     * other form's fit, in the other form (the same function, so the algorithm stays a hint).
+     */
     @Override
     public void prefill(LinearAttentionFamily.Call<OnnxBuffer> c) {
-        Form form = switch (c.spec().algorithm()) {
+        Form wanted = switch (c.spec().algorithm()) {
             case QUADRATIC -> Form.QUADRATIC;
             case CHUNKED -> Form.CHUNKED;
             case AUTO, RECURRENT -> c.seq() <= QUADRATIC_MAX_SEQ ? Form.QUADRATIC : Form.CHUNKED;
         };
+        Form other = wanted == Form.QUADRATIC ? Form.CHUNKED : Form.QUADRATIC;
+        Form form = !ScratchBudget.fits(c.dtype(), needs(c, wanted)) && ScratchBudget.fits(c.dtype(), needs(c, other))
+                ? other : wanted;
+        ScratchBudget.check("linear-attention prefill (" + form.name().toLowerCase(java.util.Locale.ROOT) + " form)",
+                c.dtype(), needs(c, form));
         run(c, form);
     }
 
     @Override
     public void decode(LinearAttentionFamily.Call<OnnxBuffer> c) {
         run(c, Form.DECODE);
+    }
+
+    /** The largest intermediates of {@code form}: the features of the keys, and the scores or chunk states. */
+    private static ScratchBudget.Need[] needs(LinearAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long d = c.expandedDim();
+        if (form == Form.CHUNKED) {
+            long chunk = c.spec().chunkSize();
+            long padded = ScratchBudget.roundUp(s, chunk);
+            return new ScratchBudget.Need[] {new ScratchBudget.Need("features", b, h, padded, d),
+                    new ScratchBudget.Need("chunk scores", b, h, padded / chunk, chunk, chunk),
+                    new ScratchBudget.Need("chunk states", b, h, padded / chunk, c.valueDim(), d)};
+        }
+        return new ScratchBudget.Need[] {new ScratchBudget.Need("features", b, h, s, d),
+                new ScratchBudget.Need("scores", b, h, s, s)};
     }
 
     private void run(LinearAttentionFamily.Call<OnnxBuffer> c, Form form) {

@@ -39,14 +39,40 @@ public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffe
         this.sessions = sessions;
     }
 
+    /**
+     * Prefill: a bounded window of more than {@value #BAND_FULL_MAX_SEQ} tokens in query blocks, else every query
+     * against every key; when that form's scores would exceed the {@link ScratchBudget} and the other's fit, the other.
+     */
     @Override
     public void prefill(SlidingWindowFamily.Call<OnnxBuffer> c) {
-        run(c, !c.spec().isUnbounded() && c.seq() > BAND_FULL_MAX_SEQ ? Form.BLOCKED : Form.FULL);
+        boolean bounded = !c.spec().isUnbounded();
+        Form wanted = bounded && c.seq() > BAND_FULL_MAX_SEQ ? Form.BLOCKED : Form.FULL;
+        Form other = wanted == Form.FULL ? Form.BLOCKED : Form.FULL;
+        Form form = bounded && !ScratchBudget.fits(c.dtype(), needs(c, wanted))
+                && ScratchBudget.fits(c.dtype(), needs(c, other)) ? other : wanted;
+        run(c, form);
     }
 
     @Override
     public void decode(SlidingWindowFamily.Call<OnnxBuffer> c) {
         run(c, Form.FULL);
+    }
+
+    private static ScratchBudget.Need[] needs(SlidingWindowFamily.Call<OnnxBuffer> c, Form form) {
+        return new ScratchBudget.Need[] {scores(c.batch(), c.heads(), c.seq(), c.capacity(), c.spec().lookback(),
+                form == Form.BLOCKED)};
+    }
+
+    /**
+     * The scores of the band: {@code [B,H,L,C+L]} in the full form, {@code [B,H,blocks,BLOCK,BLOCK+lookback]} in the
+     * blocked one. Shared with the fused layer.
+     */
+    static ScratchBudget.Need scores(long batch, long heads, long seq, long capacity, long lookback, boolean blocked) {
+        if (blocked) {
+            return new ScratchBudget.Need("band scores", batch, heads, ScratchBudget.roundUp(seq, BLOCK) / BLOCK, BLOCK,
+                    BLOCK + lookback);
+        }
+        return new ScratchBudget.Need("scores", batch, heads, seq, capacity + seq);
     }
 
     private void run(SlidingWindowFamily.Call<OnnxBuffer> c, Form form) {
@@ -57,6 +83,8 @@ public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffe
         long dk = c.keyDim();
         long dv = c.valueDim();
         long cap = c.capacity();
+        ScratchBudget.check("sliding-window " + (c.seq() == 1 ? "step" : "prefill") + " ("
+                + form.name().toLowerCase(java.util.Locale.ROOT) + " form)", c.dtype(), needs(c, form));
         KernelRun.run(sessions, new SessionCache.Key("sliding_window_" + form, spec, c.dtype()),
                 () -> standalone(spec, form, ElementType.of(c.dtype())),
                 r -> r.in("q", c.q(), b, h, s, dk).in("k", c.k(), b, h, s, dk).in("v", c.v(), b, h, s, dv)
@@ -175,7 +203,7 @@ public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffe
         if (lookback == SlidingWindowSpec.UNBOUNDED) {
             throw new IllegalArgumentException("lookback: the blocked band needs a bounded window, got unbounded");
         }
-        int width = block + lookback;
+        int width = Math.addExact(block, lookback);
         Value len = g.shape(q, 2, 3);
         Value pad = g.op("Mod", g.sub(g.longs(block), g.op("Mod", len, g.longs(block))), g.longs(block));
         Value pads = g.concat(0, g.longs(0, 0, 0, 0, 0, 0), pad, g.longs(0));
@@ -189,15 +217,13 @@ public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffe
         List<GraphBuilder.Attribute> axis2 = List.of(GraphBuilder.Attribute.i("axis", 2));
         Value kb = g.op("Gather", axis2, kp, idx); // [B,H,nb,width,dk]
         Value vb = g.op("Gather", axis2, vp, idx);
-        double[] band = new double[block * width];
-        for (int r = 0; r < block; r++) {
-            for (int c = 0; c < width; c++) {
-                band[r * width + c] = c >= r && c <= r + lookback ? 0.0 : Double.NEGATIVE_INFINITY;
-            }
-        }
-        Value scores = g.add(g.mul(g.matMul(qb, g.transposeLast(kb, 5)), scale), g.constant("band", band, block, width));
+        // the band in the block, computed rather than stored: a stored [block, width] mask would grow with the lookback
+        Value row = g.unsqueeze(g.range(g.scalarLong(0), g.scalarLong(block), g.scalarLong(1)), 1); // [block,1]
+        Value col = g.range(g.scalarLong(0), g.scalarLong(width), g.scalarLong(1)); // [width]
+        Value inBand = g.and(g.greaterOrEqual(col, row), g.lessOrEqual(col, g.add(row, g.scalarLong(lookback))));
         Value valid = g.unsqueeze(g.greaterOrEqual(idx, g.sub(cap, pos)), 1); // [nb,1,width]
-        Band b = softmaxParts(g, g.where(valid, scores, g.scalar(Double.NEGATIVE_INFINITY)), vb);
+        Value scores = g.mul(g.matMul(qb, g.transposeLast(kb, 5)), scale);
+        Band b = softmaxParts(g, g.where(g.and(inBand, valid), scores, g.scalar(Double.NEGATIVE_INFINITY)), vb);
         return new Band(LinearAttentionKernels.unblocks(g, b.num(), len), LinearAttentionKernels.unblocks(g, b.den(), len),
                 LinearAttentionKernels.unblocks(g, b.max(), len));
     }
