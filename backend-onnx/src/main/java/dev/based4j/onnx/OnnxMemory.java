@@ -16,6 +16,11 @@ import java.lang.foreign.MemorySegment;
 final class OnnxMemory implements Memory<OnnxBuffer> {
     @Override
     public Allocation<OnnxBuffer> allocate(Shape shape, DType dtype) {
+        long bytes = Math.multiplyExact(shape.elementCount(), (long) dtype.byteSize());
+        if (bytes > OnnxBuffer.MAX_BYTES) {
+            throw new IllegalArgumentException("shape: " + shape + " of " + dtype.label() + " needs " + bytes
+                    + " bytes; the onnx backend holds at most " + OnnxBuffer.MAX_BYTES + " bytes per tensor");
+        }
         OnnxBuffer b = OnnxBuffer.allocate(shape.elementCount(), dtype);
         // the free action frees the buffer, never the tensor: the cleaner needs the tensor unreachable
         return new Allocation<>(b, b.byteSize(), b::free);

@@ -1,5 +1,6 @@
 package dev.based4j.onnx.kernels;
 
+import dev.based4j.onnx.graph.Attribute;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
@@ -68,13 +69,13 @@ public final class ConvKernels implements ConvFamily<OnnxBuffer> {
                 // token t reads ext[t+1 .. t+K]: gather those windows [B,S,K,C] and sum them weighted by the taps
                 Value t = g.unsqueeze(g.range(g.scalarLong(0), g.squeeze(seq, 0), g.scalarLong(1)), 1); // [S,1]
                 Value j = g.range(g.scalarLong(1), g.scalarLong(kernel + 1L), g.scalarLong(1)); // [K]
-                Value windows = g.op("Gather", List.of(GraphBuilder.Attribute.i("axis", 1)), ext, g.add(t, j));
+                Value windows = g.op("Gather", List.of(Attribute.i("axis", 1)), ext, g.add(t, j));
                 Value taps = g.transpose(weight, 1, 0); // [K, C]
                 return new Outputs(g.reduceSum(g.mul(windows, taps), false, 2), g.transpose(last, 0, 2, 1));
             }
             Value y = null;
             for (int j = 0; j < kernel; j++) {
-                Value tap = g.op("Gather", List.of(GraphBuilder.Attribute.i("axis", 1)), weight, g.scalarLong(j));
+                Value tap = g.op("Gather", List.of(Attribute.i("axis", 1)), weight, g.scalarLong(j));
                 Value shifted = g.slice(ext, g.longs(1 + j), g.add(seq, g.longs(1 + j)), g.longs(1));
                 Value term = g.mul(shifted, tap);
                 y = y == null ? term : g.add(y, term);

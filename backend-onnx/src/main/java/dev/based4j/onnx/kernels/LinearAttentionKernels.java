@@ -3,6 +3,7 @@ package dev.based4j.onnx.kernels;
 import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.PrefillAlgorithm;
 import dev.based4j.featuremap.FeatureMap;
+import dev.based4j.onnx.graph.Attribute;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
@@ -179,7 +180,7 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<OnnxB
      */
     public static Parts quadraticParts(GraphBuilder g, FeatureMap map, Value q, Value k, Value phiQ, Value phiK,
             Value v, Value kv, Value z, Value keyMask) {
-        Value a = g.op("Trilu", List.of(GraphBuilder.Attribute.i("upper", 0)),
+        Value a = g.op("Trilu", List.of(Attribute.i("upper", 0)),
                 FeatureMapKernels.kernelMatrix(g, map, q, k, phiQ, phiK, 4));
         Value pk = phiK;
         if (keyMask != null) {
@@ -213,7 +214,7 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<OnnxB
         Value pqc = blocks(g, g.op("Pad", phiQ, pads), chunk);
         Value pkc = blocks(g, g.op("Pad", pk, pads), chunk);
         // within a chunk: the masked form [B,H,nc,c,c]
-        Value a = g.op("Trilu", List.of(GraphBuilder.Attribute.i("upper", 0)),
+        Value a = g.op("Trilu", List.of(Attribute.i("upper", 0)),
                 FeatureMapKernels.kernelMatrix(g, map, qc, kc, pqc, pkc, 5));
         if (keyMask != null) {
             Value maskPadded = g.op("Pad", keyMask, g.concat(0, g.longs(0), pad));
@@ -224,7 +225,7 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<OnnxB
         // across chunks: chunk states, exclusive prefix sums, plus the carried state
         Value sChunk = g.matMul(g.transposeLast(vc, 5), pkc); // [B,H,nc,dv,D]
         Value zChunk = g.reduceSum(pkc, false, 3); // [B,H,nc,D]
-        List<GraphBuilder.Attribute> exclusive = List.of(GraphBuilder.Attribute.i("exclusive", 1));
+        List<Attribute> exclusive = List.of(Attribute.i("exclusive", 1));
         Value sPrefix = g.add(g.op("CumSum", exclusive, sChunk, g.scalarLong(2)), g.unsqueeze(kv, 2));
         Value zPrefix = g.add(g.op("CumSum", exclusive, zChunk, g.scalarLong(2)), g.unsqueeze(z, 2));
         Value numInter = g.matMul(pqc, g.transposeLast(sPrefix, 5));

@@ -1,5 +1,6 @@
 package dev.based4j.onnx.kernels;
 
+import dev.based4j.onnx.graph.Attribute;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
@@ -144,8 +145,8 @@ public final class PlumbingKernels implements PlumbingFamily<OnnxBuffer> {
         Value w = g.input("weight", "out", "in");
         Value b = withBias ? g.input("bias", "out") : null;
         Value y = withBias
-                ? g.op("Gemm", List.of(GraphBuilder.Attribute.i("transB", 1)), x, w, b)
-                : g.op("Gemm", List.of(GraphBuilder.Attribute.i("transB", 1)), x, w);
+                ? g.op("Gemm", List.of(Attribute.i("transB", 1)), x, w, b)
+                : g.op("Gemm", List.of(Attribute.i("transB", 1)), x, w);
         g.output(y, "y", "rows", "out");
         return g;
     }

@@ -1,6 +1,7 @@
 package dev.based4j.onnx.kernels;
 
 import dev.based4j.attention.SlidingWindowSpec;
+import dev.based4j.onnx.graph.Attribute;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
@@ -156,7 +157,7 @@ public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffe
         Value cap = g.shape(ring, 2, 3);
         Value i = g.range(g.scalarLong(0), g.squeeze(cap, 0), g.scalarLong(1));
         Value idx = g.op("Mod", g.add(g.sub(pos, cap), i), cap);
-        return g.op("Gather", List.of(GraphBuilder.Attribute.i("axis", 2)), ring, idx);
+        return g.op("Gather", List.of(Attribute.i("axis", 2)), ring, idx);
     }
 
     /**
@@ -169,7 +170,7 @@ public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffe
         Value last = g.slice(ext, len, total, g.longs(2));
         Value s = g.range(g.scalarLong(0), g.squeeze(cap, 0), g.scalarLong(1));
         Value idx = g.op("Mod", g.sub(g.sub(s, pos), len), cap);
-        return g.op("Gather", List.of(GraphBuilder.Attribute.i("axis", 2)), last, idx);
+        return g.op("Gather", List.of(Attribute.i("axis", 2)), last, idx);
     }
 
     /**
@@ -214,7 +215,7 @@ public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffe
         Value starts = g.mul(g.range(g.scalarLong(0), g.squeeze(nb, 0), g.scalarLong(1)), g.scalarLong(block));
         Value idx = g.add(g.unsqueeze(g.add(starts, g.squeeze(g.sub(cap, g.longs(lookback)), 0)), 1),
                 g.range(g.scalarLong(0), g.scalarLong(width), g.scalarLong(1))); // [nb, width]
-        List<GraphBuilder.Attribute> axis2 = List.of(GraphBuilder.Attribute.i("axis", 2));
+        List<Attribute> axis2 = List.of(Attribute.i("axis", 2));
         Value kb = g.op("Gather", axis2, kp, idx); // [B,H,nb,width,dk]
         Value vb = g.op("Gather", axis2, vp, idx);
         // the band in the block, computed rather than stored: a stored [block, width] mask would grow with the lookback
