@@ -39,10 +39,12 @@ public final class SessionCache implements AutoCloseable {
     private boolean closed; // guarded by this
 
     /**
+     * @param env ONNX Runtime's environment
      * @param provider the execution provider of every session
      * @param threads intra-op threads per session, 0 for ONNX Runtime's default
      * @param cudaDevice the CUDA device ordinal (CUDA provider only)
-     * @throws IllegalArgumentException when {@code threads} or {@code cudaDevice} is negative
+     * @throws IllegalArgumentException when {@code env} or {@code provider} is null, or {@code threads} or
+     *     {@code cudaDevice} is negative
      */
     public SessionCache(OrtEnvironment env, ExecutionProvider provider, int threads, int cudaDevice) {
         this(env, provider, threads, cudaDevice, MAX_SESSIONS);
@@ -50,6 +52,10 @@ public final class SessionCache implements AutoCloseable {
 
     /** As the public constructor, keeping at most {@code maxSessions} sessions (tests use a small bound). */
     SessionCache(OrtEnvironment env, ExecutionProvider provider, int threads, int cudaDevice, int maxSessions) {
+        if (env == null || provider == null) {
+            throw new IllegalArgumentException((env == null ? "env: expected ONNX Runtime's environment"
+                    : "provider: expected an execution provider") + ", got null");
+        }
         if (maxSessions < 1) {
             throw new IllegalArgumentException("maxSessions: expected at least 1, got " + maxSessions);
         }
