@@ -3,10 +3,12 @@
  * ONNX Runtime, and export of whole BASED models to {@code .onnx} files.
  */
 module dev.based4j.onnx {
-    requires dev.based4j.api;
+    requires transitive dev.based4j.api;
     requires com.microsoft.onnxruntime;
     requires org.tribuo.util.onnx;
     requires com.google.protobuf;
+    // the machine's memory, which bounds the intermediates of a graph run (ScratchBudget)
+    requires jdk.management;
     requires static info.picocli;
 
     exports dev.based4j.onnx;

@@ -7,6 +7,7 @@ import static dev.based4j.onnx.Fixtures.relativeError;
 import static dev.based4j.onnx.Fixtures.tolerance;
 import static dev.based4j.onnx.Fixtures.upload;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.based4j.Backends;
 import dev.based4j.attention.BasedAttentionSpec;
@@ -36,6 +37,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -323,15 +325,24 @@ class OnnxKernelsTest {
         @ParameterizedTest
         @EnumSource(DType.class)
         void prefillThenDecodeShiftsTheWindow(DType dtype) {
-            long seed = 41;
+            run(dtype, 41, 3, 6, 1, 1, 2);
+        }
+
+        @ParameterizedTest
+        @EnumSource(DType.class)
+        void longKernelsGatherTheirWindowsAndGiveTheSameResult(DType dtype) {
+            // above ConvKernels.UNROLLED_TAPS the graph gathers windows instead of unrolling one slice per tap
+            run(dtype, 43, 21, 30, 1, 4, 1);
+        }
+
+        private void run(DType dtype, long seed, int kernel, int... lens) {
             Random random = new Random(seed);
             int b = 2;
             int ch = 5;
-            int kernel = 3;
             double[] w = gaussian(random, ch * kernel, 1.0, dtype);
             double[] window = new double[b * ch * kernel];
             try (ConvState state = ConvState.zeros(backend, b, ch, kernel, dtype); Tensor wt = upload(backend, w, dtype, ch, kernel)) {
-                for (int n : new int[] {6, 1, 1, 2}) {
+                for (int n : lens) {
                     double[] x = gaussian(random, b * n * ch, 1.0, dtype);
                     double[] ref = Reference.causalConv(x, b, n, ch, w, kernel, window);
                     try (Tensor xt = upload(backend, x, dtype, b, n, ch); Tensor y = backend.causalConv(xt, wt, state)) {
@@ -339,6 +350,27 @@ class OnnxKernelsTest {
                         check("conv window", download(backend, state.window()), window, dtype, false, seed);
                     }
                 }
+            }
+        }
+    }
+
+    @Nested
+    class ScratchBudget {
+        @Test
+        void fullAttentionFarBeyondTheMachinesMemoryIsRefusedBeforeOnnxRuntimeAllocates() {
+            int n = 300_000; // scores [1, 1, 300000, 600000]: 720 GB of f32
+            double[] x = new double[n];
+            java.util.Arrays.fill(x, 0.5);
+            SlidingWindowSpec spec = SlidingWindowSpec.unbounded();
+            try (WindowState state = WindowState.growing(backend, 1, 1, 1, 1, n, DType.F32);
+                    Tensor q = upload(backend, x, DType.F32, 1, 1, n, 1);
+                    Tensor out = backend.allocate(q.shape(), DType.F32)) {
+                assertThatThrownBy(() -> backend.slidingWindowPrefill(spec, q, q, q, state, out))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("q: the onnx backend's sliding-window prefill (full form)")
+                        .hasMessageContaining("scores [1, 1, 300000, 600000] of f32")
+                        .hasMessageContaining("above its budget");
+                assertThat(state.position()).as("a refused call leaves the state where it was").isZero();
             }
         }
     }

@@ -1,18 +1,11 @@
 package dev.based4j.onnx.graph;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TensorShapeProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -116,7 +109,7 @@ public final class GraphBuilder {
      */
     public Value input(String inputName, ElementType type, Object... dims) {
         claim(inputName);
-        graph.addInput(valueInfo(inputName, type, dims));
+        graph.addInput(TensorProtos.valueInfo(inputName, type, dims));
         return new Value(inputName, type);
     }
 
@@ -138,32 +131,12 @@ public final class GraphBuilder {
                     .addInput(value.name()).addOutput(outputName).build());
             named = new Value(outputName, value.type());
         }
-        graph.addOutput(valueInfo(outputName, value.type(), dims));
+        graph.addOutput(TensorProtos.valueInfo(outputName, value.type(), dims));
         return named;
     }
 
     private boolean isGraphInput(String valueName) {
         return graph.getInputList().stream().anyMatch(v -> v.getName().equals(valueName));
-    }
-
-    private static ValueInfoProto valueInfo(String valueName, ElementType type, Object... dims) {
-        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-        for (Object d : dims) {
-            TensorShapeProto.Dimension.Builder dim = TensorShapeProto.Dimension.newBuilder();
-            if (d instanceof Integer i) {
-                dim.setDimValue(i);
-            } else if (d instanceof Long l) {
-                dim.setDimValue(l);
-            } else if (d instanceof String s) {
-                dim.setDimParam(s);
-            } else {
-                throw new IllegalArgumentException("dims: expected Integer, Long or String, got " + d);
-            }
-            shape.addDim(dim);
-        }
-        TypeProto type1 = TypeProto.newBuilder().setTensorType(
-                TypeProto.Tensor.newBuilder().setElemType(type.onnxCode()).setShape(shape)).build();
-        return ValueInfoProto.newBuilder().setName(valueName).setType(type1).build();
     }
 
     /** An initializer of the compute type from double values (rounded for FLOAT). */
@@ -173,20 +146,8 @@ public final class GraphBuilder {
 
     /** An initializer of {@code type} (FLOAT or DOUBLE) from double values. */
     public Value initializer(String initName, ElementType type, double[] data, long... dims) {
-        checkCount(initName, data.length, dims);
-        ByteBuffer buf = ByteBuffer.allocate(data.length * type.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
-        if (type == ElementType.DOUBLE) {
-            for (double d : data) {
-                buf.putDouble(d);
-            }
-        } else if (type == ElementType.FLOAT) {
-            for (double d : data) {
-                buf.putFloat((float) d);
-            }
-        } else {
-            throw new IllegalArgumentException("type: expected FLOAT or DOUBLE for double data, got " + type);
-        }
-        return rawInitializer(initName, type, buf.flip(), dims);
+        TensorProtos.checkCount(initName, data.length, dims);
+        return rawInitializer(initName, type, TensorProtos.encode(type, data), dims);
     }
 
     /** An initializer of the compute type under a fresh name derived from {@code stem}. */
@@ -214,12 +175,8 @@ public final class GraphBuilder {
 
     /** An INT64 initializer. */
     public Value initializer(String initName, long[] data, long... dims) {
-        checkCount(initName, data.length, dims);
-        ByteBuffer buf = ByteBuffer.allocate(data.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-        for (long d : data) {
-            buf.putLong(d);
-        }
-        return rawInitializer(initName, ElementType.INT64, buf.flip(), dims);
+        TensorProtos.checkCount(initName, data.length, dims);
+        return rawInitializer(initName, ElementType.INT64, TensorProtos.encode(data), dims);
     }
 
     /**
@@ -229,20 +186,7 @@ public final class GraphBuilder {
      */
     public Value rawInitializer(String initName, ElementType type, ByteBuffer data, long... dims) {
         claim(initName);
-        long count = 1;
-        for (long d : dims) {
-            count *= d;
-        }
-        if (data.remaining() != count * type.byteSize()) {
-            throw new IllegalArgumentException("data: initializer " + initName + " expected " + count * type.byteSize()
-                    + " bytes for dims " + java.util.Arrays.toString(dims) + ", got " + data.remaining());
-        }
-        TensorProto.Builder t = TensorProto.newBuilder().setName(initName).setDataType(type.onnxCode())
-                .setRawData(ByteString.copyFrom(data.duplicate()));
-        for (long d : dims) {
-            t.addDims(d);
-        }
-        graph.addInitializer(t);
+        graph.addInitializer(TensorProtos.raw(initName, type, data, dims));
         return new Value(initName, type);
     }
 
@@ -257,28 +201,10 @@ public final class GraphBuilder {
     public Value externalInitializer(String initName, ElementType type, String location, long offset, long length,
             long... dims) {
         claim(initName);
-        TensorProto.Builder t = TensorProto.newBuilder().setName(initName).setDataType(type.onnxCode())
-                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue(location))
-                .addExternalData(StringStringEntryProto.newBuilder().setKey("offset").setValue(Long.toString(offset)))
-                .addExternalData(StringStringEntryProto.newBuilder().setKey("length").setValue(Long.toString(length)));
-        for (long d : dims) {
-            t.addDims(d);
-        }
-        graph.addInitializer(t);
+        graph.addInitializer(TensorProtos.external(initName, type, location, offset, length, dims));
         return new Value(initName, type);
     }
 
-    private static void checkCount(String initName, int length, long... dims) {
-        long count = 1;
-        for (long d : dims) {
-            count *= d;
-        }
-        if (count != length) {
-            throw new IllegalArgumentException("data: initializer " + initName + " expected " + count
-                    + " values for dims " + java.util.Arrays.toString(dims) + ", got " + length);
-        }
-    }
 
     // ---------------------------------------------------------------- constants
 
@@ -525,36 +451,5 @@ public final class GraphBuilder {
     /** @return the serialized model, ready for {@code OrtEnvironment.createSession(byte[], options)} */
     public byte[] toBytes() {
         return build(Map.of()).toByteArray();
-    }
-
-    /** An attribute of a node. */
-    public record Attribute(AttributeProto proto) {
-        /** An INT attribute. */
-        public static Attribute i(String attrName, long value) {
-            return new Attribute(AttributeProto.newBuilder().setName(attrName)
-                    .setType(AttributeProto.AttributeType.INT).setI(value).build());
-        }
-
-        /** A FLOAT attribute. */
-        public static Attribute f(String attrName, double value) {
-            return new Attribute(AttributeProto.newBuilder().setName(attrName)
-                    .setType(AttributeProto.AttributeType.FLOAT).setF((float) value).build());
-        }
-
-        /** An INTS attribute. */
-        public static Attribute ints(String attrName, long... values) {
-            AttributeProto.Builder b = AttributeProto.newBuilder().setName(attrName)
-                    .setType(AttributeProto.AttributeType.INTS);
-            for (long v : values) {
-                b.addInts(v);
-            }
-            return new Attribute(b.build());
-        }
-
-        /** A STRING attribute. */
-        public static Attribute s(String attrName, String value) {
-            return new Attribute(AttributeProto.newBuilder().setName(attrName)
-                    .setType(AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(value)).build());
-        }
     }
 }

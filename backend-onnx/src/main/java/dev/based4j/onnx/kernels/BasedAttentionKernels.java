@@ -5,6 +5,7 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.BasedAttentionFamily;
 
 /**
  * The fused linear-plus-window layer ({@code sdk-conventions.md}) as ONNX graphs, continuing from
@@ -18,9 +19,75 @@ import dev.based4j.onnx.graph.Value;
  * state, since exactly those entries leave the ring during the call. The two parts share one normaliser:
  * {@code y = (num_near + e^{-c}·num_far) / (den_near + e^{-c}·(den_far + eps))} with {@code c} the row maximum
  * of the near logits, the definition multiplied through by {@code e^{-c}}.
+ *
+ * <p>As a kernel family, prefill of more than {@value SlidingWindowKernels#BAND_FULL_MAX_SEQ} tokens takes the
+ * {@link Form#LONG} form, whose memory grows linearly; shorter calls and decode the {@link Form#SHORT} one.
  */
-public final class BasedAttentionKernels {
-    private BasedAttentionKernels() {}
+public final class BasedAttentionKernels implements BasedAttentionFamily<OnnxBuffer> {
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public BasedAttentionKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    /**
+     * Prefill in the {@link Form#LONG} form above {@value SlidingWindowKernels#BAND_FULL_MAX_SEQ} tokens, else the
+     * {@link Form#SHORT} one; when that form's intermediates would exceed the {@link ScratchBudget} and the other's
+     * fit, the other.
+     */
+    @Override
+    public void prefill(BasedAttentionFamily.Call<OnnxBuffer> c) {
+        Form wanted = c.seq() > SlidingWindowKernels.BAND_FULL_MAX_SEQ ? Form.LONG : Form.SHORT;
+        Form other = wanted == Form.LONG ? Form.SHORT : Form.LONG;
+        run(c, !ScratchBudget.fits(c.dtype(), needs(c, wanted)) && ScratchBudget.fits(c.dtype(), needs(c, other))
+                ? other : wanted);
+    }
+
+    @Override
+    public void decode(BasedAttentionFamily.Call<OnnxBuffer> c) {
+        run(c, Form.SHORT);
+    }
+
+    /** The near scores, and the far part's features and scores (quadratic) or chunk states (chunked). */
+    private static ScratchBudget.Need[] needs(BasedAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long d = c.expandedDim();
+        ScratchBudget.Need near = SlidingWindowKernels.scores(b, h, s, c.capacity(), c.spec().lookback(),
+                form == Form.LONG);
+        if (form == Form.LONG) {
+            long chunk = SlidingWindowKernels.BLOCK;
+            long padded = ScratchBudget.roundUp(s, chunk);
+            return new ScratchBudget.Need[] {near, new ScratchBudget.Need("features", b, h, padded, d),
+                    new ScratchBudget.Need("chunk states", b, h, padded / chunk, c.valueDim(), d)};
+        }
+        return new ScratchBudget.Need[] {near, new ScratchBudget.Need("features", b, h, s, d),
+                new ScratchBudget.Need("far scores", b, h, s, s)};
+    }
+
+    private void run(BasedAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        ScratchBudget.check("fused-layer " + (c.seq() == 1 ? "step" : "prefill") + " ("
+                + form.name().toLowerCase(java.util.Locale.ROOT) + " form)", c.dtype(), needs(c, form));
+        BasedAttentionSpec spec = c.spec();
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long f = c.keyDim();
+        long dv = c.valueDim();
+        long d = c.expandedDim();
+        long cap = c.capacity();
+        KernelRun.run(sessions, new SessionCache.Key("based_attention_" + form, spec, c.dtype()),
+                () -> standalone(spec, form, ElementType.of(c.dtype())),
+                r -> r.in("q", c.q(), b, h, s, f).in("k", c.k(), b, h, s, f).in("v", c.v(), b, h, s, dv)
+                        .in("kv", c.kv(), b, h, dv, d).in("z", c.z(), b, h, d)
+                        .in("ring_k", c.keys(), b, h, cap, f).in("ring_v", c.values(), b, h, cap, dv)
+                        .longs("pos", c.position())
+                        .out("y", c.out(), b, h, s, dv)
+                        .state("kv_out", c.kv(), b, h, dv, d).state("z_out", c.z(), b, h, d)
+                        .state("ring_k_out", c.keys(), b, h, cap, f).state("ring_v_out", c.values(), b, h, cap, dv));
+    }
 
     /** How the graph evaluates a call. */
     public enum Form {

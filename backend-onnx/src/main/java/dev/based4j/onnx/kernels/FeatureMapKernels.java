@@ -12,14 +12,30 @@ import dev.based4j.featuremap.Taylor;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.FeatureMapFamily;
 
 /**
  * Feature maps φ as ONNX subgraphs, one per {@link FeatureMap} record, over the last axis of a tensor whose
  * second-to-last axis is the sequence ({@code [..., seq, d]}). Formulas: {@code golden/FORMAT.md}, op
- * {@code feature_map}, and {@code based-math.md} a for Taylor.
+ * {@code feature_map}, and {@code based-math.md} a for Taylor. As a kernel family, each map runs as its own
+ * {@link #standalone} graph.
  */
-public final class FeatureMapKernels {
-    private FeatureMapKernels() {}
+public final class FeatureMapKernels implements FeatureMapFamily<OnnxBuffer> {
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public FeatureMapKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    @Override
+    public void apply(FeatureMapFamily.Call<OnnxBuffer> c) {
+        FeatureMap map = c.map();
+        KernelRun.run(sessions, new SessionCache.Key("feature_map", map, c.dtype()),
+                () -> standalone(map, ElementType.of(c.dtype())),
+                r -> r.in("x", c.x(), c.rows(), c.seq(), map.inputDim())
+                        .out("phi", c.out(), c.rows(), c.seq(), map.outputDim()));
+    }
 
     /** A standalone graph: input {@code x [rows, seq, d]} → output {@code phi [rows, seq, outputDim]}. */
     public static GraphBuilder standalone(FeatureMap map, ElementType type) {

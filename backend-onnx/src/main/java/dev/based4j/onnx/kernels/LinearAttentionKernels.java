@@ -1,10 +1,13 @@
 package dev.based4j.onnx.kernels;
 
 import dev.based4j.attention.LinearAttentionSpec;
+import dev.based4j.attention.PrefillAlgorithm;
 import dev.based4j.featuremap.FeatureMap;
+import dev.based4j.onnx.graph.Attribute;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.LinearAttentionFamily;
 import java.util.List;
 
 /**
@@ -20,9 +23,80 @@ import java.util.List;
  *
  * Every form continues from the state {@code kv [B,H,dv,D]}, {@code z [B,H,D]} and returns the updated state,
  * so that prefill of {@code n} then decode of {@code m} equals prefill of {@code n+m}.
+ *
+ * <p>As a kernel family, {@link PrefillAlgorithm#AUTO} prefill takes the quadratic form up to
+ * {@value #QUADRATIC_MAX_SEQ} tokens and the chunked form above, whose memory grows linearly;
+ * {@link PrefillAlgorithm#RECURRENT} is treated as {@code AUTO}, as the API allows.
  */
-public final class LinearAttentionKernels {
-    private LinearAttentionKernels() {}
+public final class LinearAttentionKernels implements LinearAttentionFamily<OnnxBuffer> {
+    /** Longest sequence for which {@code AUTO} prefill uses the quadratic form. */
+    public static final int QUADRATIC_MAX_SEQ = 256;
+
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public LinearAttentionKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    /**
+     * Prefill in the form the spec asks for; when its intermediates would exceed the {@link ScratchBudget} and the
+     * other form's fit, in the other form (the same function, so the algorithm stays a hint).
+     */
+    @Override
+    public void prefill(LinearAttentionFamily.Call<OnnxBuffer> c) {
+        Form wanted = switch (c.spec().algorithm()) {
+            case QUADRATIC -> Form.QUADRATIC;
+            case CHUNKED -> Form.CHUNKED;
+            case AUTO, RECURRENT -> c.seq() <= QUADRATIC_MAX_SEQ ? Form.QUADRATIC : Form.CHUNKED;
+        };
+        Form other = wanted == Form.QUADRATIC ? Form.CHUNKED : Form.QUADRATIC;
+        Form form = !ScratchBudget.fits(c.dtype(), needs(c, wanted)) && ScratchBudget.fits(c.dtype(), needs(c, other))
+                ? other : wanted;
+        ScratchBudget.check("linear-attention prefill (" + form.name().toLowerCase(java.util.Locale.ROOT) + " form)",
+                c.dtype(), needs(c, form));
+        run(c, form);
+    }
+
+    @Override
+    public void decode(LinearAttentionFamily.Call<OnnxBuffer> c) {
+        run(c, Form.DECODE);
+    }
+
+    /** The largest intermediates of {@code form}: the features of the keys, and the scores or chunk states. */
+    private static ScratchBudget.Need[] needs(LinearAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long d = c.expandedDim();
+        if (form == Form.CHUNKED) {
+            long chunk = c.spec().chunkSize();
+            long padded = ScratchBudget.roundUp(s, chunk);
+            return new ScratchBudget.Need[] {new ScratchBudget.Need("features", b, h, padded, d),
+                    new ScratchBudget.Need("chunk scores", b, h, padded / chunk, chunk, chunk),
+                    new ScratchBudget.Need("chunk states", b, h, padded / chunk, c.valueDim(), d)};
+        }
+        return new ScratchBudget.Need[] {new ScratchBudget.Need("features", b, h, s, d),
+                new ScratchBudget.Need("scores", b, h, s, s)};
+    }
+
+    private void run(LinearAttentionFamily.Call<OnnxBuffer> c, Form form) {
+        // the chunk size only matters to the chunked graph; the algorithm never changes a graph
+        LinearAttentionSpec keySpec = c.spec().withAlgorithm(PrefillAlgorithm.AUTO)
+                .withChunkSize(form == Form.CHUNKED ? c.spec().chunkSize() : LinearAttentionSpec.DEFAULT_CHUNK);
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long f = c.keyDim();
+        long dv = c.valueDim();
+        long d = c.expandedDim();
+        KernelRun.run(sessions, new SessionCache.Key("linear_attention_" + form, keySpec, c.dtype()),
+                () -> standalone(keySpec, form, ElementType.of(c.dtype())),
+                r -> r.in("q", c.q(), b, h, s, f).in("k", c.k(), b, h, s, f).in("v", c.v(), b, h, s, dv)
+                        .in("kv", c.kv(), b, h, dv, d).in("z", c.z(), b, h, d)
+                        .out("y", c.out(), b, h, s, dv)
+                        .state("kv_out", c.kv(), b, h, dv, d).state("z_out", c.z(), b, h, d));
+    }
 
     /** How the graph evaluates the sequence. */
     public enum Form {
@@ -106,7 +180,7 @@ public final class LinearAttentionKernels {
      */
     public static Parts quadraticParts(GraphBuilder g, FeatureMap map, Value q, Value k, Value phiQ, Value phiK,
             Value v, Value kv, Value z, Value keyMask) {
-        Value a = g.op("Trilu", List.of(GraphBuilder.Attribute.i("upper", 0)),
+        Value a = g.op("Trilu", List.of(Attribute.i("upper", 0)),
                 FeatureMapKernels.kernelMatrix(g, map, q, k, phiQ, phiK, 4));
         Value pk = phiK;
         if (keyMask != null) {
@@ -140,7 +214,7 @@ public final class LinearAttentionKernels {
         Value pqc = blocks(g, g.op("Pad", phiQ, pads), chunk);
         Value pkc = blocks(g, g.op("Pad", pk, pads), chunk);
         // within a chunk: the masked form [B,H,nc,c,c]
-        Value a = g.op("Trilu", List.of(GraphBuilder.Attribute.i("upper", 0)),
+        Value a = g.op("Trilu", List.of(Attribute.i("upper", 0)),
                 FeatureMapKernels.kernelMatrix(g, map, qc, kc, pqc, pkc, 5));
         if (keyMask != null) {
             Value maskPadded = g.op("Pad", keyMask, g.concat(0, g.longs(0), pad));
@@ -151,7 +225,7 @@ public final class LinearAttentionKernels {
         // across chunks: chunk states, exclusive prefix sums, plus the carried state
         Value sChunk = g.matMul(g.transposeLast(vc, 5), pkc); // [B,H,nc,dv,D]
         Value zChunk = g.reduceSum(pkc, false, 3); // [B,H,nc,D]
-        List<GraphBuilder.Attribute> exclusive = List.of(GraphBuilder.Attribute.i("exclusive", 1));
+        List<Attribute> exclusive = List.of(Attribute.i("exclusive", 1));
         Value sPrefix = g.add(g.op("CumSum", exclusive, sChunk, g.scalarLong(2)), g.unsqueeze(kv, 2));
         Value zPrefix = g.add(g.op("CumSum", exclusive, zChunk, g.scalarLong(2)), g.unsqueeze(z, 2));
         Value numInter = g.matMul(pqc, g.transposeLast(sPrefix, 5));

@@ -1,17 +1,137 @@
 package dev.based4j.onnx.kernels;
 
+import dev.based4j.onnx.graph.Attribute;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.PlumbingFamily;
+import dev.based4j.tensor.DType;
 import java.util.List;
 
 /**
  * Model plumbing as ONNX graphs and subgraphs: linear layers, RMSNorm, SiLU, exact GELU, element-wise ops,
  * embedding gather, rotary embedding, head split/merge and column slices. Shapes are dynamic; the backend passes
- * tensors with their leading dimensions flattened where a kernel works on rows.
+ * tensors with their leading dimensions flattened where a kernel works on rows, and element-wise kernels see flat
+ * vectors.
  */
-public final class PlumbingKernels {
-    private PlumbingKernels() {}
+public final class PlumbingKernels implements PlumbingFamily<OnnxBuffer> {
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public PlumbingKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    @Override
+    public void linear(LinearCall<OnnxBuffer> c) {
+        boolean withBias = c.bias() != null;
+        KernelRun.run(sessions, key("linear", withBias, c.dtype()), () -> linear(withBias, type(c.dtype())), r -> {
+            r.in("x", c.x(), c.rows(), c.inFeatures()).in("weight", c.weight(), c.outFeatures(), c.inFeatures());
+            if (withBias) {
+                r.in("bias", c.bias(), c.outFeatures());
+            }
+            r.out("y", c.out(), c.rows(), c.outFeatures());
+        });
+    }
+
+    @Override
+    public void rmsNorm(NormCall<OnnxBuffer> c) {
+        KernelRun.run(sessions, key("rms_norm", null, c.dtype()), () -> rmsNorm(type(c.dtype())),
+                r -> r.in("x", c.x(), c.rows(), c.dim()).in("weight", c.weight(), c.dim())
+                        .scalar("eps", c.eps(), c.dtype()).out("y", c.out(), c.rows(), c.dim()));
+    }
+
+    @Override
+    public void silu(UnaryCall<OnnxBuffer> c) {
+        unary("silu", c);
+    }
+
+    @Override
+    public void gelu(UnaryCall<OnnxBuffer> c) {
+        unary("gelu", c);
+    }
+
+    private void unary(String op, UnaryCall<OnnxBuffer> c) {
+        KernelRun.run(sessions, key(op, null, c.dtype()), () -> unary(op, type(c.dtype())),
+                r -> r.in("x", c.x(), c.elements()).out("y", c.out(), c.elements()));
+    }
+
+    @Override
+    public void add(BinaryCall<OnnxBuffer> c) {
+        binary("Add", c);
+    }
+
+    @Override
+    public void multiply(BinaryCall<OnnxBuffer> c) {
+        binary("Mul", c);
+    }
+
+    private void binary(String op, BinaryCall<OnnxBuffer> c) {
+        KernelRun.run(sessions, key(op, null, c.dtype()), () -> binary(op, type(c.dtype())),
+                r -> r.in("a", c.a(), c.elements()).in("b", c.b(), c.elements()).out("y", c.out(), c.elements()));
+    }
+
+    @Override
+    public void embedding(EmbeddingCall<OnnxBuffer> c) {
+        int[] ids = c.ids();
+        long[] longIds = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            // read once and checked again: the caller's array could change after it was validated, and Gather
+            // must only ever see rows of the table
+            int id = ids[i];
+            if (id < 0 || id >= c.vocab()) {
+                throw new IllegalArgumentException("ids: expected ids in [0, " + c.vocab() + "), got " + id
+                        + " at index " + i + " (the array changed during the call)");
+            }
+            longIds[i] = id;
+        }
+        KernelRun.run(sessions, key("embedding", null, c.dtype()), () -> embedding(type(c.dtype())),
+                r -> r.in("table", c.table(), c.vocab(), c.dim()).longs("ids", longIds)
+                        .out("y", c.out(), ids.length, c.dim()));
+    }
+
+    @Override
+    public void rotary(RotaryCall<OnnxBuffer> c) {
+        int dim = c.dim();
+        int rotaryDim = c.rotaryDim();
+        double base = c.base();
+        KernelRun.run(sessions, key("rotary", List.of(dim, rotaryDim, base), c.dtype()),
+                () -> rotary(dim, rotaryDim, base, type(c.dtype())),
+                r -> r.in("x", c.x(), c.rows(), c.seq(), dim).longs("start", c.startPosition())
+                        .out("y", c.out(), c.rows(), c.seq(), dim));
+    }
+
+    @Override
+    public void splitHeads(HeadsCall<OnnxBuffer> c) {
+        long width = (long) c.heads() * c.headDim();
+        KernelRun.run(sessions, key("split_heads", null, c.dtype()), () -> splitHeads(type(c.dtype())),
+                r -> r.in("x", c.x(), c.batch(), c.seq(), width)
+                        .longs("shape", c.batch(), c.seq(), c.heads(), c.headDim())
+                        .out("y", c.out(), c.batch(), c.heads(), c.seq(), c.headDim()));
+    }
+
+    @Override
+    public void mergeHeads(HeadsCall<OnnxBuffer> c) {
+        long width = (long) c.heads() * c.headDim();
+        KernelRun.run(sessions, key("merge_heads", null, c.dtype()), () -> mergeHeads(type(c.dtype())),
+                r -> r.in("x", c.x(), c.batch(), c.heads(), c.seq(), c.headDim())
+                        .out("y", c.out(), c.batch(), c.seq(), width));
+    }
+
+    @Override
+    public void slice(SliceCall<OnnxBuffer> c) {
+        KernelRun.run(sessions, key("slice", null, c.dtype()), () -> slice(type(c.dtype())),
+                r -> r.in("x", c.x(), c.rows(), c.columns()).longs("from", c.from()).longs("to", c.from() + c.width())
+                        .out("y", c.out(), c.rows(), c.width()));
+    }
+
+    private static SessionCache.Key key(String op, Object spec, DType dtype) {
+        return new SessionCache.Key(op, spec, dtype);
+    }
+
+    private static ElementType type(DType dtype) {
+        return ElementType.of(dtype);
+    }
 
     /** Terms of the Maclaurin series of erf: enough for |x| &lt; 3 to reach 1e-17 relative (9^50/50! ≈ 1e-17). */
     private static final int ERF_SERIES_TERMS = 60;
@@ -25,8 +145,8 @@ public final class PlumbingKernels {
         Value w = g.input("weight", "out", "in");
         Value b = withBias ? g.input("bias", "out") : null;
         Value y = withBias
-                ? g.op("Gemm", List.of(GraphBuilder.Attribute.i("transB", 1)), x, w, b)
-                : g.op("Gemm", List.of(GraphBuilder.Attribute.i("transB", 1)), x, w);
+                ? g.op("Gemm", List.of(Attribute.i("transB", 1)), x, w, b)
+                : g.op("Gemm", List.of(Attribute.i("transB", 1)), x, w);
         g.output(y, "y", "rows", "out");
         return g;
     }

@@ -1,9 +1,11 @@
 package dev.based4j.onnx.kernels;
 
 import dev.based4j.attention.SlidingWindowSpec;
+import dev.based4j.onnx.graph.Attribute;
 import dev.based4j.onnx.graph.ElementType;
 import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
+import dev.based4j.spi.SlidingWindowFamily;
 import java.util.List;
 
 /**
@@ -21,12 +23,77 @@ import java.util.List;
  * lookback, including unbounded with a growing cache); {@link #bandBlocked} cuts the queries into blocks of
  * {@code block} tokens and gathers for each block only the {@code block + lookback} keys its band can reach,
  * so memory grows like {@code L·(block + lookback)} instead of {@code L·(C + L)}.
+ *
+ * <p>As a kernel family, prefill of more than {@value #BAND_FULL_MAX_SEQ} tokens with a bounded window takes the
+ * blocked form; shorter calls, decode and unbounded attention the full one.
  */
-public final class SlidingWindowKernels {
-    private SlidingWindowKernels() {}
-
+public final class SlidingWindowKernels implements SlidingWindowFamily<OnnxBuffer> {
     /** Query block of the blocked band form. */
     public static final int BLOCK = 64;
+    /** Longest sequence for which window and fused prefill score every query against every key. */
+    public static final int BAND_FULL_MAX_SEQ = 128;
+
+    private final SessionCache sessions;
+
+    /** @param sessions the backend's compiled graphs */
+    public SlidingWindowKernels(SessionCache sessions) {
+        this.sessions = sessions;
+    }
+
+    /**
+     * Prefill: a bounded window of more than {@value #BAND_FULL_MAX_SEQ} tokens in query blocks, else every query
+     * against every key; when that form's scores would exceed the {@link ScratchBudget} and the other's fit, the other.
+     */
+    @Override
+    public void prefill(SlidingWindowFamily.Call<OnnxBuffer> c) {
+        boolean bounded = !c.spec().isUnbounded();
+        Form wanted = bounded && c.seq() > BAND_FULL_MAX_SEQ ? Form.BLOCKED : Form.FULL;
+        Form other = wanted == Form.FULL ? Form.BLOCKED : Form.FULL;
+        Form form = bounded && !ScratchBudget.fits(c.dtype(), needs(c, wanted))
+                && ScratchBudget.fits(c.dtype(), needs(c, other)) ? other : wanted;
+        run(c, form);
+    }
+
+    @Override
+    public void decode(SlidingWindowFamily.Call<OnnxBuffer> c) {
+        run(c, Form.FULL);
+    }
+
+    private static ScratchBudget.Need[] needs(SlidingWindowFamily.Call<OnnxBuffer> c, Form form) {
+        return new ScratchBudget.Need[] {scores(c.batch(), c.heads(), c.seq(), c.capacity(), c.spec().lookback(),
+                form == Form.BLOCKED)};
+    }
+
+    /**
+     * The scores of the band: {@code [B,H,L,C+L]} in the full form, {@code [B,H,blocks,BLOCK,BLOCK+lookback]} in the
+     * blocked one. Shared with the fused layer.
+     */
+    static ScratchBudget.Need scores(long batch, long heads, long seq, long capacity, long lookback, boolean blocked) {
+        if (blocked) {
+            return new ScratchBudget.Need("band scores", batch, heads, ScratchBudget.roundUp(seq, BLOCK) / BLOCK, BLOCK,
+                    BLOCK + lookback);
+        }
+        return new ScratchBudget.Need("scores", batch, heads, seq, capacity + seq);
+    }
+
+    private void run(SlidingWindowFamily.Call<OnnxBuffer> c, Form form) {
+        SlidingWindowSpec spec = c.spec();
+        long b = c.batch();
+        long h = c.heads();
+        long s = c.seq();
+        long dk = c.keyDim();
+        long dv = c.valueDim();
+        long cap = c.capacity();
+        ScratchBudget.check("sliding-window " + (c.seq() == 1 ? "step" : "prefill") + " ("
+                + form.name().toLowerCase(java.util.Locale.ROOT) + " form)", c.dtype(), needs(c, form));
+        KernelRun.run(sessions, new SessionCache.Key("sliding_window_" + form, spec, c.dtype()),
+                () -> standalone(spec, form, ElementType.of(c.dtype())),
+                r -> r.in("q", c.q(), b, h, s, dk).in("k", c.k(), b, h, s, dk).in("v", c.v(), b, h, s, dv)
+                        .in("ring_k", c.keys(), b, h, cap, dk).in("ring_v", c.values(), b, h, cap, dv)
+                        .longs("pos", c.position())
+                        .out("y", c.out(), b, h, s, dv)
+                        .state("ring_k_out", c.keys(), b, h, cap, dk).state("ring_v_out", c.values(), b, h, cap, dv));
+    }
 
     /** How the band is evaluated. */
     public enum Form {
@@ -90,7 +157,7 @@ public final class SlidingWindowKernels {
         Value cap = g.shape(ring, 2, 3);
         Value i = g.range(g.scalarLong(0), g.squeeze(cap, 0), g.scalarLong(1));
         Value idx = g.op("Mod", g.add(g.sub(pos, cap), i), cap);
-        return g.op("Gather", List.of(GraphBuilder.Attribute.i("axis", 2)), ring, idx);
+        return g.op("Gather", List.of(Attribute.i("axis", 2)), ring, idx);
     }
 
     /**
@@ -103,7 +170,7 @@ public final class SlidingWindowKernels {
         Value last = g.slice(ext, len, total, g.longs(2));
         Value s = g.range(g.scalarLong(0), g.squeeze(cap, 0), g.scalarLong(1));
         Value idx = g.op("Mod", g.sub(g.sub(s, pos), len), cap);
-        return g.op("Gather", List.of(GraphBuilder.Attribute.i("axis", 2)), last, idx);
+        return g.op("Gather", List.of(Attribute.i("axis", 2)), last, idx);
     }
 
     /**
@@ -137,7 +204,7 @@ public final class SlidingWindowKernels {
         if (lookback == SlidingWindowSpec.UNBOUNDED) {
             throw new IllegalArgumentException("lookback: the blocked band needs a bounded window, got unbounded");
         }
-        int width = block + lookback;
+        int width = Math.addExact(block, lookback);
         Value len = g.shape(q, 2, 3);
         Value pad = g.op("Mod", g.sub(g.longs(block), g.op("Mod", len, g.longs(block))), g.longs(block));
         Value pads = g.concat(0, g.longs(0, 0, 0, 0, 0, 0), pad, g.longs(0));
@@ -148,18 +215,16 @@ public final class SlidingWindowKernels {
         Value starts = g.mul(g.range(g.scalarLong(0), g.squeeze(nb, 0), g.scalarLong(1)), g.scalarLong(block));
         Value idx = g.add(g.unsqueeze(g.add(starts, g.squeeze(g.sub(cap, g.longs(lookback)), 0)), 1),
                 g.range(g.scalarLong(0), g.scalarLong(width), g.scalarLong(1))); // [nb, width]
-        List<GraphBuilder.Attribute> axis2 = List.of(GraphBuilder.Attribute.i("axis", 2));
+        List<Attribute> axis2 = List.of(Attribute.i("axis", 2));
         Value kb = g.op("Gather", axis2, kp, idx); // [B,H,nb,width,dk]
         Value vb = g.op("Gather", axis2, vp, idx);
-        double[] band = new double[block * width];
-        for (int r = 0; r < block; r++) {
-            for (int c = 0; c < width; c++) {
-                band[r * width + c] = c >= r && c <= r + lookback ? 0.0 : Double.NEGATIVE_INFINITY;
-            }
-        }
-        Value scores = g.add(g.mul(g.matMul(qb, g.transposeLast(kb, 5)), scale), g.constant("band", band, block, width));
+        // the band in the block, computed rather than stored: a stored [block, width] mask would grow with the lookback
+        Value row = g.unsqueeze(g.range(g.scalarLong(0), g.scalarLong(block), g.scalarLong(1)), 1); // [block,1]
+        Value col = g.range(g.scalarLong(0), g.scalarLong(width), g.scalarLong(1)); // [width]
+        Value inBand = g.and(g.greaterOrEqual(col, row), g.lessOrEqual(col, g.add(row, g.scalarLong(lookback))));
         Value valid = g.unsqueeze(g.greaterOrEqual(idx, g.sub(cap, pos)), 1); // [nb,1,width]
-        Band b = softmaxParts(g, g.where(valid, scores, g.scalar(Double.NEGATIVE_INFINITY)), vb);
+        Value scores = g.mul(g.matMul(qb, g.transposeLast(kb, 5)), scale);
+        Band b = softmaxParts(g, g.where(g.and(inBand, valid), scores, g.scalar(Double.NEGATIVE_INFINITY)), vb);
         return new Band(LinearAttentionKernels.unblocks(g, b.num(), len), LinearAttentionKernels.unblocks(g, b.den(), len),
                 LinearAttentionKernels.unblocks(g, b.max(), len));
     }
