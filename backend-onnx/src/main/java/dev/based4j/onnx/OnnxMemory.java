@@ -45,10 +45,13 @@ final class OnnxMemory implements Memory<OnnxBuffer> {
         }
     }
 
-    /** Copies on the host; the engine's device copy, used for state backups where based4j takes them. */
-    static void copy(OnnxBuffer source, OnnxBuffer destination, long bytes) {
+    /**
+     * Copies between tensors' host memory: the engine's device copy (the memory ONNX Runtime computes in is the
+     * host's), for state backups and the row gathers of batched decode steps.
+     */
+    static void copy(OnnxBuffer source, long sourceOffset, OnnxBuffer destination, long destinationOffset, long bytes) {
         try (OnnxBuffer.Lease from = source.lease(); OnnxBuffer.Lease to = destination.lease()) {
-            MemorySegment.copy(from.segment(), 0, to.segment(), 0, bytes);
+            MemorySegment.copy(from.segment(), sourceOffset, to.segment(), destinationOffset, bytes);
         }
     }
 }
