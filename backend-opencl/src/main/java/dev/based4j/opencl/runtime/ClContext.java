@@ -233,6 +233,20 @@ public final class ClContext implements AutoCloseable {
         }
     }
 
+    /**
+     * Enqueues a copy of the first {@code bytes} bytes of {@code src} into {@code dst} on the device
+     * ({@code clEnqueueCopyBuffer}); it runs after the kernels enqueued before it and before those enqueued after.
+     */
+    public void copy(ClMemory src, ClMemory dst, long bytes) {
+        lock.lock();
+        try {
+            ClCheck.check(clEnqueueCopyBuffer(queue, src.memory(), dst.memory(), 0L, 0L, bytes, null, null),
+                    "clEnqueueCopyBuffer(" + bytes + " bytes)");
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Waits for every enqueued command. */
     public void finish() {
         ClCheck.check(clFinish(queue), "clFinish");
