@@ -3,6 +3,7 @@ package dev.based4j.opencl;
 import dev.based4j.Availability;
 import dev.based4j.Setting;
 import dev.based4j.opencl.runtime.ClLibrary;
+import dev.based4j.opencl.runtime.JvmSignalHandlers;
 import dev.based4j.spi.BackendProvider;
 import dev.based4j.spi.Engine;
 import dev.based4j.tensor.DType;
@@ -106,10 +107,19 @@ public final class OpenClBackendProvider implements BackendProvider {
             if (!ClLibrary.load().loaded()) {
                 return List.of();
             }
-            ClDevices.Enumeration all = ClDevices.enumerate();
+            ClDevices.Enumeration all = enumerate();
             return ClDevices.mark(all.devices(), ClDevices.select(all.devices(), choice));
         } catch (RuntimeException | LinkageError e) {
             return List.of();
+        }
+    }
+
+    /** Lists the devices; a driver that initialises its compiler then does not keep its signal handlers. */
+    private static ClDevices.Enumeration enumerate() {
+        try {
+            return ClDevices.enumerate();
+        } finally {
+            JvmSignalHandlers.restore("device enumeration");
         }
     }
 
@@ -131,7 +141,7 @@ public final class OpenClBackendProvider implements BackendProvider {
         if (!lib.loaded()) {
             return Selected.unusable(lib.reason(), lib.fix());
         }
-        ClDevices.Enumeration all = ClDevices.enumerate();
+        ClDevices.Enumeration all = enumerate();
         if (all.devices().isEmpty()) {
             return Selected.unusable(all.problem(), DRIVER_FIX);
         }

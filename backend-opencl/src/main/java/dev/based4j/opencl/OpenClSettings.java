@@ -13,7 +13,8 @@ public final class OpenClSettings {
     /** Which OpenCL device the backend runs on. */
     public static final Setting DEVICE = new Setting("based4j.opencl.device", "BASED4J_OPENCL_DEVICE", "",
             "OpenCL device: 'P:D' (platform and device index, from 0, as 'based4j info' lists them) or a"
-                    + " case-insensitive substring of the device or platform name; empty = first GPU, else first device.");
+                    + " case-insensitive substring of the device or platform name; empty = first GPU, else first"
+                    + " device.");
 
     /** What to do about a device setting that is malformed or matches no device. */
     static final String DEVICE_FIX = "set " + DEVICE.names() + " to P:D (platform and device index as 'based4j info'"

@@ -22,6 +22,8 @@ import org.lwjgl.system.Platform;
  *
  * <p>Before the ICD loader is opened, {@link DriverEnvironment#prepare()} keeps PoCL's signal handlers out of the
  * process; when it cannot, the library is not loaded at all (loading it would change how the JVM handles signals).
+ * The JVM's signal handlers are recorded then ({@link JvmSignalHandlers}), so that they can be put back when the
+ * driver's compiler replaces them.
  */
 public final class ClLibrary {
     private ClLibrary() {}
@@ -62,6 +64,7 @@ public final class ClLibrary {
         if (environment.isPresent()) {
             return new Status(false, "", "OpenCL was not loaded: " + environment.get(), DriverEnvironment.fix());
         }
+        JvmSignalHandlers.record();
         try {
             if (Configuration.MEMORY_BACKEND.get() == null) {
                 Configuration.MEMORY_BACKEND.set("ffm");

@@ -13,13 +13,15 @@ import java.util.Optional;
  * JVM works.
  *
  * <p>PoCL (OpenCL on the CPU) installs its own {@code SIGFPE} handler when it initialises its devices, to step over
- * integer divisions by zero in kernels; with it, LLVM's handlers for {@code SIGSEGV}, {@code SIGBUS}, {@code SIGILL},
- * {@code SIGTERM} and a dozen more replace the JVM's. The JVM itself takes these signals: it turns an integer division
- * by zero into {@link ArithmeticException} and a null dereference into {@link NullPointerException} through them. With
- * PoCL's handler in place, an interpreted {@code x / 0} steps over the division and returns a value instead of
- * throwing, for the rest of the process. PoCL reads {@code POCL_SIGFPE_HANDLER} from the C environment when it
- * initialises; {@code 0} keeps every one of those handlers out. This class sets it, through libc's {@code setenv},
- * before the ICD loader is opened, unless the variable is already set (a user who sets it keeps their choice).
+ * integer divisions by zero in kernels, and with it LLVM's handlers for fourteen more signals ({@code SIGSEGV},
+ * {@code SIGBUS}, {@code SIGILL}, {@code SIGTERM}, ...), all over the JVM's. The JVM takes these signals itself: it
+ * turns an integer division by zero into {@link ArithmeticException} through {@code SIGFPE}. With PoCL's handler in
+ * place, an interpreted {@code x / 0} steps over the division and returns a value instead of throwing, for the rest
+ * of the process. PoCL reads {@code POCL_SIGFPE_HANDLER} from the C environment when it initialises; {@code 0} keeps
+ * all of these handlers out at that point. This class sets it, through libc's {@code setenv}, before the ICD loader
+ * is opened, unless the variable is already set (a user who sets it keeps their choice, and is warned once when it
+ * lets PoCL's handler in). LLVM's handlers still come with the first kernel compiled; {@link JvmSignalHandlers} puts
+ * the JVM's back.
  */
 public final class DriverEnvironment {
     private DriverEnvironment() {}
@@ -46,6 +48,13 @@ public final class DriverEnvironment {
     }
 
     private static Optional<String> doPrepare() {
+        if (poclHandlerRequested()) {
+            System.getLogger("dev.based4j.opencl").log(System.Logger.Level.WARNING, POCL_SIGFPE_HANDLER + "="
+                    + System.getenv(POCL_SIGFPE_HANDLER) + " is set: PoCL will install its SIGFPE handler, and from"
+                    + " then on interpreted Java code that divides an int by zero gets a value instead of an"
+                    + " ArithmeticException. Unset it, or set it to 0, unless this process needs PoCL's handler.");
+            return Optional.empty();
+        }
         String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
         if (os.startsWith("windows")) {
             // PoCL's signal handler exists only where POSIX signals do
@@ -72,6 +81,15 @@ public final class DriverEnvironment {
         } catch (Throwable e) {
             return Optional.of("setting " + POCL_SIGFPE_HANDLER + "=0 before loading OpenCL failed: " + e);
         }
+    }
+
+    /**
+     * @return whether the user set {@code POCL_SIGFPE_HANDLER} to something other than {@code 0} before starting the
+     *     JVM: then PoCL's {@code SIGFPE} handler is theirs to keep
+     */
+    public static boolean poclHandlerRequested() {
+        String v = System.getenv(POCL_SIGFPE_HANDLER);
+        return v != null && !v.strip().equals("0");
     }
 
     /** @return the fix for a failure of {@link #prepare()} */
