@@ -3,8 +3,10 @@
  * its FFM memory backend. Runs on any OpenCL 1.2+ device (PoCL on the CPU in CI); F64 where the device has
  * {@code cl_khr_fp64}.
  *
- * <p>On the module path, LWJGL needs native access: run with {@code --enable-native-access=org.lwjgl} (on the
- * class path {@code --enable-native-access=ALL-UNNAMED}).
+ * <p>On the module path, LWJGL and this module need native access: run with
+ * {@code --enable-native-access=org.lwjgl,dev.based4j.opencl} (on the class path
+ * {@code --enable-native-access=ALL-UNNAMED}). This module calls libc's {@code setenv} once, before OpenCL is loaded,
+ * to keep PoCL's signal handlers out of the JVM; without native access it does not load OpenCL, and says so.
  */
 module dev.based4j.opencl {
     requires transitive dev.based4j.api;

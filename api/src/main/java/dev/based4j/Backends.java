@@ -76,7 +76,9 @@ public final class Backends {
     }
 
     /**
-     * Selects by configuration: {@link Settings#BACKEND} if set, else the highest-priority usable provider.
+     * Selects by configuration: {@link Settings#BACKEND} if set, else the highest-priority usable provider. Providers
+     * are probed in priority order until one is usable or misconfigured; those below it are not probed (use
+     * {@link #list()} to probe every one).
      *
      * @throws BackendUnavailableException when the configured backend is unknown or unusable, when none is usable,
      *     or when the backend that would be chosen has a malformed setting
@@ -102,7 +104,8 @@ public final class Backends {
     /**
      * Applies the selection rules to {@code candidates} instead of the providers {@link ServiceLoader} finds
      * (for dependency-injection containers and tests): {@code name} if not null, else {@link Settings#BACKEND},
-     * else the usable candidate of highest priority.
+     * else the usable candidate of highest priority. Only the named candidate is probed when one is named; otherwise
+     * candidates are probed in priority order and probing stops at the first usable or misconfigured one.
      *
      * @throws BackendUnavailableException as {@link #select(String)} and {@link #select()}
      */
@@ -125,10 +128,12 @@ public final class Backends {
             }
             return open(p);
         }
-        List<ProviderStatus> all = candidates.stream().sorted(byPriority())
-                .map(p -> new ProviderStatus(p, safeProbe(p)))
-                .toList();
-        for (ProviderStatus s : all) {
+        // probed one by one, best first: the providers below the one chosen are never probed, so their native
+        // libraries (an OpenCL driver, ONNX Runtime) are not loaded into a process that will not use them
+        List<ProviderStatus> all = new ArrayList<>();
+        for (BackendProvider p : candidates.stream().sorted(byPriority()).toList()) {
+            ProviderStatus s = new ProviderStatus(p, safeProbe(p));
+            all.add(s);
             if (s.availability().usable()) {
                 return open(s.provider());
             }

@@ -2,7 +2,6 @@ package dev.based4j.opencl;
 
 import static org.lwjgl.opencl.CL10.*;
 
-import dev.based4j.Settings;
 import dev.based4j.opencl.runtime.ClCheck;
 import java.nio.ByteBuffer;
 import java.nio.IntBuffer;
@@ -16,14 +15,13 @@ import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
 
-/** Enumerates OpenCL platforms and devices and applies {@link Settings#OPENCL_DEVICE}. */
+/** Enumerates OpenCL platforms and devices and applies {@link OpenClSettings#DEVICE}. */
 final class ClDevices {
     private ClDevices() {}
 
     /** {@code CL_PLATFORM_NOT_FOUND_KHR}: the ICD loader found no installable client driver. */
     static final int CL_PLATFORM_NOT_FOUND_KHR = -1001;
 
-    private static final Pattern INDEX = Pattern.compile("(\\d+):(\\d+)");
     private static final Pattern VERSION = Pattern.compile("OpenCL (\\d+)\\.(\\d+)");
 
     /** A device with its handles. */
@@ -85,13 +83,22 @@ final class ClDevices {
         String extensions = deviceString(device, CL_DEVICE_EXTENSIONS);
         long type = deviceLong(device, CL_DEVICE_TYPE);
         Matcher m = VERSION.matcher(version);
-        boolean usable = m.find() && (Integer.parseInt(m.group(1)) > 1
-                || (Integer.parseInt(m.group(1)) == 1 && Integer.parseInt(m.group(2)) >= 2));
+        // compared as text lengths and digits: a driver's version string is not trusted to fit an int
+        boolean usable = m.find() && atLeast12(m.group(1), m.group(2));
         return new OpenClDevice(p, d, platformName, deviceString(device, CL_DEVICE_NAME),
                 deviceString(device, CL_DEVICE_VENDOR), typeName(type), version, deviceString(device, CL_DRIVER_VERSION),
                 deviceInt(device, CL_DEVICE_MAX_COMPUTE_UNITS), deviceLong(device, CL_DEVICE_GLOBAL_MEM_SIZE),
                 deviceLong(device, CL_DEVICE_LOCAL_MEM_SIZE), devicePointer(device, CL_DEVICE_MAX_WORK_GROUP_SIZE),
                 extensions.contains("cl_khr_fp64"), usable, false);
+    }
+
+    private static boolean atLeast12(String major, String minor) {
+        String ma = major.replaceFirst("^0+(?=.)", "");
+        String mi = minor.replaceFirst("^0+(?=.)", "");
+        if (ma.length() > 1 || ma.charAt(0) > '1') {
+            return true;
+        }
+        return ma.equals("1") && (mi.length() > 1 || mi.charAt(0) >= '2');
     }
 
     private static String typeName(long type) {
@@ -111,40 +118,40 @@ final class ClDevices {
     record Selection(Handle handle, String problem) {}
 
     /**
-     * Applies {@code setting}: empty = the first GPU, else the first usable device; {@code P:D} = platform P,
-     * device D; anything else = the first device whose name (or platform name) contains it, ignoring case.
+     * Applies {@code setting} (parsed as {@link OpenClSettings#DEVICE}).
+     *
+     * @throws IllegalArgumentException when {@code setting} is malformed
      */
     static Selection select(List<Handle> devices, String setting) {
-        String value = setting == null ? "" : setting.strip();
+        return select(devices, OpenClSettings.parse(setting));
+    }
+
+    /**
+     * Applies {@code choice}: the default = the first GPU, else the first usable device; {@code P:D} = platform P,
+     * device D; a name = the first device whose name (or platform name) contains it, ignoring case.
+     */
+    static Selection select(List<Handle> devices, OpenClSettings.DeviceChoice choice) {
         String all = devices.stream().map(h -> h.info().id() + " " + h.info().name()).toList().toString();
-        if (value.isEmpty()) {
-            for (Handle h : devices) {
-                if (h.info().usable() && h.info().type().equals("GPU")) {
-                    return new Selection(h, "");
-                }
+        Handle found = switch (choice) {
+            case OpenClSettings.DeviceChoice.Default d -> {
+                Handle gpu = devices.stream().filter(h -> h.info().usable() && h.info().type().equals("GPU"))
+                        .findFirst().orElse(null);
+                Handle any = devices.stream().filter(h -> h.info().usable()).findFirst().orElse(null);
+                yield gpu != null ? gpu : any;
             }
-            for (Handle h : devices) {
-                if (h.info().usable()) {
-                    return new Selection(h, "");
-                }
-            }
-            return new Selection(null, "no OpenCL 1.2+ device; devices: " + all);
-        }
-        Matcher m = INDEX.matcher(value);
-        Handle found = null;
-        if (m.matches()) {
-            int p = Integer.parseInt(m.group(1));
-            int d = Integer.parseInt(m.group(2));
-            found = devices.stream().filter(h -> h.info().platformIndex() == p && h.info().deviceIndex() == d)
+            case OpenClSettings.DeviceChoice.Index i -> devices.stream()
+                    .filter(h -> h.info().platformIndex() == i.platform() && h.info().deviceIndex() == i.device())
                     .findFirst().orElse(null);
-        } else {
-            String needle = value.toLowerCase(Locale.ROOT);
-            found = devices.stream().filter(h -> h.info().name().toLowerCase(Locale.ROOT).contains(needle)
-                    || h.info().platformName().toLowerCase(Locale.ROOT).contains(needle)).findFirst().orElse(null);
-        }
+            case OpenClSettings.DeviceChoice.Name n -> devices.stream()
+                    .filter(h -> h.info().name().toLowerCase(Locale.ROOT).contains(n.lowerCase())
+                            || h.info().platformName().toLowerCase(Locale.ROOT).contains(n.lowerCase()))
+                    .findFirst().orElse(null);
+        };
         if (found == null) {
-            return new Selection(null, Settings.OPENCL_DEVICE.property() + "='" + value + "' matches no OpenCL device;"
-                    + " devices: " + all);
+            return new Selection(null, choice instanceof OpenClSettings.DeviceChoice.Default
+                    ? "no OpenCL 1.2+ device; devices: " + all
+                    : OpenClSettings.DEVICE.property() + "='" + choice.text() + "' matches no OpenCL device; devices: "
+                            + all);
         }
         if (!found.info().usable()) {
             return new Selection(null, "OpenCL device " + found.info().id() + " " + found.info().name()

@@ -1,29 +1,35 @@
 package dev.based4j.opencl;
 
-import dev.based4j.Settings;
-import dev.based4j.opencl.runtime.ClLibrary;
 import dev.based4j.Availability;
-import dev.based4j.Backend;
+import dev.based4j.Setting;
+import dev.based4j.opencl.runtime.ClLibrary;
+import dev.based4j.opencl.runtime.JvmSignalHandlers;
 import dev.based4j.spi.BackendProvider;
+import dev.based4j.spi.Engine;
 import dev.based4j.tensor.DType;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * The OpenCL backend's entry point, found by {@link java.util.ServiceLoader}. Constructing it loads nothing;
- * {@link #probe()} loads LWJGL and the OpenCL ICD loader, lists the devices and applies
- * {@link Settings#OPENCL_DEVICE}.
+ * The OpenCL backend's entry point, found by {@link java.util.ServiceLoader}: name {@code opencl}, priority
+ * {@value #PRIORITY}. Constructing it loads nothing. {@link #probe()} first checks {@link OpenClSettings#DEVICE}
+ * (a malformed value is reported without loading anything), then loads LWJGL and the OpenCL ICD loader (after
+ * keeping PoCL's signal handlers out of the process, see {@link dev.based4j.opencl.runtime.DriverEnvironment}),
+ * lists the devices and applies the setting.
  */
 public final class OpenClBackendProvider implements BackendProvider {
     /** The name users select it by. */
     public static final String NAME = "opencl";
 
+    /**
+     * Below the pure-Java CPU backend (100) when nothing is named: which OpenCL device would run cannot be known
+     * without loading native code, and on PoCL (OpenCL on the same CPU) the Java backend is the better default.
+     */
+    public static final int PRIORITY = 50;
+
     private static final String DRIVER_FIX = "apt-get install pocl-opencl-icd (OpenCL on the CPU), or install your GPU"
             + " vendor's OpenCL driver (its ICD registers itself in /etc/OpenCL/vendors)";
-    private static final String DEVICE_FIX = "set " + Settings.OPENCL_DEVICE.property() + " (environment variable "
-            + Settings.OPENCL_DEVICE.environment() + ") to P:D or a substring of a device name listed by"
-            + " 'based4j info', or leave it empty for the first GPU, else the first device";
 
     /** Public for {@link java.util.ServiceLoader}; cheap. */
     public OpenClBackendProvider() {}
@@ -33,13 +39,9 @@ public final class OpenClBackendProvider implements BackendProvider {
         return NAME;
     }
 
-    /**
-     * Below the pure-Java CPU backend when nothing is named: which OpenCL device would run cannot be known
-     * without loading native code, and on PoCL (OpenCL on the same CPU) the Java backend is the better default.
-     */
     @Override
     public int priority() {
-        return 50;
+        return PRIORITY;
     }
 
     @Override
@@ -48,8 +50,17 @@ public final class OpenClBackendProvider implements BackendProvider {
     }
 
     private static String lwjglVersion() {
-        return org.lwjgl.Version.class.getModule().getDescriptor() == null ? "3.4"
-                : org.lwjgl.Version.class.getModule().getDescriptor().rawVersion().orElse("3.4");
+        try {
+            var descriptor = org.lwjgl.Version.class.getModule().getDescriptor();
+            return descriptor == null ? "3.4" : descriptor.rawVersion().orElse("3.4");
+        } catch (LinkageError e) {
+            return "3.4 (not on the class path)";
+        }
+    }
+
+    @Override
+    public List<Setting> settings() {
+        return OpenClSettings.all();
     }
 
     @Override
@@ -57,7 +68,8 @@ public final class OpenClBackendProvider implements BackendProvider {
         try {
             Selected s = select();
             if (s.handle() == null) {
-                return Availability.unusable(s.reason(), s.fix());
+                return s.misconfigured() ? Availability.misconfigured(s.reason(), s.fix())
+                        : Availability.unusable(s.reason(), s.fix());
             }
             OpenClDevice d = s.handle().info();
             Set<DType> precisions = d.fp64() ? EnumSet.of(DType.F32, DType.F64) : EnumSet.of(DType.F32);
@@ -67,48 +79,76 @@ public final class OpenClBackendProvider implements BackendProvider {
         }
     }
 
+    /**
+     * Creates the engine on the device {@link OpenClSettings#DEVICE} selects: one context and one in-order queue.
+     *
+     * @throws IllegalStateException with the probe's reason and fix when no device can be used
+     * @throws OpenClException when OpenCL refuses to create the context or its queue
+     */
     @Override
-    public Backend create() {
+    public Engine<?> create() {
         Selected s = select();
         if (s.handle() == null) {
             throw new IllegalStateException("backend opencl cannot run here: " + s.reason() + "; fix: " + s.fix());
         }
-        return new OpenClBackend(s.handle());
+        return OpenClEngine.create(s.handle());
     }
 
     /**
-     * Every OpenCL device of every platform, with the one {@link Settings#OPENCL_DEVICE} selects marked, for
-     * {@code based4j info}. Never throws.
+     * Every OpenCL device of every platform, with the one {@link OpenClSettings#DEVICE} selects marked, for
+     * {@code based4j info}. Never throws. Loads OpenCL (as {@link #probe()} does) when the setting is well formed.
      *
-     * @return the devices, empty when OpenCL cannot be loaded or has none (then {@link #probe()} says why)
+     * @return the devices, empty when OpenCL cannot be loaded or has none, or the setting is malformed (then
+     *     {@link #probe()} says why)
      */
     public static List<OpenClDevice> listDevices() {
         try {
+            OpenClSettings.DeviceChoice choice = OpenClSettings.device();
             if (!ClLibrary.load().loaded()) {
                 return List.of();
             }
-            ClDevices.Enumeration all = ClDevices.enumerate();
-            return ClDevices.mark(all.devices(), ClDevices.select(all.devices(), Settings.OPENCL_DEVICE.value()));
+            ClDevices.Enumeration all = enumerate();
+            return ClDevices.mark(all.devices(), ClDevices.select(all.devices(), choice));
         } catch (RuntimeException | LinkageError e) {
             return List.of();
         }
     }
 
-    private record Selected(ClDevices.Handle handle, String reason, String fix) {}
+    /** Lists the devices; a driver that initialises its compiler then does not keep its signal handlers. */
+    private static ClDevices.Enumeration enumerate() {
+        try {
+            return ClDevices.enumerate();
+        } finally {
+            JvmSignalHandlers.restore("device enumeration");
+        }
+    }
+
+    private record Selected(ClDevices.Handle handle, String reason, String fix, boolean misconfigured) {
+        static Selected unusable(String reason, String fix) {
+            return new Selected(null, reason, fix, false);
+        }
+    }
 
     private static Selected select() {
+        OpenClSettings.DeviceChoice choice;
+        try {
+            // before any native library: a malformed setting must not cost a driver load
+            choice = OpenClSettings.device();
+        } catch (IllegalArgumentException e) {
+            return new Selected(null, e.getMessage(), OpenClSettings.DEVICE_FIX, true);
+        }
         ClLibrary.Status lib = ClLibrary.load();
         if (!lib.loaded()) {
-            return new Selected(null, lib.reason(), lib.fix());
+            return Selected.unusable(lib.reason(), lib.fix());
         }
-        ClDevices.Enumeration all = ClDevices.enumerate();
+        ClDevices.Enumeration all = enumerate();
         if (all.devices().isEmpty()) {
-            return new Selected(null, all.problem(), DRIVER_FIX);
+            return Selected.unusable(all.problem(), DRIVER_FIX);
         }
-        ClDevices.Selection sel = ClDevices.select(all.devices(), Settings.OPENCL_DEVICE.value());
+        ClDevices.Selection sel = ClDevices.select(all.devices(), choice);
         if (sel.handle() == null) {
-            return new Selected(null, sel.problem(), DEVICE_FIX);
+            return Selected.unusable(sel.problem(), OpenClSettings.DEVICE_FIX);
         }
-        return new Selected(sel.handle(), "", "");
+        return new Selected(sel.handle(), "", "", false);
     }
 }

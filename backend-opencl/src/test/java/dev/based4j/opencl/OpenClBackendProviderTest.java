@@ -88,6 +88,80 @@ class OpenClBackendProviderTest {
         }
     }
 
+    @Nested
+    class DeviceSetting {
+        private static Availability probeWith(String value) {
+            String previous = System.getProperty(OpenClSettings.DEVICE.property());
+            System.setProperty(OpenClSettings.DEVICE.property(), value);
+            try {
+                return new OpenClBackendProvider().probe();
+            } finally {
+                if (previous == null) {
+                    System.clearProperty(OpenClSettings.DEVICE.property());
+                } else {
+                    System.setProperty(OpenClSettings.DEVICE.property(), previous);
+                }
+            }
+        }
+
+        @Test
+        void isListedByTheProviderUnderItsPropertyAndEnvironmentNames() {
+            assertThat(new OpenClBackendProvider().settings()).singleElement().satisfies(s -> {
+                assertThat(s.property()).isEqualTo("based4j.opencl.device");
+                assertThat(s.environment()).isEqualTo("BASED4J_OPENCL_DEVICE");
+                assertThat(s.defaultValue()).isEmpty();
+            });
+        }
+
+        @Test
+        void anIndexTooLargeForAnIntIsMisconfiguredNamingTheSettingAndTheValue() {
+            Availability a = probeWith("99999999999:0");
+            assertThat(a.usable()).isFalse();
+            assertThat(a.misconfigured()).as("misconfigured").isTrue();
+            assertThat(a.reason()).contains("based4j.opencl.device (BASED4J_OPENCL_DEVICE)", "'99999999999:0'",
+                    "0..2147483647").doesNotContain("NumberFormatException");
+            assertThat(a.fix()).contains("based4j.opencl.device", "P:D");
+        }
+
+        @Test
+        void aMalformedIndexIsMisconfiguredBeforeAnyDriverIsLoaded() {
+            for (String value : List.of("-1:0", "1:", ":2", "0: -3")) {
+                assertThat(OpenClSettingsProbe.misconfigured(value)).as("misconfigured for '%s'", value).isTrue();
+            }
+        }
+
+        @Test
+        void aNameOrAnIndexIsAcceptedAsItWasBefore() {
+            assertThat(OpenClSettings.parse("")).isInstanceOf(OpenClSettings.DeviceChoice.Default.class);
+            assertThat(OpenClSettings.parse(" 1:2 ")).isEqualTo(new OpenClSettings.DeviceChoice.Index(1, 2, "1:2"));
+            assertThat(OpenClSettings.parse("NVIDIA H100"))
+                    .isEqualTo(new OpenClSettings.DeviceChoice.Name("nvidia h100", "NVIDIA H100"));
+        }
+
+        @Test
+        void anIndexThatMatchesNoDeviceIsUnusableAndListsTheDevices() {
+            Availability a = probeWith("2147483647:0");
+            assertThat(a.usable()).isFalse();
+            assertThat(a.misconfigured()).as("misconfigured").isFalse();
+            assertThat(a.reason()).containsAnyOf("matches no OpenCL device", "OpenCL was not loaded",
+                    "no OpenCL ICD loader", "no OpenCL platform");
+        }
+    }
+
+    /** {@link OpenClSettings#parse} as the probe sees it: misconfigured or not. */
+    private static final class OpenClSettingsProbe {
+        static boolean misconfigured(String value) {
+            try {
+                OpenClSettings.parse(value);
+                return false;
+            } catch (IllegalArgumentException e) {
+                assertThat(e).hasMessageContaining("based4j.opencl.device").hasMessageContaining("'" + value.strip()
+                        + "'");
+                return true;
+            }
+        }
+    }
+
     @Test
     void errorCodesAreNamed() {
         OpenClException e = new OpenClException("clEnqueueNDRangeKernel(la_chunked)", -5, "");

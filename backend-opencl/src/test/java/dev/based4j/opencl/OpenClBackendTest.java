@@ -2,9 +2,7 @@ package dev.based4j.opencl;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.based4j.Availability;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
@@ -15,15 +13,13 @@ import org.junit.jupiter.api.Test;
 
 class OpenClBackendTest {
     private static Backend fresh() {
-        Availability a = new OpenClBackendProvider().probe();
-        assumeTrue(a.usable(), () -> "no usable OpenCL device: " + a.reason());
-        return new OpenClBackendProvider().create();
+        return OpenClTestSupport.fresh();
     }
 
     @Test
     void declaresF64ExactlyWhenTheDeviceHasFp64() {
         try (Backend b = fresh()) {
-            OpenClDevice d = ((OpenClBackend) b).openClDevice();
+            OpenClDevice d = b.unwrap(OpenClDevice.class).orElseThrow();
             assertThat(b.capabilities().precisions().contains(DType.F64)).isEqualTo(d.fp64());
             assertThat(b.capabilities().runsModels()).isTrue();
         }

@@ -22,9 +22,17 @@ final class OpenClTestSupport {
         assumeTrue(a.usable(), () -> "no usable OpenCL device, OpenCL tests skipped: " + a.reason() + " (fix: "
                 + a.fix() + ")");
         if (shared == null) {
-            shared = new OpenClBackendProvider().create();
+            shared = fresh();
         }
         return shared;
+    }
+
+    /** A backend of its own (the caller closes it); skips the test when no OpenCL device is usable. */
+    static Backend fresh() {
+        Availability a = new OpenClBackendProvider().probe();
+        assumeTrue(a.usable(), () -> "no usable OpenCL device, OpenCL tests skipped: " + a.reason() + " (fix: "
+                + a.fix() + ")");
+        return new OpenClBackendProvider().create().open(OpenClBackendProvider.NAME);
     }
 
     /** Skips the test when the backend does not compute in {@code dtype}. */

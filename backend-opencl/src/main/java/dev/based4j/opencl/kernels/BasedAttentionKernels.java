@@ -6,6 +6,7 @@ import dev.based4j.attention.PrefillAlgorithm;
 import dev.based4j.opencl.runtime.ClBuffer;
 import dev.based4j.opencl.runtime.ClContext;
 import dev.based4j.opencl.runtime.ClMemory;
+import dev.based4j.spi.BasedAttentionFamily;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.tensor.DType;
 import java.util.List;
@@ -22,8 +23,18 @@ import java.util.List;
  *   <li>{@code sw_ring_write}: the new tokens into the ring.
  * </ol>
  */
-public final class BasedAttentionKernels {
-    private BasedAttentionKernels() {}
+public final class BasedAttentionKernels implements BasedAttentionFamily<ClBuffer> {
+    private final ClContext cl;
+    private final MapWeights weights;
+
+    /**
+     * @param cl the context the kernels run in
+     * @param weights the device copies of the maps' weights
+     */
+    public BasedAttentionKernels(ClContext cl, MapWeights weights) {
+        this.cl = cl;
+        this.weights = weights;
+    }
 
     static final String FAMILY = "based_attention";
 
@@ -121,5 +132,21 @@ public final class BasedAttentionKernels {
                     spec.lookback(), spec.effectiveScale(), dtype);
             SlidingWindowKernels.ringWrite(cl, k, v, ringK, ringV, position, window, dtype);
         }
+    }
+
+    @Override
+    public void prefill(BasedAttentionFamily.Call<ClBuffer> c) {
+        run(cl, weights, c.spec(), c.q(), c.k(), c.v(), c.kv(), c.z(), c.keys(), c.values(), c.out(), c.position(),
+                dims(c), c.dtype());
+    }
+
+    @Override
+    public void decode(BasedAttentionFamily.Call<ClBuffer> c) {
+        decode(cl, weights, c.spec(), c.q(), c.k(), c.v(), c.kv(), c.z(), c.keys(), c.values(), c.out(), c.position(),
+                dims(c), c.dtype());
+    }
+
+    private static Dims dims(BasedAttentionFamily.Call<ClBuffer> c) {
+        return new Dims(Math.multiplyExact(c.batch(), c.heads()), c.seq(), c.keyDim(), c.valueDim());
     }
 }

@@ -4,12 +4,23 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.opencl.runtime.ClBuffer;
 import dev.based4j.opencl.runtime.ClContext;
 import dev.based4j.opencl.runtime.ClMemory;
+import dev.based4j.spi.FeatureMapFamily;
 import dev.based4j.tensor.DType;
 import java.util.List;
 
 /** The eight feature maps φ ({@code feature_map.cl}, device functions in {@code common.cl}). */
-public final class FeatureMapKernels {
-    private FeatureMapKernels() {}
+public final class FeatureMapKernels implements FeatureMapFamily<ClBuffer> {
+    private final ClContext cl;
+    private final MapWeights weights;
+
+    /**
+     * @param cl the context the kernels run in
+     * @param weights the device copies of the maps' weights
+     */
+    public FeatureMapKernels(ClContext cl, MapWeights weights) {
+        this.cl = cl;
+        this.weights = weights;
+    }
 
     static final String FAMILY = "feature_map";
 
@@ -56,5 +67,10 @@ public final class FeatureMapKernels {
             case ALLPOLY -> new double[] {Math.sqrt(2.0), 0};
             case IDENTITY, POSELU, SQUARE -> new double[] {0, 0};
         };
+    }
+
+    @Override
+    public void apply(FeatureMapFamily.Call<ClBuffer> c) {
+        apply(cl, weights, c.map(), c.x(), c.out(), c.vectors(), c.seq(), c.dtype());
     }
 }

@@ -6,6 +6,7 @@ import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.opencl.runtime.ClBuffer;
 import dev.based4j.opencl.runtime.ClContext;
 import dev.based4j.opencl.runtime.ClMemory;
+import dev.based4j.spi.LinearAttentionFamily;
 import dev.based4j.tensor.DType;
 import java.util.List;
 
@@ -13,8 +14,18 @@ import java.util.List;
  * Linear attention ({@code linear_attention.cl}): chunked prefill with one work-group per (batch, head), the
  * quadratic form for sequences that fit one chunk, and the recurrent decode step (a chunk of one token).
  */
-public final class LinearAttentionKernels {
-    private LinearAttentionKernels() {}
+public final class LinearAttentionKernels implements LinearAttentionFamily<ClBuffer> {
+    private final ClContext cl;
+    private final MapWeights weights;
+
+    /**
+     * @param cl the context the kernels run in
+     * @param weights the device copies of the maps' weights
+     */
+    public LinearAttentionKernels(ClContext cl, MapWeights weights) {
+        this.cl = cl;
+        this.weights = weights;
+    }
 
     static final String FAMILY = "linear_attention";
     /** Work-items per (batch, head) group of the chunked kernel. */
@@ -136,5 +147,19 @@ public final class LinearAttentionKernels {
             case AUTO, CHUNKED -> Math.min(seq, requested);
         };
         return Math.max(1, Math.min(Math.min(chunk, max), seq));
+    }
+
+    @Override
+    public void prefill(LinearAttentionFamily.Call<ClBuffer> c) {
+        prefill(cl, weights, c.spec(), c.q(), c.k(), c.v(), c.kv(), c.z(), c.out(), dims(c), c.dtype());
+    }
+
+    @Override
+    public void decode(LinearAttentionFamily.Call<ClBuffer> c) {
+        decode(cl, weights, c.spec(), c.q(), c.k(), c.v(), c.kv(), c.z(), c.out(), dims(c), c.dtype());
+    }
+
+    private static Dims dims(LinearAttentionFamily.Call<ClBuffer> c) {
+        return new Dims(Math.multiplyExact(c.batch(), c.heads()), c.seq(), c.valueDim());
     }
 }

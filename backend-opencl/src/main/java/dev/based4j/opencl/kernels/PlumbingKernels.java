@@ -3,11 +3,17 @@ package dev.based4j.opencl.kernels;
 import dev.based4j.opencl.runtime.ClBuffer;
 import dev.based4j.opencl.runtime.ClContext;
 import dev.based4j.opencl.runtime.ClMemory;
+import dev.based4j.spi.PlumbingFamily;
 import dev.based4j.tensor.DType;
 
 /** Model plumbing ({@code plumbing.cl}): matrix multiply, norms, activations, element-wise ops, layout changes. */
-public final class PlumbingKernels {
-    private PlumbingKernels() {}
+public final class PlumbingKernels implements PlumbingFamily<ClBuffer> {
+    private final ClContext cl;
+
+    /** @param cl the context the kernels run in */
+    public PlumbingKernels(ClContext cl) {
+        this.cl = cl;
+    }
 
     static final String FAMILY = "plumbing";
     private static final int TILE = 16;
@@ -106,5 +112,66 @@ public final class PlumbingKernels {
         long n = rows * width;
         cl.launch(FAMILY, dtype, "slice").mem(x).mem(out).l(n).i(cols).i(from).i(width)
                 .run(Sizes.roundUp(n, Sizes.ELEMENTWISE_GROUP), Sizes.ELEMENTWISE_GROUP);
+    }
+
+    // ---------------------------------------------------------------- the family, over validated calls
+
+    @Override
+    public void linear(PlumbingFamily.LinearCall<ClBuffer> c) {
+        linear(cl, c.x(), c.weight(), c.bias(), c.out(), c.rows(), c.inFeatures(), c.outFeatures(), c.dtype());
+    }
+
+    @Override
+    public void rmsNorm(PlumbingFamily.NormCall<ClBuffer> c) {
+        rmsNorm(cl, c.x(), c.weight(), c.eps(), c.out(), c.rows(), c.dim(), c.dtype());
+    }
+
+    @Override
+    public void silu(PlumbingFamily.UnaryCall<ClBuffer> c) {
+        unary(cl, "silu", c.x(), c.out(), c.elements(), c.dtype());
+    }
+
+    @Override
+    public void gelu(PlumbingFamily.UnaryCall<ClBuffer> c) {
+        unary(cl, "gelu", c.x(), c.out(), c.elements(), c.dtype());
+    }
+
+    @Override
+    public void add(PlumbingFamily.BinaryCall<ClBuffer> c) {
+        binary(cl, "add", c.a(), c.b(), c.out(), c.elements(), c.dtype());
+    }
+
+    @Override
+    public void multiply(PlumbingFamily.BinaryCall<ClBuffer> c) {
+        binary(cl, "mul", c.a(), c.b(), c.out(), c.elements(), c.dtype());
+    }
+
+    @Override
+    public void embedding(PlumbingFamily.EmbeddingCall<ClBuffer> c) {
+        embedding(cl, c.table(), c.ids(), c.out(), c.dim(), c.dtype());
+    }
+
+    @Override
+    public void rotary(PlumbingFamily.RotaryCall<ClBuffer> c) {
+        rotary(cl, c.x(), c.startPosition(), c.rotaryDim(), c.base(), c.out(), c.rows(), c.seq(), c.dim(), c.dtype());
+    }
+
+    @Override
+    public void splitHeads(PlumbingFamily.HeadsCall<ClBuffer> c) {
+        heads(cl, "split_heads", c.x(), c.out(), elements(c), c.seq(), c.heads(), c.headDim(), c.dtype());
+    }
+
+    @Override
+    public void mergeHeads(PlumbingFamily.HeadsCall<ClBuffer> c) {
+        heads(cl, "merge_heads", c.x(), c.out(), elements(c), c.seq(), c.heads(), c.headDim(), c.dtype());
+    }
+
+    private static long elements(PlumbingFamily.HeadsCall<ClBuffer> c) {
+        return (long) c.batch() * c.seq() * c.heads() * c.headDim();
+    }
+
+    @Override
+    public void slice(PlumbingFamily.SliceCall<ClBuffer> c) {
+        slice(cl, c.x(), c.out(), c.rows(), c.columns(), c.from(), c.width(), c.dtype());
     }
 }

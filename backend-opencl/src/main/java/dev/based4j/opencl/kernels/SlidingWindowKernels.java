@@ -1,12 +1,19 @@
 package dev.based4j.opencl.kernels;
 
 import dev.based4j.opencl.runtime.ClContext;
+import dev.based4j.opencl.runtime.ClBuffer;
 import dev.based4j.opencl.runtime.ClMemory;
+import dev.based4j.spi.SlidingWindowFamily;
 import dev.based4j.tensor.DType;
 
 /** Sliding-window softmax attention over a ring buffer or a growing KV cache ({@code sliding_window.cl}). */
-public final class SlidingWindowKernels {
-    private SlidingWindowKernels() {}
+public final class SlidingWindowKernels implements SlidingWindowFamily<ClBuffer> {
+    private final ClContext cl;
+
+    /** @param cl the context the kernels run in */
+    public SlidingWindowKernels(ClContext cl) {
+        this.cl = cl;
+    }
 
     static final String FAMILY = "sliding_window";
     /** Queries per work-group (fewer when their accumulators would not fit in local memory). */
@@ -81,5 +88,21 @@ public final class SlidingWindowKernels {
                 .i(dims.capacity())
                 .i(start)
                 .run(new long[] {count, dims.batchHeads()}, null);
+    }
+
+    @Override
+    public void prefill(SlidingWindowFamily.Call<ClBuffer> c) {
+        run(c);
+    }
+
+    @Override
+    public void decode(SlidingWindowFamily.Call<ClBuffer> c) {
+        run(c);
+    }
+
+    private void run(SlidingWindowFamily.Call<ClBuffer> c) {
+        var dims = new Dims(Math.multiplyExact(c.batch(), c.heads()), c.seq(), c.keyDim(), c.valueDim(), c.capacity());
+        run(cl, c.q(), c.k(), c.v(), c.keys(), c.values(), c.out(), c.position(), dims, c.spec().lookback(),
+                c.spec().scaleFor(c.keyDim()), c.dtype());
     }
 }

@@ -71,6 +71,7 @@ public final class ClContext implements AutoCloseable {
                 clReleaseContext(context);
                 ClCheck.check(err.get(0), "clCreateCommandQueue");
             }
+            JvmSignalHandlers.restore("clCreateContext");
             return new ClContext(context, queue, device, localMemoryBytes, maxWorkGroupSize);
         }
     }
@@ -227,15 +228,32 @@ public final class ClContext implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
+            JvmSignalHandlers.restore("clEnqueueReadBuffer");
             if (target != dst) {
                 dst.copyFrom(target);
             }
         }
     }
 
+    /**
+     * Enqueues a copy of the first {@code bytes} bytes of {@code src} into {@code dst} on the device
+     * ({@code clEnqueueCopyBuffer}); it runs after the kernels enqueued before it and before those enqueued after.
+     */
+    public void copy(ClMemory src, ClMemory dst, long bytes) {
+        lock.lock();
+        try {
+            ClCheck.check(clEnqueueCopyBuffer(queue, src.memory(), dst.memory(), 0L, 0L, bytes, null, null),
+                    "clEnqueueCopyBuffer(" + bytes + " bytes)");
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Waits for every enqueued command. */
     public void finish() {
-        ClCheck.check(clFinish(queue), "clFinish");
+        int code = clFinish(queue);
+        JvmSignalHandlers.restore("clFinish");
+        ClCheck.check(code, "clFinish");
     }
 
     // ---------------------------------------------------------------- programs and kernels
@@ -414,8 +432,10 @@ public final class ClContext implements AutoCloseable {
                         l.put(i, local[i]);
                     }
                 }
-                ClCheck.check(clEnqueueNDRangeKernel(queue, k, global.length, null, g, l, null, null),
-                        "clEnqueueNDRangeKernel(" + family + "." + kernel + ")");
+                int code = clEnqueueNDRangeKernel(queue, k, global.length, null, g, l, null, null);
+                // PoCL may compile the kernel for this launch's sizes while enqueueing it
+                JvmSignalHandlers.restore("clEnqueueNDRangeKernel");
+                ClCheck.check(code, "clEnqueueNDRangeKernel(" + family + "." + kernel + ")");
             } finally {
                 lock.unlock();
             }

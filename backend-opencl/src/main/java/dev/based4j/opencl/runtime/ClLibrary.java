@@ -19,6 +19,11 @@ import org.lwjgl.system.Platform;
  * ICD loader by its SONAME {@code libOpenCL.so.1} (what Debian's {@code ocl-icd-libopencl1} installs; the
  * unversioned {@code libOpenCL.so} comes only with the -dev package) by setting LWJGL's
  * {@code org.lwjgl.opencl.libname}, and falls back to {@code libOpenCL.so}. A name the user set is used as is.
+ *
+ * <p>Before the ICD loader is opened, {@link DriverEnvironment#prepare()} keeps PoCL's signal handlers out of the
+ * process; when it cannot, the library is not loaded at all (loading it would change how the JVM handles signals).
+ * The JVM's signal handlers are recorded then ({@link JvmSignalHandlers}), so that they can be put back when the
+ * driver's compiler replaces them.
  */
 public final class ClLibrary {
     private ClLibrary() {}
@@ -55,6 +60,11 @@ public final class ClLibrary {
     }
 
     private static Status doLoad() {
+        var environment = DriverEnvironment.prepare();
+        if (environment.isPresent()) {
+            return new Status(false, "", "OpenCL was not loaded: " + environment.get(), DriverEnvironment.fix());
+        }
+        JvmSignalHandlers.record();
         try {
             if (Configuration.MEMORY_BACKEND.get() == null) {
                 Configuration.MEMORY_BACKEND.set("ffm");

@@ -37,6 +37,8 @@ final class ClProgram {
             ClCheck.check(err.get(0), "clCreateProgramWithSource(" + name + ")");
         }
         int code = clBuildProgram(program, device, options, null, 0L);
+        // the driver's compiler (LLVM, for PoCL) may have installed its signal handlers over the JVM's
+        JvmSignalHandlers.restore("clBuildProgram");
         if (code != CL_SUCCESS) {
             String log = buildLog(program, device);
             clReleaseProgram(program);

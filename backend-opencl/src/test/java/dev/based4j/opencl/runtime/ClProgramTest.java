@@ -4,10 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.based4j.opencl.OpenClBackend;
+import dev.based4j.Availability;
+import dev.based4j.Backend;
 import dev.based4j.opencl.OpenClBackendProvider;
 import dev.based4j.opencl.OpenClException;
-import dev.based4j.Availability;
+import dev.based4j.spi.Engine;
 import dev.based4j.reference.Reference;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
@@ -16,14 +17,24 @@ import java.lang.reflect.Field;
 import org.junit.jupiter.api.Test;
 
 class ClProgramTest {
-    @Test
-    void aBuildFailureCarriesTheCompilersLog() throws ReflectiveOperationException {
+    /** A backend of its own and the context its kernels run in (read from a kernel family, as no API hands it out). */
+    private static Backend backend() {
         Availability a = new OpenClBackendProvider().probe();
         assumeTrue(a.usable(), () -> "no usable OpenCL device: " + a.reason());
-        try (OpenClBackend b = (OpenClBackend) new OpenClBackendProvider().create()) {
-            Field f = OpenClBackend.class.getDeclaredField("cl");
-            f.setAccessible(true);
-            ClContext cl = (ClContext) f.get(b);
+        return new OpenClBackendProvider().create().open(OpenClBackendProvider.NAME);
+    }
+
+    private static ClContext contextOf(Backend b) throws ReflectiveOperationException {
+        Object plumbing = Engine.behind(b).plumbing().orElseThrow();
+        Field f = plumbing.getClass().getDeclaredField("cl");
+        f.setAccessible(true);
+        return (ClContext) f.get(plumbing);
+    }
+
+    @Test
+    void aBuildFailureCarriesTheCompilersLog() throws ReflectiveOperationException {
+        try (Backend b = backend()) {
+            ClContext cl = contextOf(b);
             assertThatThrownBy(() -> cl.compile("broken", "__kernel void k(__global float* x) { x[0] = y; }", "").release())
                     .isInstanceOf(OpenClException.class)
                     .hasMessageContaining("clBuildProgram(broken")
@@ -35,12 +46,8 @@ class ClProgramTest {
 
     @Test
     void theBackendStaysUsableAfterAProgramFailedToBuild() throws ReflectiveOperationException {
-        Availability a = new OpenClBackendProvider().probe();
-        assumeTrue(a.usable(), () -> "no usable OpenCL device: " + a.reason());
-        try (OpenClBackend b = (OpenClBackend) new OpenClBackendProvider().create()) {
-            Field f = OpenClBackend.class.getDeclaredField("cl");
-            f.setAccessible(true);
-            ClContext cl = (ClContext) f.get(b);
+        try (Backend b = backend()) {
+            ClContext cl = contextOf(b);
             var x = b.upload(HostTensor.of(new double[] {-1, 0, 2}, Shape.of(3), DType.F32));
             var before = b.allocations();
             assertThatThrownBy(() -> cl.compile("broken", "__kernel void k(__global float* x) { x[0] = ; }", "")

@@ -5,7 +5,6 @@ import dev.based4j.attention.BasedAttentionSpec;
 import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.featuremap.Taylor;
-import dev.based4j.opencl.OpenClBackend;
 import dev.based4j.Backend;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.LinearAttentionState;
@@ -136,7 +135,7 @@ public final class KernelTiming {
                 Supplier<Double> once = () -> {
                     long t0 = System.nanoTime();
                     call.run();
-                    sync(b);
+                    b.synchronize();
                     return (System.nanoTime() - t0) * 1e-9;
                 };
                 // warm-up: program builds, JIT, caches
@@ -159,12 +158,6 @@ public final class KernelTiming {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-        }
-    }
-
-    private static void sync(Backend b) {
-        if (b instanceof OpenClBackend cl) {
-            cl.finish();
         }
     }
 }
