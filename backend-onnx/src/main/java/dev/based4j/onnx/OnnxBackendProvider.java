@@ -48,7 +48,7 @@ public final class OnnxBackendProvider implements BackendProvider {
             return misconfiguredThreads(e);
         }
         try {
-            OrtEnvironment env = OrtEnvironment.getEnvironment();
+            OrtEnvironment env = OnnxRuntimeEnvironment.get();
             return Availability.usable(OnnxEngine.device(ExecutionProvider.CPU, env.getVersion(), threads, 0),
                     OnnxEngine.precisions(ExecutionProvider.CPU));
         } catch (Throwable e) {

@@ -67,7 +67,7 @@ public final class OnnxCudaBackendProvider implements BackendProvider {
         EnumSet<OrtProvider> providers;
         OrtEnvironment env;
         try {
-            env = OrtEnvironment.getEnvironment();
+            env = OnnxRuntimeEnvironment.get();
             providers = OrtEnvironment.getAvailableProviders();
         } catch (Throwable e) {
             return Availability.unusable("ONNX Runtime could not load: " + e,

@@ -133,7 +133,7 @@ public final class OnnxEngine {
     /** @return ONNX Runtime's environment, loading its native library on first use */
     static OrtEnvironment environment() {
         try {
-            return OrtEnvironment.getEnvironment();
+            return OnnxRuntimeEnvironment.get();
         } catch (RuntimeException | LinkageError e) {
             throw new IllegalStateException("ONNX Runtime could not load: " + e, e);
         }

@@ -94,6 +94,12 @@ public final class OpenClBackendProvider implements BackendProvider {
         return OpenClEngine.create(s.handle());
     }
 
+    /** @return {@link #listDevices()}, one line each, for {@code based4j info} */
+    @Override
+    public List<String> devices() {
+        return listDevices().stream().map(Object::toString).toList();
+    }
+
     /**
      * Every OpenCL device of every platform, with the one {@link OpenClSettings#DEVICE} selects marked, for
      * {@code based4j info}. Never throws. Loads OpenCL (as {@link #probe()} does) when the setting is well formed.

@@ -36,8 +36,8 @@ final class OpenClMemory implements Memory<ClBuffer> {
     }
 
     /** Copies on the device, for state backups: enqueued in order, so no host round trip and no wait. */
-    void copy(ClBuffer source, ClBuffer destination, long bytes) {
-        cl.copy(source, destination, bytes);
+    void copy(ClBuffer source, long sourceOffset, ClBuffer destination, long destinationOffset, long bytes) {
+        cl.copy(source, sourceOffset, destination, destinationOffset, bytes);
     }
 
     private static Allocation<ClBuffer> owned(ClBuffer buffer) {

@@ -236,14 +236,15 @@ public final class ClContext implements AutoCloseable {
     }
 
     /**
-     * Enqueues a copy of the first {@code bytes} bytes of {@code src} into {@code dst} on the device
-     * ({@code clEnqueueCopyBuffer}); it runs after the kernels enqueued before it and before those enqueued after.
+     * Enqueues a copy of {@code bytes} bytes of {@code src} from {@code srcOffset} into {@code dst} at
+     * {@code dstOffset} on the device ({@code clEnqueueCopyBuffer}); it runs after the kernels enqueued before it and
+     * before those enqueued after.
      */
-    public void copy(ClMemory src, ClMemory dst, long bytes) {
+    public void copy(ClMemory src, long srcOffset, ClMemory dst, long dstOffset, long bytes) {
         lock.lock();
         try {
-            ClCheck.check(clEnqueueCopyBuffer(queue, src.memory(), dst.memory(), 0L, 0L, bytes, null, null),
-                    "clEnqueueCopyBuffer(" + bytes + " bytes)");
+            ClCheck.check(clEnqueueCopyBuffer(queue, src.memory(), dst.memory(), srcOffset, dstOffset, bytes, null,
+                    null), "clEnqueueCopyBuffer(" + bytes + " bytes)");
         } finally {
             lock.unlock();
         }
