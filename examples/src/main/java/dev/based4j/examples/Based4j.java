@@ -22,7 +22,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "based4j", mixinStandardHelpOptions = true, versionProvider = Based4j.Version.class,
         description = "Run BASED linear-attention models and their kernels on interchangeable backends.",
-        exitCodeListHeading = "%\nExit status:%\n",
+        exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:success", "1:a check failed (conformance, the demo's check, a model's output not finite)",
                 "2:usage error or bad input (one line naming the option or file)",
                 "3:internal error (one line naming the file with the full report)",
@@ -203,7 +203,8 @@ public final class Based4j {
     /**
      * Names the command-line option behind a refusal from the library: its messages start with the parameter's name
      * in the code ({@code topP: expected a value in (0, 1]}), which the user typed as {@code --top-p}. The option
-     * is the one whose field name ends the parameter's name, ignoring case ({@code pairs} for {@code numKvPairs}).
+     * is the one whose field name ends the parameter's name, ignoring case ({@code pairs} for {@code numKvPairs}), or is
+     * its plural ({@code lookbacks} for {@code lookback}).
      */
     static String withOption(CommandLine line, String message) {
         if (message == null) {
@@ -216,7 +217,9 @@ public final class Based4j {
         String parameter = message.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
         for (CommandLine.Model.OptionSpec o : line.getCommandSpec().options()) {
             String field = o.userObject() instanceof java.lang.reflect.Field f ? f.getName() : null;
-            if (field != null && parameter.endsWith(field.toLowerCase(java.util.Locale.ROOT))) {
+            String name = field == null ? null : field.toLowerCase(java.util.Locale.ROOT);
+            // numKvPairs for --pairs; lookback for --lookbacks (one value of a list)
+            if (name != null && (parameter.endsWith(name) || name.equals(parameter + "s"))) {
                 return "option " + o.longestName() + ": " + message;
             }
         }

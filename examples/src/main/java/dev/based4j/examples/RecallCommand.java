@@ -157,7 +157,9 @@ final class RecallCommand implements Callable<Integer> {
      * sequence).
      */
     private void checkMemory(CapacityConfig config) {
-        long rows = MemoryBudget.times(config.batchSize(), config.seqLen());
+        // a batch holds at most every example of a segment
+        long batchSize = Math.min(config.batchSize(), config.examples());
+        long rows = MemoryBudget.times(batchSize, config.seqLen());
         long bytes = config.dtype().byteSize();
         long dv = config.valueDim();
         long embeddings = 0;
@@ -178,14 +180,15 @@ final class RecallCommand implements Callable<Integer> {
                 default -> m.lookback().map(w -> (long) w + 1).orElse(0L);
             };
             widestState = Math.max(widestState, MemoryBudget.plus(
-                    MemoryBudget.times(config.batchSize(), window, (long) m.keyDim() + dv),
-                    MemoryBudget.times(config.batchSize(), features, dv + 1)));
+                    MemoryBudget.times(batchSize, window, (long) m.keyDim() + dv),
+                    MemoryBudget.times(batchSize, features, dv + 1)));
         }
         long segment = MemoryBudget.plus(MemoryBudget.times(2, config.examples(), config.seqLen(), 4),
                 MemoryBudget.times(3, config.examples(), config.kvPairs().stream().mapToInt(i -> i).max().orElse(1), 4));
         MemoryBudget.current().check("--examples " + config.examples() + ", --seq-len " + config.seqLen()
                 + ", --vocab " + config.vocabSize() + ", --value-dim " + dv + ", --batch " + config.batchSize()
-                + (lookbacks == null ? "" : ", --lookbacks " + lookbacks), List.of(
+                + (lookbacks == null ? "" : ", --lookbacks " + lookbacks.stream().map(String::valueOf)
+                        .collect(java.util.stream.Collectors.joining(","))), List.of(
                 MemoryBudget.Need.heap("MQAR data of one segment", segment),
                 MemoryBudget.Need.heap("embeddings of " + keyDims.size() + " key dimensions",
                         embeddings),

@@ -49,7 +49,7 @@ final class StackMemory {
                     times(2, c.heads(), c.headDim(), d));
             case BasedAttentionLayer.Config c -> plus(times(2, c.heads(), c.spec().featureMap().inputDim(), d),
                     times(2, c.heads(), c.headDim(), d));
-            case SlidingWindowLayer.Config c -> plus(times(4, d, d), times(4, d));
+            case SlidingWindowLayer.Config c -> plus(times(4, d, d), c.qkvBias() ? times(3, d) : 0, c.outBias() ? d : 0);
             case BaseConvLayer.Config c -> {
                 BaseConvSpec s = c.spec();
                 yield plus(times(3, s.innerDim(), d), times(s.innerDim(), s.kernelSize()), times(2, s.innerDim()), d);

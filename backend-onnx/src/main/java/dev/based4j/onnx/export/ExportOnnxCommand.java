@@ -72,8 +72,8 @@ public final class ExportOnnxCommand implements Callable<Integer> {
     }
 
     /**
-     * Decides whether an export of this size may start. The command line checks against the memory of its JVM;
-     * without one, {@link #heapOnly()} checks the Java heap.
+     * Decides whether an export of this size may start. The command line checks against the memory budget of its
+     * JVM; without one, {@link #withinMaxHeap()} applies.
      */
     @FunctionalInterface
     public interface MemoryCheck {
@@ -86,13 +86,18 @@ public final class ExportOnnxCommand implements Callable<Integer> {
          */
         void check(String setting, long heapBytes, long nativeBytes, String detail);
 
-        /** @return a check of the heap against {@link Runtime#maxMemory()}; native memory is not checked */
-        static MemoryCheck heapOnly() {
+        /**
+         * @return a conservative check for callers without a memory budget: the heap and the native bytes, each
+         *     against {@link Runtime#maxMemory()} ({@code -Xmx}), the one limit this module can read
+         */
+        static MemoryCheck withinMaxHeap() {
             return (setting, heap, offHeap, detail) -> {
                 long max = Runtime.getRuntime().maxMemory();
-                if (heap > max) {
-                    throw new IllegalArgumentException(setting + ": needs " + bytes(heap) + " of Java heap (" + detail
-                            + ") but the heap's maximum (-Xmx) is " + bytes(max) + "; choose smaller values");
+                if (heap > max || offHeap > max) {
+                    boolean onHeap = heap > max;
+                    throw new IllegalArgumentException(setting + ": needs " + bytes(onHeap ? heap : offHeap) + " of "
+                            + (onHeap ? "Java heap" : "native memory") + " (" + detail + ") but at most " + bytes(max)
+                            + " (-Xmx) is allowed here; choose smaller values");
                 }
             };
         }
@@ -155,7 +160,7 @@ public final class ExportOnnxCommand implements Callable<Integer> {
 
     /** @param loader how {@code --model DIR} is read; null when no model loader is on the class path */
     public ExportOnnxCommand(ModelLoader loader) {
-        this(loader, MemoryCheck.heapOnly());
+        this(loader, MemoryCheck.withinMaxHeap());
     }
 
     /**
@@ -306,7 +311,8 @@ public final class ExportOnnxCommand implements Callable<Integer> {
 
     private static void range(String option, int value, int max) {
         if (value < 1 || value > max) {
-            throw new IllegalArgumentException(option + ": expected 1.." + max + ", got " + value);
+            throw new IllegalArgumentException(option + ": expected " + (max == Integer.MAX_VALUE ? "at least 1"
+                    : "1.." + max) + ", got " + value);
         }
     }
 
@@ -327,7 +333,7 @@ public final class ExportOnnxCommand implements Callable<Integer> {
         long inner = 2 * d;
         long conv = saturatingPlus(saturatingTimes(3, inner, d), saturatingTimes(inner, 3), 2 * inner, d);
         long linear = saturatingPlus(saturatingTimes(2, heads, 16, d), saturatingTimes(2, d, d));
-        long window = saturatingPlus(saturatingTimes(4, d, d), 4 * d);
+        long window = saturatingTimes(4, d, d);
         long perBlock = saturatingPlus(saturatingTimes(3, hidden, d), 2 * d);
         long periods = layerCount / 5;
         int rest = layerCount % 5;
@@ -349,7 +355,8 @@ public final class ExportOnnxCommand implements Callable<Integer> {
                         case LinearAttentionLayer.Config la -> saturatingPlus(
                                 saturatingTimes(2, la.heads(), la.featureDim(), d),
                                 saturatingTimes(2, la.heads(), la.headDim(), d));
-                        case SlidingWindowLayer.Config sw -> saturatingPlus(saturatingTimes(4, d, d), 4 * d);
+                        case SlidingWindowLayer.Config sw -> saturatingPlus(saturatingTimes(4, d, d),
+                                sw.qkvBias() ? 3 * d : 0, sw.outBias() ? d : 0);
                         case BaseConvLayer.Config bc -> saturatingPlus(
                                 saturatingTimes(3, bc.spec().innerDim(), d),
                                 saturatingTimes(bc.spec().innerDim(), bc.spec().kernelSize() + 2L), d);
@@ -387,7 +394,17 @@ public final class ExportOnnxCommand implements Callable<Integer> {
         if (n == Long.MAX_VALUE) {
             return "more than 8 EiB";
         }
-        return n < (1L << 20) ? n + " bytes" : String.format(java.util.Locale.ROOT, "%.1f MiB", n / 1048576.0);
+        if (n < 1024) {
+            return n + " bytes";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
     private void closeQuietly(Loaded loaded, Throwable failure) {
