@@ -92,6 +92,9 @@ final class RecallCommand implements Callable<Integer> {
     @Mixin
     TimeLimit timeLimit;
 
+    /** Heap of one measurement (a record, its mixer and its row in the results), rounded up. */
+    static final long MEASUREMENT_BYTES = 256;
+
     @Override
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
@@ -135,7 +138,8 @@ final class RecallCommand implements Callable<Integer> {
                 }
             }
         } catch (RunControl.Stopped e) {
-            throw control.stopped("after " + done[0] + " of " + config.tasks() + " evaluations (nothing written)");
+            throw control.stopped("after " + done[0] + " of " + (long) config.mixers().size() * config.kvPairs().size()
+                    * config.seeds() + " evaluations (nothing written)");
         }
         stdout.println(CapacityTable.render(results));
         OutputFiles.write("--out", summary, () -> CapacityCsv.writeSummary(results, summary));
@@ -185,11 +189,15 @@ final class RecallCommand implements Callable<Integer> {
         }
         long segment = MemoryBudget.plus(MemoryBudget.times(2, config.examples(), config.seqLen(), 4),
                 MemoryBudget.times(3, config.examples(), config.kvPairs().stream().mapToInt(i -> i).max().orElse(1), 4));
-        MemoryBudget.current().check("--examples " + config.examples() + ", --seq-len " + config.seqLen()
+        long tasks = MemoryBudget.times(config.mixers().size(), config.kvPairs().size(), config.seeds());
+        MemoryBudget.current().check("--examples " + config.examples() + ", --seeds " + config.seeds() + ", --seq-len " + config.seqLen()
                 + ", --vocab " + config.vocabSize() + ", --value-dim " + dv + ", --batch " + config.batchSize()
                 + (lookbacks == null ? "" : ", --lookbacks " + lookbacks.stream().map(String::valueOf)
                         .collect(java.util.stream.Collectors.joining(","))), List.of(
                 MemoryBudget.Need.heap("MQAR data of one segment", segment),
+                MemoryBudget.Need.heap("segment seeds and " + tasks + " measurements", MemoryBudget.plus(
+                        MemoryBudget.times(config.kvPairs().size(), config.seeds(), 8),
+                        MemoryBudget.times(tasks, MEASUREMENT_BYTES))),
                 MemoryBudget.Need.heap("embeddings of " + keyDims.size() + " key dimensions",
                         embeddings),
                 MemoryBudget.Need.heap("one batch of queries, keys, values and outputs in f64",

@@ -78,7 +78,7 @@ class CommandLineFuzzTest {
             new Broken("generate", "--dtype", List.of("f16", "x", "")),
             new Broken("generate", "--tiny-seed", List.of("x", "1.5")),
             new Broken("generate", "--seed", List.of("x", "0x")),
-            new Broken("demo", "--prompt-tokens", List.of("0", "-1", "x")),
+            new Broken("demo", "--prompt-tokens", List.of("0", "-1", "x", "1048577")),
             new Broken("demo", "--decode-tokens", List.of("-1", "x")),
             new Broken("demo", "--dtype", List.of("bf16", "x")),
             new Broken("demo", "--backend", List.of("no-such-backend")),
@@ -86,9 +86,9 @@ class CommandLineFuzzTest {
             new Broken("recall", "--vocab", List.of("0", "-1", "x")),
             new Broken("recall", "--pairs", List.of("0", "-1", "x")),
             new Broken("recall", "--lookbacks", List.of("-2", "x")),
-            new Broken("recall", "--value-dim", List.of("0", "x")),
-            new Broken("recall", "--examples", List.of("0", "-4")),
-            new Broken("recall", "--seeds", List.of("0", "x")),
+            new Broken("recall", "--value-dim", List.of("0", "x", "1000000000")),
+            new Broken("recall", "--examples", List.of("0", "-4", "2147483647")),
+            new Broken("recall", "--seeds", List.of("0", "x", "2147483647")),
             new Broken("recall", "--batch", List.of("0", "x")),
             new Broken("recall", "--dtype", List.of("x")),
             new Broken("recall", "--backend", List.of("no-such-backend")),
@@ -108,10 +108,7 @@ class CommandLineFuzzTest {
             new Broken("export-onnx", "--heads", List.of("0", "3", "x", "64")),
             new Broken("export-onnx", "--vocab", List.of("0", "x", "2000000000")),
             new Broken("export-onnx", "--mode", List.of("train")),
-            new Broken("export-onnx", "--dtype", List.of("bf16")),
-            new Broken("recall", "--value-dim", List.of("1000000000")),
-            new Broken("recall", "--examples", List.of("2147483647")),
-            new Broken("demo", "--prompt-tokens", List.of("1048577")));
+            new Broken("export-onnx", "--dtype", List.of("bf16")));
 
     private static List<String> valid(String command, Path dir) {
         return switch (command) {
@@ -292,6 +289,8 @@ class CommandLineFuzzTest {
                     "--vocab 1000001", "needs"));
             c.add(Case.refused("size", "recall examples", usage, List.of("recall", "--examples", "2147483647", "--out",
                     dir.resolve("r2").toString()), "--examples 2147483647", "of Java heap"));
+            c.add(Case.refused("size", "recall seeds", usage, List.of("recall", "--seeds", "2147483647", "--out",
+                    dir.resolve("r6").toString()), "--seeds 2147483647", "of Java heap"));
             c.add(Case.refused("size", "recall value dimension", usage, List.of("recall", "--value-dim", "1000000000",
                     "--out", dir.resolve("r3").toString()), "--value-dim 1000000000", "needs"));
             c.add(Case.refused("size", "recall window lookback", usage, List.of("recall", "--lookbacks", "1000000",
