@@ -144,15 +144,16 @@ final class GenerateCommand implements Callable<Integer> {
         BasedConfig config = source.tinySeed != null ? BasedConfig.tiny()
                 : BasedConfig.read(source.model.resolve(Checkpoint.CONFIG_FILE));
         checkMemory(config, dtype);
-        boolean textPrompt = prompt.text != null && source.model != null && TextTokenizer.isPresent(source.model);
-        if (textPrompt) {
-            TokenizerCache.check("--prompt");
+        // the tokenizer is loaded whenever the model folder has one (it also prints the generated text)
+        boolean hasTokenizer = source.model != null && TextTokenizer.isPresent(source.model);
+        String tokenizerOption = prompt.text != null ? "--prompt" : "--model";
+        if (hasTokenizer) {
+            TokenizerCache.check(tokenizerOption);
         }
         timeLimit.applyTo(control);
         try (Backend backend = backendName == null ? Backends.select() : Backends.select(backendName);
                 BasedModel model = load(backend, config, dtype, err);
-                TextTokenizer tokenizer = source.model != null && TextTokenizer.isPresent(source.model)
-                        ? TokenizerCache.load(source.model) : null) {
+                TextTokenizer tokenizer = hasTokenizer ? TokenizerCache.load(tokenizerOption, source.model) : null) {
             int[] ids = promptIds(tokenizer);
             checkContext(ids.length);
             Set<Integer> stops = new HashSet<>();

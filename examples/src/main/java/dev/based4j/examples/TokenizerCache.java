@@ -73,14 +73,17 @@ final class TokenizerCache {
     /**
      * Loads a model folder's tokenizer; a failure to load the native library is reported against the cache folder,
      * not the tokenizer's files.
+     *
+     * @param option the option that needs the tokenizer, for the message
+     * @throws Based4j.UserError naming the cache folder when the native library cannot be loaded
      */
-    static TextTokenizer load(Path modelFolder) {
+    static TextTokenizer load(String option, Path modelFolder) {
         try {
             return TextTokenizer.load(modelFolder);
         } catch (RuntimeException | LinkageError e) {
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof LinkageError || String.valueOf(t.getMessage()).contains("native library")) {
-                    throw new Based4j.UserError("--prompt: the tokenizer's native library could not be loaded from "
+                    throw new Based4j.UserError(option + ": the tokenizer's native library could not be loaded from "
                             + "DJL's cache folder " + folder() + " (" + chosenBy() + "): " + t.getMessage()
                             + "; set DJL_CACHE_DIR to a folder that can be written");
                 }

@@ -42,7 +42,7 @@ public final class Generator {
         void onToken(int sequence, int token, int index);
     }
 
-    /** Asks a running generation to stop after the current step. Thread-safe. */
+    /** Asks a running generation to stop after the current step (a decode step or a prefill chunk). Thread-safe. */
     public static final class Cancellation {
         private volatile boolean cancelled;
 
@@ -114,7 +114,7 @@ public final class Generator {
      *
      * @param prompts at least one; each non-empty, ids in {@code [0, paddedVocabSize)}
      * @param listener called for every token as it is chosen, or null
-     * @param cancellation checked before every step, or null
+     * @param cancellation checked before every step and between the chunks of a prefill, or null
      * @throws IllegalArgumentException naming the prompt and the position of a bad id
      * @throws NonFiniteOutputException when the model's logits are not finite, naming where they first stopped being
      *     finite
