@@ -10,6 +10,7 @@ module dev.based4j.examples {
     requires com.fasterxml.jackson.databind;
     requires org.knowm.xchart;
     requires java.management;
+    requires jdk.management;
 
     opens dev.based4j.examples to info.picocli;
     exports dev.based4j.examples;

@@ -22,7 +22,8 @@ public final class JUnitXmlReport {
     private JUnitXmlReport() {}
 
     /**
-     * Writes {@code rows} to {@code file}, replacing it atomically (written beside it, then moved).
+     * Writes {@code rows} to {@code file}, replacing it atomically (written beside it, then moved); missing folders
+     * are created.
      *
      * @throws IOException when the file cannot be written, naming it
      * @throws IllegalArgumentException when an argument is null
@@ -32,6 +33,7 @@ public final class JUnitXmlReport {
             throw new IllegalArgumentException("file, rows: expected values, got " + file + ", " + rows);
         }
         Path target = file.toAbsolutePath();
+        Files.createDirectories(target.getParent());
         Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
         try {
             try (OutputStream out = Files.newOutputStream(tmp)) {

@@ -4,6 +4,7 @@ import dev.based4j.Plugins;
 import dev.based4j.model.BasedModel;
 import dev.based4j.model.Checkpoint;
 import dev.based4j.onnx.export.ExportOnnxCommand;
+import dev.based4j.model.NonFiniteOutputException;
 import dev.based4j.tensor.DType;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -15,17 +16,40 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The {@code based4j} command line. Exit status: 0 on success, 1 when a check failed, 2 for a usage error or a
- * problem with the input (unknown backend, missing folder, malformed file), printed as one line.
+ * The {@code based4j} command line.
+ *
+ * <p>Exit status: {@value #OK} on success; {@value #CHECK_FAILED} when a check failed (a conformance case, the
+ * demo's exactness check, a model whose output is not finite); {@value #USAGE} for a usage error or a problem with
+ * the input (an option out of range or too large for memory, an unknown backend, a missing or malformed file, a path
+ * that cannot be written), printed as one line naming the option or file; {@value #INTERNAL} for an internal error,
+ * printed as one line with the file that holds the full report ({@link ErrorReport}); {@value #TIME_LIMIT} when
+ * {@code --time-limit} stopped the run; {@value #INTERRUPTED} when Ctrl-C stopped it.
  */
 @Command(name = "based4j", mixinStandardHelpOptions = true, versionProvider = Based4j.Version.class,
         description = "Run BASED linear-attention models and their kernels on interchangeable backends.",
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:success", "1:a check failed (conformance, the demo's check, a model's output not finite)",
+                "2:usage error or bad input (one line naming the option or file)",
+                "3:internal error (one line naming the file with the full report)",
+                "124:stopped by --time-limit", "130:interrupted (Ctrl-C)"},
         subcommands = {InfoCommand.class, DemoCommand.class, GenerateCommand.class, ConformanceCommand.class,
                 RecallCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Based4j {
+    /** Exit status of a successful run. */
+    public static final int OK = 0;
+    /** Exit status when a check failed. */
+    public static final int CHECK_FAILED = 1;
     /** Exit status of a usage error or bad input. */
     public static final int USAGE = 2;
+    /** Exit status of an internal error. */
+    public static final int INTERNAL = 3;
+    /** Exit status of a run stopped by {@code --time-limit}. */
+    public static final int TIME_LIMIT = 124;
+    /** Exit status of a run stopped by Ctrl-C (128 + SIGINT). */
+    public static final int INTERRUPTED = 130;
+    /** How long the shutdown hook waits, after Ctrl-C, for the run to stop at its next step. */
+    static final java.time.Duration SHUTDOWN_GRACE = java.time.Duration.ofSeconds(5);
 
     /** Backend plugins to load, on top of {@code BASED4J_PLUGINS}; accepted before or after the subcommand. */
     @Option(names = "--plugins", paramLabel = "PATH", scope = ScopeType.INHERIT,
@@ -33,39 +57,155 @@ public final class Based4j {
                     + " (added to the BASED4J_PLUGINS environment variable / based4j.plugins property).")
     List<String> plugins = new ArrayList<>();
 
-    /** Runs the command line and exits with its status. */
+    /** Runs the command line and exits with its status; Ctrl-C stops the run at its next step. */
     public static void main(String[] args) {
         // third-party libraries logging through SLF4J: warnings and errors only, unless the user asks for more
-        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
-            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        }
-        System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+        defaultProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        // DJL reports a CUDA it cannot use on every tokenizer load, and a native library it cannot unpack with a
+        // stack trace; the command line checks the tokenizer's cache folder itself and says what to do
+        defaultProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+        defaultProperty("org.slf4j.simpleLogger.log.ai.djl.huggingface.tokenizers.jni.LibUtils", "off");
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (finished.getCount() == 0) {
+                return;
+            }
+            RunControl.interruptAll();
+            try {
+                if (!finished.await(SHUTDOWN_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    err.println("based4j: interrupted (Ctrl-C); the step in progress did not end within "
+                            + SHUTDOWN_GRACE.toSeconds() + " s, exiting without waiting for it");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            out.flush();
+            err.flush();
+        }, "based4j-shutdown"));
+        int status = run(out, err, args);
+        finished.countDown();
+        System.exit(status);
     }
 
-    /** Runs the command line with the given streams and returns the exit status (for tests and embedding). */
+    private static void defaultProperty(String name, String value) {
+        if (System.getProperty(name) == null) {
+            System.setProperty(name, value);
+        }
+    }
+
+    /**
+     * Runs the command line with the given streams and returns the exit status (for tests and embedding). Nothing
+     * is thrown: every failure is one line on {@code err} and a status (see the class comment).
+     */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Based4j());
-        cli.addSubcommand("export-onnx", new ExportOnnxCommand(Based4j::loadForExport));
+        cli.addSubcommand("export-onnx", new ExportOnnxCommand(Based4j::loadForExport, Based4j::checkExport));
         cli.setOut(out);
         cli.setErr(err);
-        cli.setExecutionExceptionHandler((ex, line, parsed) -> {
-            if (ex instanceof UserError || ex instanceof IllegalArgumentException
-                    || ex instanceof dev.based4j.conformance.GoldenFormatException
-                    || ex instanceof dev.based4j.BackendUnavailableException) {
-                line.getErr().println("based4j: " + withOption(line, ex.getMessage()));
-                return USAGE;
-            }
-            throw ex;
-        });
+        cli.setExecutionExceptionHandler((ex, line, parsed) -> report(ex, line, args));
         cli.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("based4j: " + ex.getMessage());
+            ex.getCommandLine().getErr().println("based4j: " + oneLine(ex.getMessage()));
             return USAGE;
         });
         cli.setExecutionStrategy(parsed -> {
             loadPlugins(parsed, err);
             return new CommandLine.RunLast().execute(parsed);
         });
-        return cli.execute(args);
+        try (RunControl control = RunControl.open()) {
+            return cli.execute(args);
+        } catch (Throwable t) {
+            // an Error (out of memory, a linkage error) passes picocli's handler, which takes Exceptions only
+            return report(t, cli, args);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    /** Prints one line for {@code ex} on the command's error stream and returns the exit status. */
+    static int report(Throwable ex, CommandLine line, String[] args) {
+        PrintWriter err = line.getErr();
+        Throwable e = ex instanceof picocli.CommandLine.ExecutionException && ex.getCause() != null ? ex.getCause() : ex;
+        switch (e) {
+            case RunControl.Stopped s -> {
+                err.println("based4j: " + s.getMessage());
+                return s.reason().status();
+            }
+            case NonFiniteOutputException n -> {
+                err.println("based4j: " + oneLine(n.getMessage()));
+                return CHECK_FAILED;
+            }
+            case NumberFormatException n -> {
+                // a number the code read without checking it first: the value is the user's, the place a bug
+                Path file = ErrorReport.write(ErrorReport.folder(), n, args);
+                err.println("based4j: a value is not a number: " + oneLine(n.getMessage()) + " (read by "
+                        + origin(n) + (file == null ? "" : "; full report in " + file) + ")");
+                return USAGE;
+            }
+            case UserError u -> {
+                err.println("based4j: " + oneLine(withOption(line, u.getMessage())));
+                return USAGE;
+            }
+            case IllegalArgumentException u -> {
+                err.println("based4j: " + oneLine(withOption(line, u.getMessage())));
+                return USAGE;
+            }
+            case dev.based4j.conformance.GoldenFormatException g -> {
+                err.println("based4j: " + oneLine(g.getMessage()));
+                return USAGE;
+            }
+            case dev.based4j.BackendUnavailableException b -> {
+                err.println("based4j: " + oneLine(b.getMessage()));
+                return USAGE;
+            }
+            case java.io.UncheckedIOException io -> {
+                err.println("based4j: " + oneLine(withOption(line, io.getMessage())));
+                return USAGE;
+            }
+            case OutOfMemoryError oom -> {
+                Path file = ErrorReport.write(ErrorReport.folder(), oom, args);
+                err.println("based4j: out of memory (" + oneLine(oom.getMessage()) + "); the Java heap may grow to "
+                        + MemoryBudget.format(Runtime.getRuntime().maxMemory()) + " (-Xmx), native memory is the "
+                        + "machine's; choose smaller sizes or give the JVM more (BASED4J_JAVA_OPTS=-Xmx...)"
+                        + (file == null ? "" : "; full report in " + file));
+                return INTERNAL;
+            }
+            default -> {
+                Path file = ErrorReport.write(ErrorReport.folder(), e, args);
+                if (file == null) {
+                    e.printStackTrace(err);
+                }
+                err.println("based4j: internal error: " + e.getClass().getSimpleName()
+                        + (e.getMessage() == null ? "" : ": " + oneLine(e.getMessage()))
+                        + (file == null ? " (the report could not be written to " + ErrorReport.folder()
+                                + "; trace above)" : "; full report in " + file + " (please include it in a bug report)"));
+                return INTERNAL;
+            }
+        }
+    }
+
+    /** @return the class and method that threw, outside the JDK */
+    private static String origin(Throwable t) {
+        for (StackTraceElement f : t.getStackTrace()) {
+            if (!f.getClassName().startsWith("java.") && !f.getClassName().startsWith("jdk.")) {
+                return f.getClassName() + "." + f.getMethodName();
+            }
+        }
+        return "the JDK";
+    }
+
+    /** @return the text on one line: line breaks and the indentation after them become one space */
+    static String oneLine(String text) {
+        return text == null ? "failed without a message" : text.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    /** Checks that an export of a seeded stack fits in this JVM ({@link MemoryBudget}), before it is built. */
+    private static void checkExport(String setting, long heapBytes, long nativeBytes, String detail) {
+        MemoryBudget.current().check(setting, java.util.List.of(
+                MemoryBudget.Need.heap("ONNX graph and inline weights (" + detail + ")", heapBytes),
+                MemoryBudget.Need.offHeap("seeded weights (" + detail + ")", nativeBytes)));
     }
 
     /**
@@ -101,7 +241,8 @@ public final class Based4j {
     /**
      * Names the command-line option behind a refusal from the library: its messages start with the parameter's name
      * in the code ({@code topP: expected a value in (0, 1]}), which the user typed as {@code --top-p}. The option
-     * is the one whose field name ends the parameter's name, ignoring case ({@code pairs} for {@code numKvPairs}).
+     * is the one whose field name ends the parameter's name, ignoring case ({@code pairs} for {@code numKvPairs}), or is
+     * its plural ({@code lookbacks} for {@code lookback}).
      */
     static String withOption(CommandLine line, String message) {
         if (message == null) {
@@ -114,7 +255,9 @@ public final class Based4j {
         String parameter = message.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
         for (CommandLine.Model.OptionSpec o : line.getCommandSpec().options()) {
             String field = o.userObject() instanceof java.lang.reflect.Field f ? f.getName() : null;
-            if (field != null && parameter.endsWith(field.toLowerCase(java.util.Locale.ROOT))) {
+            String name = field == null ? null : field.toLowerCase(java.util.Locale.ROOT);
+            // numKvPairs for --pairs; lookback for --lookbacks (one value of a list)
+            if (name != null && (parameter.endsWith(name) || name.equals(parameter + "s"))) {
                 return "option " + o.longestName() + ": " + message;
             }
         }

@@ -2,12 +2,14 @@ package dev.based4j.examples;
 
 import dev.based4j.Backends;
 import dev.based4j.Backend;
+import dev.based4j.tensor.DType;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,6 +20,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -80,10 +83,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "Do not draw the progress bar.")
     boolean noProgress;
 
+    @Mixin
+    TimeLimit timeLimit;
+
     /** Longest context accepted. */
     static final int MAX_CONTEXT = 1 << 20;
     /** Largest batch accepted. */
     static final int MAX_BATCH = 4096;
+    /** Most timed decode steps per point accepted (a point's timed decode stops after a second anyway). */
+    static final int MAX_DECODE_STEPS = 1 << 20;
 
     @Override
     public Integer call() {
@@ -105,16 +113,29 @@ final class BenchCommand implements Callable<Integer> {
                 throw new Based4j.UserError("--batches: expected values in 1.." + MAX_BATCH + ", got " + b);
             }
         }
-        if (decodeSteps < Tradeoff.MIN_DECODE_STEPS) {
-            throw new Based4j.UserError("--decode-steps: expected at least " + Tradeoff.MIN_DECODE_STEPS + ", got "
-                    + decodeSteps);
+        if (decodeSteps < Tradeoff.MIN_DECODE_STEPS || decodeSteps > MAX_DECODE_STEPS) {
+            throw new Based4j.UserError("--decode-steps: expected " + Tradeoff.MIN_DECODE_STEPS + ".."
+                    + MAX_DECODE_STEPS + ", got " + decodeSteps);
         }
         if (chart != null && !chart.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
             throw new Based4j.UserError("--chart: expected a .png file, got " + chart);
         }
+        // the reports are written after minutes of work: a path that cannot take them is refused now
+        if (json != null) {
+            OutputFiles.checkFile("--json", json);
+        }
+        if (csv != null) {
+            OutputFiles.checkFile("--csv", csv);
+        }
+        if (chart != null) {
+            OutputFiles.checkFile("--chart", chart);
+        }
         List<Integer> sortedContexts = contexts.stream().distinct().sorted().toList();
         List<Integer> sortedBatches = batches.stream().distinct().sorted().toList();
         List<String> chosenModels = models.stream().distinct().toList();
+        checkMemory(shape, chosenModels, sortedContexts.getLast(), sortedBatches.getLast());
+        RunControl control = RunControl.current();
+        timeLimit.applyTo(control);
         System.setProperty("java.awt.headless", "true");
         try (Backend b = backend == null ? Backends.select() : Backends.select(backend)) {
             Map<String, Object> machine = machine(b, shape);
@@ -125,32 +146,106 @@ final class BenchCommand implements Callable<Integer> {
             out.printf("load      %.2f (1-minute average at start; measurements on a loaded machine are slower)%n",
                     (double) machine.get("load_average"));
             out.flush();
-            List<Tradeoff.Measurement> records;
-            if (noProgress) {
-                records = Tradeoff.run(b, shape, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed, quiet());
-            } else {
-                try (Progress progress = new Progress(err)) {
-                    records = Tradeoff.run(b, shape, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed,
-                            progress);
+            List<Tradeoff.Measurement> records = new ArrayList<>();
+            int points = chosenModels.size() * sortedContexts.size() * sortedBatches.size();
+            RunControl.Stopped stopped = null;
+            try {
+                if (noProgress) {
+                    Tradeoff.run(b, shape, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed,
+                            collecting(quiet(), records), control);
+                } else {
+                    try (Progress progress = new Progress(err)) {
+                        Tradeoff.run(b, shape, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed,
+                                collecting(progress, records), control);
+                    }
                 }
+            } catch (RunControl.Stopped e) {
+                stopped = e;
             }
             out.println();
-            out.print(TradeoffReport.table(records));
-            if (json != null) {
-                TradeoffReport.writeJson(machine, records, json);
-                out.println("wrote " + json);
-            }
-            if (csv != null) {
-                TradeoffReport.writeCsv(records, csv);
-                out.println("wrote " + csv);
-            }
-            if (chart != null) {
-                TradeoffReport.writeChart(records, b.name() + ", " + shape.name() + " stacks", chart);
-                out.println("wrote " + chart);
+            if (!records.isEmpty()) {
+                out.print(TradeoffReport.table(records));
+                if (json != null) {
+                    OutputFiles.write("--json", json, () -> TradeoffReport.writeJson(machine, records, json));
+                    out.println("wrote " + json);
+                }
+                if (csv != null) {
+                    OutputFiles.write("--csv", csv, () -> TradeoffReport.writeCsv(records, csv));
+                    out.println("wrote " + csv);
+                }
+                if (chart != null) {
+                    OutputFiles.write("--chart", chart, () -> TradeoffReport.writeChart(records,
+                            b.name() + ", " + shape.name() + " stacks", chart));
+                    out.println("wrote " + chart);
+                }
             }
             out.flush();
+            if (stopped != null) {
+                throw control.stopped("after " + records.size() / 2 + " of " + points + " points"
+                        + (records.isEmpty() ? "" : " (the table and files hold those)"));
+            }
             return 0;
         }
+    }
+
+    /**
+     * Refuses a sweep whose largest point cannot fit: the stacks' weights, the input hidden states (on the host and
+     * on the backend), the prefill's activations and the decode state of the longest context at the largest batch
+     * ({@link StackMemory}). The full-attention stack's state is its KV cache, which grows with the context.
+     */
+    private void checkMemory(Tradeoff.Size shape, List<String> chosen, int context, int batch) {
+        String setting = "--contexts " + context + " with --batches " + batch + " (--size " + shape.name()
+                + (chosen.size() < 2 ? ", --models " + chosen.get(0) : "") + ")";
+        long d = shape.modelDim();
+        long hiddenBytes = MemoryBudget.times(2, batch, context, d, DType.F32.byteSize());
+        long basedWeights = StackMemory.weights(shape.based(), DType.F32);
+        MemoryBudget budget = MemoryBudget.current();
+        if (chosen.contains(Tradeoff.BASED)) {
+            budget.check(setting, List.of(
+                    MemoryBudget.Need.offHeap("based weights", basedWeights),
+                    MemoryBudget.Need.offHeap("hidden states [" + batch + ", " + context + ", " + d + "] f32, host and "
+                            + "backend", hiddenBytes),
+                    MemoryBudget.Need.offHeap("prefill activations",
+                            StackMemory.prefillActivations(shape.based(), batch, context, DType.F32)),
+                    MemoryBudget.Need.offHeap("decode state", StackMemory.state(shape.based(), batch, DType.F32)),
+                    MemoryBudget.Need.heap("decode step times", MemoryBudget.times(2, decodeSteps, 8))));
+        }
+        if (chosen.contains(Tradeoff.ATTENTION)) {
+            var attention = shape.attention(context + Tradeoff.POINT_WARMUP_STEPS + decodeSteps);
+            budget.check(setting, List.of(
+                    MemoryBudget.Need.offHeap("based weights", chosen.contains(Tradeoff.BASED) ? basedWeights : 0),
+                    MemoryBudget.Need.offHeap("attention weights", StackMemory.weights(attention, DType.F32)),
+                    MemoryBudget.Need.offHeap("hidden states [" + batch + ", " + context + ", " + d + "] f32, host and "
+                            + "backend", hiddenBytes),
+                    MemoryBudget.Need.offHeap("prefill activations",
+                            StackMemory.prefillActivations(attention, batch, context, DType.F32)),
+                    MemoryBudget.Need.offHeap("KV cache of " + attention.mixers().size() + " layers x "
+                            + (context + Tradeoff.POINT_WARMUP_STEPS + decodeSteps) + " tokens",
+                            StackMemory.state(attention, batch, DType.F32)),
+                    MemoryBudget.Need.heap("decode step times", MemoryBudget.times(2, decodeSteps, 8))));
+        }
+    }
+
+    /** @return a listener that also keeps every finished point's measurements in {@code into} */
+    private static Tradeoff.Listener collecting(Tradeoff.Listener inner, List<Tradeoff.Measurement> into) {
+        return new Tradeoff.Listener() {
+            @Override
+            public void started(int points) {
+                inner.started(points);
+            }
+
+            @Override
+            public void point(String model, int context, int batch) {
+                inner.point(model, context, batch);
+            }
+
+            @Override
+            public void done(Tradeoff.Measurement prefill, Tradeoff.Measurement decode) {
+                into.add(prefill);
+                into.add(decode);
+                inner.done(prefill, decode);
+            }
+        };
     }
 
     private static String describe(Tradeoff.Size shape) {

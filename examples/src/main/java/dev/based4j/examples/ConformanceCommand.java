@@ -1,6 +1,8 @@
 package dev.based4j.examples;
 
 import dev.based4j.Backends;
+import dev.based4j.conformance.CaseResult;
+import dev.based4j.conformance.ConformanceCase;
 import dev.based4j.conformance.ConformanceRunner;
 import dev.based4j.conformance.GoldenFormatException;
 import dev.based4j.conformance.JUnitXmlReport;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -57,11 +60,14 @@ final class ConformanceCommand implements Callable<Integer> {
             description = "Also write the results as a JUnit XML report (for CI systems) to FILE.")
     Path junitXml;
 
+    @Mixin
+    TimeLimit timeLimit;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (junitXml != null) {
-            checkWritable(junitXml);
+            OutputFiles.checkFile("--junit-xml", junitXml);
         }
         for (Path p : golden) {
             if (!Files.isDirectory(p)) {
@@ -75,11 +81,6 @@ final class ConformanceCommand implements Callable<Integer> {
         if (dtype != null) {
             builder.precisions(EnumSet.of(DType.parse(dtype)));
         }
-        builder.listener(row -> {
-            if (!failuresOnly || row.verdict() == Verdict.FAIL) {
-                out.println(format(row));
-            }
-        });
         ConformanceRunner runner;
         try {
             runner = builder.build();
@@ -107,13 +108,35 @@ final class ConformanceCommand implements Callable<Integer> {
             }
         }
 
+        RunControl control = RunControl.current();
+        timeLimit.applyTo(control);
         List<ResultRow> all = new ArrayList<>();
+        int total = names.size() * runner.cases().size();
         for (String name : names) {
             out.printf("%n== %s: %d cases%n", name, runner.cases().size());
             out.println(header());
-            List<ResultRow> rows;
-            try {
-                rows = runner.run(name);
+            List<ResultRow> rows = new ArrayList<>();
+            try (Backend b = Backends.select(name)) {
+                for (ConformanceCase c : runner.cases()) {
+                    if (control.stopRequested()) {
+                        out.printf("%s: %s%n", name, Summary.of(rows).line());
+                        all.addAll(rows);
+                        out.println();
+                        out.println(Summary.of(all).line());
+                        out.flush();
+                        throw control.stopped("after " + all.size() + " of " + total + " cases (the rows above)");
+                    }
+                    CaseResult result = c.run(b, () -> Backends.select(name));
+                    formatError(result.error()).ifPresent(e -> {
+                        // a malformed golden case is the input's fault, not the backend's: no FAIL row
+                        throw new Based4j.UserError(e.getMessage());
+                    });
+                    ResultRow row = ResultRow.of(b.name(), c, result);
+                    rows.add(row);
+                    if (!failuresOnly || row.verdict() == Verdict.FAIL) {
+                        out.println(format(row));
+                    }
+                }
             } catch (GoldenFormatException e) {
                 throw new Based4j.UserError(e.getMessage());
             }
@@ -124,31 +147,26 @@ final class ConformanceCommand implements Callable<Integer> {
         out.println();
         out.println(summary.line());
         if (junitXml != null) {
-            try {
-                JUnitXmlReport.write(junitXml, all);
-            } catch (java.io.IOException e) {
-                throw new Based4j.UserError("--junit-xml: cannot write " + junitXml + ": " + e.getMessage());
-            }
+            OutputFiles.write("--junit-xml", junitXml, () -> {
+                try {
+                    JUnitXmlReport.write(junitXml, all);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
             out.println("JUnit XML report: " + junitXml);
         }
         return summary.ok() ? 0 : 1;
     }
 
-    /** Refuses, before any work, a report path that cannot be written: a folder, or a folder that does not exist. */
-    private static void checkWritable(Path file) {
-        Path abs = file.toAbsolutePath();
-        if (Files.isDirectory(abs)) {
-            throw new Based4j.UserError("--junit-xml: " + file + " is a folder; give a file name such as "
-                    + file.resolve("conformance.xml"));
+    /** @return the golden-format error behind a case's failure, if it is one (directly or as a cause) */
+    static java.util.Optional<GoldenFormatException> formatError(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof GoldenFormatException g) {
+                return java.util.Optional.of(g);
+            }
         }
-        Path parent = abs.getParent();
-        if (parent == null || !Files.isDirectory(parent) || !Files.isWritable(parent)) {
-            throw new Based4j.UserError("--junit-xml: folder " + parent + " does not exist or is not writable;"
-                    + " create it or choose another path");
-        }
-        if (Files.exists(abs) && !Files.isWritable(abs)) {
-            throw new Based4j.UserError("--junit-xml: " + file + " exists and is not writable");
-        }
+        return java.util.Optional.empty();
     }
 
     private static String header() {

@@ -74,8 +74,18 @@ final class DemoCommand implements Callable<Integer> {
             throw new Based4j.UserError("--decode-tokens: expected 1..65536, got " + decodeTokens);
         }
         DType dtype = DType.parse(dtypeName);
-        int[] prompt = new Random(seed).ints(promptTokens, 0, VOCAB).toArray();
         LayerStack.Config config = stackConfig();
+        // prefill returns the logits of every prompt position, [1, n, vocab], and the check prefills n + 1 again
+        MemoryBudget.current().check("--prompt-tokens " + promptTokens + " in " + dtype.label(), java.util.List.of(
+                MemoryBudget.Need.offHeap("weights", StackMemory.weights(config, dtype)),
+                MemoryBudget.Need.offHeap("prefill activations and logits [1, " + (promptTokens + 1L) + ", " + VOCAB
+                        + "]", StackMemory.prefillActivations(config, 1, promptTokens + 1L, dtype)),
+                MemoryBudget.Need.offHeap("logits downloaded to the host",
+                        MemoryBudget.times(promptTokens + 1L, VOCAB, dtype.byteSize())),
+                MemoryBudget.Need.heap("prompt and generated ids", MemoryBudget.times(2L * promptTokens + decodeTokens,
+                        4))));
+        RunControl control = RunControl.current();
+        int[] prompt = new Random(seed).ints(promptTokens, 0, VOCAB).toArray();
         try (Backend backend = backendName == null ? Backends.select() : Backends.select(backendName);
                 LayerStack stack = LayerStack.random(backend, dtype, config, seed)) {
             out.printf("backend   %s on %s, %s%n", backend.name(), backend.device(), dtype.label());
@@ -101,6 +111,9 @@ final class DemoCommand implements Callable<Integer> {
                 firstDecodeLogits = null;
                 long t1 = System.nanoTime();
                 for (int i = 0; i < decodeTokens; i++) {
+                    if (control.stopRequested()) {
+                        throw control.stopped("after " + i + " of " + decodeTokens + " decoded tokens");
+                    }
                     generated[i] = next;
                     try (Tensor logits = stack.decode(new int[] {next}, state)) {
                         double[] row = backend.download(logits).toDoubleArray();
@@ -180,11 +193,14 @@ final class DemoCommand implements Callable<Integer> {
         return total;
     }
 
+    /** @return the last position's logits; only that row is copied (a long prompt's logits do not fit the heap) */
     private static HostTensor lastRow(HostTensor logits) {
         int vocab = logits.shape().dim(-1);
-        int rows = (int) (logits.shape().elementCount() / vocab);
-        double[] all = logits.toDoubleArray();
-        double[] last = java.util.Arrays.copyOfRange(all, (rows - 1) * vocab, rows * vocab);
+        long from = logits.shape().elementCount() - vocab;
+        double[] last = new double[vocab];
+        for (int i = 0; i < vocab; i++) {
+            last[i] = logits.getDouble(from + i);
+        }
         return HostTensor.of(last, dev.based4j.tensor.Shape.of(vocab));
     }
 

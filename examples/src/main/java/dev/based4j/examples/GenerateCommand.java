@@ -23,6 +23,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -106,19 +107,55 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Element type of weights and activations: f32 or f64 (default ${DEFAULT-VALUE}).")
     String dtypeName;
 
+    @Option(names = "--max-context", paramLabel = "N", defaultValue = "" + DEFAULT_MAX_CONTEXT,
+            description = "Most tokens a sequence may hold, prompt plus generated: BASED's state has a fixed size, "
+                    + "so this limit is the command line's, not the model's (default ${DEFAULT-VALUE}).")
+    int maxContext;
+
+    @Mixin
+    TimeLimit timeLimit;
+
+    /**
+     * Default of {@code --max-context}. A BASED model has no learned positions and a state of fixed size, so its own
+     * context has no end; this bound keeps a mistyped {@code --max-tokens} from running for days, and can be raised.
+     */
+    static final int DEFAULT_MAX_CONTEXT = 1 << 20;
+    /** Heap per generated or prompt token: the boxed id in the generator's list, its copies in the result. */
+    static final long HEAP_BYTES_PER_TOKEN = 40;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        RunControl control = RunControl.current();
         DType dtype = DType.parse(dtypeName);
         if (source.model != null && !Files.isDirectory(source.model)) {
             throw new Based4j.UserError("--model: " + source.model + " is not a directory");
         }
+        if (maxTokens < 1) {
+            throw new Based4j.UserError("--max-tokens: expected at least 1, got " + maxTokens);
+        }
+        if (maxContext < 1) {
+            throw new Based4j.UserError("--max-context: expected at least 1, got " + maxContext);
+        }
+        if (prompt.ids != null) {
+            checkContext(prompt.ids.length);
+        }
+        BasedConfig config = source.tinySeed != null ? BasedConfig.tiny()
+                : BasedConfig.read(source.model.resolve(Checkpoint.CONFIG_FILE));
+        checkMemory(config, dtype);
+        // the tokenizer is loaded whenever the model folder has one (it also prints the generated text)
+        boolean hasTokenizer = source.model != null && TextTokenizer.isPresent(source.model);
+        String tokenizerOption = prompt.text != null ? "--prompt" : "--model";
+        if (hasTokenizer) {
+            TokenizerCache.check(tokenizerOption);
+        }
+        timeLimit.applyTo(control);
         try (Backend backend = backendName == null ? Backends.select() : Backends.select(backendName);
-                BasedModel model = load(backend, dtype, err);
-                TextTokenizer tokenizer = source.model != null && TextTokenizer.isPresent(source.model)
-                        ? TextTokenizer.load(source.model) : null) {
+                BasedModel model = load(backend, config, dtype, err);
+                TextTokenizer tokenizer = hasTokenizer ? TokenizerCache.load(tokenizerOption, source.model) : null) {
             int[] ids = promptIds(tokenizer);
+            checkContext(ids.length);
             Set<Integer> stops = new HashSet<>();
             if (stopIds != null) {
                 Arrays.stream(stopIds).forEach(stops::add);
@@ -132,12 +169,14 @@ final class GenerateCommand implements Callable<Integer> {
                 out.print(prompt.text);
                 out.flush();
             }
+            Generator.Cancellation cancellation = new Generator.Cancellation();
+            control.onStop(cancellation::cancel);
             Generator.Result r = new Generator(model).generate(ids, options, (seq, token, index) -> {
                 if (decoder != null) {
                     out.print(decoder.push(token));
                     out.flush();
                 }
-            }, null);
+            }, cancellation);
             if (decoder != null) {
                 out.println(decoder.flush());
             }
@@ -151,15 +190,47 @@ final class GenerateCommand implements Callable<Integer> {
                     r.reasons().get(0).name().toLowerCase(java.util.Locale.ROOT), model.dtype().label(),
                     backend.name());
             err.flush();
+            if (r.reasons().get(0) == Generator.StopReason.CANCELLED && control.stopRequested()) {
+                throw control.stopped("after " + r.tokens().get(0).length + " of at most " + maxTokens
+                        + " generated tokens (printed above)");
+            }
             return 0;
         }
     }
 
-    private BasedModel load(Backend backend, DType dtype, PrintWriter err) {
-        if (source.tinySeed != null) {
-            return BasedModel.random(backend, BasedConfig.tiny(), source.tinySeed, dtype);
+    /**
+     * Bounds the run by the context limit: the prompt plus {@code --max-tokens} must fit {@code --max-context}.
+     *
+     * @throws Based4j.UserError naming --max-tokens, the prompt's length and the limit
+     */
+    private void checkContext(int promptTokens) {
+        if ((long) promptTokens + maxTokens > maxContext) {
+            throw new Based4j.UserError("--max-tokens: " + maxTokens + " plus a prompt of " + promptTokens
+                    + " token" + (promptTokens == 1 ? "" : "s") + " exceed the context limit of " + maxContext + " tokens (--max-context); generate fewer "
+                    + "or raise --max-context");
         }
-        BasedConfig config = BasedConfig.read(source.model.resolve(Checkpoint.CONFIG_FILE));
+    }
+
+    /** Checks weights, logits and token lists against the memory budget before loading anything. */
+    private void checkMemory(BasedConfig config, DType dtype) {
+        long context = (long) maxContext;
+        long vocab = config.paddedVocabSize();
+        MemoryBudget.current().check("--max-tokens " + maxTokens + " with --max-context " + maxContext + " and "
+                + (source.model == null ? "the tiny model" : "--model " + source.model) + " in " + dtype.label(),
+                java.util.List.of(
+                        MemoryBudget.Need.offHeap("weights (" + config.parameterCount() + " parameters, "
+                                + dtype.label() + ")", MemoryBudget.times(config.parameterCount(), dtype.byteSize())),
+                        MemoryBudget.Need.offHeap("prefill logits [" + Generator.PREFILL_CHUNK + ", " + vocab + "]",
+                                MemoryBudget.times(Generator.PREFILL_CHUNK, vocab, dtype.byteSize(), 2)),
+                        MemoryBudget.Need.heap("token ids (" + context + " at most)",
+                                MemoryBudget.times(context, HEAP_BYTES_PER_TOKEN)),
+                        MemoryBudget.Need.heap("a row of logits [" + vocab + "]", MemoryBudget.times(vocab, 8))));
+    }
+
+    private BasedModel load(Backend backend, BasedConfig config, DType dtype, PrintWriter err) {
+        if (source.tinySeed != null) {
+            return BasedModel.random(backend, config, source.tinySeed, dtype);
+        }
         long totalMb = Math.max(1, config.parameterCount() * dtype.byteSize() >> 20);
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName("loading").setInitialMax(totalMb).setUnit(" MB", 1)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(100).continuousUpdate()

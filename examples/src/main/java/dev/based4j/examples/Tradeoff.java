@@ -140,6 +140,17 @@ final class Tradeoff {
      */
     static List<Measurement> run(Backend backend, Size size, List<String> models, List<Integer> contexts,
             List<Integer> batches, int decodeSteps, long seed, Listener listener) {
+        return run(backend, size, models, contexts, batches, decodeSteps, seed, listener, RunControl.current());
+    }
+
+    /**
+     * As {@link #run(Backend, Size, List, List, List, int, long, Listener)}, stopping at the next step once
+     * {@code control} is asked to stop.
+     *
+     * @throws RunControl.Stopped when it stopped early; the listener has heard of every point finished before
+     */
+    static List<Measurement> run(Backend backend, Size size, List<String> models, List<Integer> contexts,
+            List<Integer> batches, int decodeSteps, long seed, Listener listener, RunControl control) {
         listener.started(models.size() * contexts.size() * batches.size());
         int warmContext = Math.min(256, contexts.stream().mapToInt(Integer::intValue).min().orElse(256));
         try (LayerStack based = LayerStack.random(backend, DType.F32, size.based(), seed)) {
@@ -147,18 +158,19 @@ final class Tradeoff {
             // each model is warmed up just before its own points: warming the other one in between would leave
             // shared code compiled for the other's shapes
             if (models.contains(BASED)) {
-                warmUp(backend, based, warmContext, batches, seed);
+                warmUp(backend, based, warmContext, batches, seed, control);
             }
             for (int context : models.contains(BASED) ? contexts : List.<Integer>of()) {
                 for (int batch : batches) {
                     listener.point(BASED, context, batch);
-                    out.addAll(point(backend, BASED, based, size.based(), context, batch, decodeSteps, seed, listener));
+                    out.addAll(point(backend, BASED, based, size.based(), context, batch, decodeSteps, seed, listener,
+                            control));
                 }
             }
             if (models.contains(ATTENTION)) {
                 try (LayerStack attention = LayerStack.random(backend, DType.F32,
                         size.attention(warmContext + WARMUP_STEPS), seed)) {
-                    warmUp(backend, attention, warmContext, batches, seed);
+                    warmUp(backend, attention, warmContext, batches, seed, control);
                 }
             }
             for (int context : models.contains(ATTENTION) ? contexts : List.<Integer>of()) {
@@ -167,7 +179,7 @@ final class Tradeoff {
                     for (int batch : batches) {
                         listener.point(ATTENTION, context, batch);
                         out.addAll(point(backend, ATTENTION, attention, config, context, batch, decodeSteps, seed,
-                                listener));
+                                listener, control));
                     }
                 }
             }
@@ -175,14 +187,17 @@ final class Tradeoff {
         }
     }
 
-    private static void warmUp(Backend backend, LayerStack stack, int context, List<Integer> batches, long seed) {
+    private static void warmUp(Backend backend, LayerStack stack, int context, List<Integer> batches, long seed,
+            RunControl control) {
         for (int batch : batches) {
+            control.check();
             try (Tensor x = hidden(backend, batch, context, stack.modelDim(), seed);
                     Tensor token = hidden(backend, batch, 1, stack.modelDim(), seed + 1);
                     LayerStack.State state = stack.newState(batch)) {
                 stack.hidden(x, state, false).close();
                 long deadline = System.nanoTime() + (long) (WARMUP_S * 1e9);
                 for (int i = 0; i < WARMUP_STEPS && (i < DECODE_WARMUP + 2 || System.nanoTime() < deadline); i++) {
+                    control.check();
                     stack.hidden(token, state, true).close();
                 }
             }
@@ -190,7 +205,7 @@ final class Tradeoff {
     }
 
     private static List<Measurement> point(Backend backend, String model, LayerStack stack, LayerStack.Config config,
-            int context, int batch, int decodeSteps, long seed, Listener listener) {
+            int context, int batch, int decodeSteps, long seed, Listener listener, RunControl control) {
         String name = backend.name();
         try (Tensor x = hidden(backend, batch, context, stack.modelDim(), seed + context);
                 Tensor token = hidden(backend, batch, 1, stack.modelDim(), seed + context + 1)) {
@@ -199,6 +214,7 @@ final class Tradeoff {
                 double best = Double.POSITIVE_INFINITY;
                 double spent = 0;
                 for (int run = 0; run < PREFILL_RUNS && (run == 0 || spent < PREFILL_BUDGET_S); run++) {
+                    control.check();
                     if (state != null) {
                         state.close();
                     }
@@ -215,6 +231,7 @@ final class Tradeoff {
                 long deadline = System.nanoTime() + (long) (POINT_WARMUP_S * 1e9);
                 int warm = 0;
                 while (warm < DECODE_WARMUP || (warm < POINT_WARMUP_STEPS && System.nanoTime() < deadline)) {
+                    control.check();
                     stack.hidden(token, state, true).close();
                     warm++;
                 }
@@ -224,6 +241,7 @@ final class Tradeoff {
                 int steps = 0;
                 double elapsed = 0;
                 while (steps < decodeSteps && (steps < MIN_DECODE_STEPS || elapsed < DECODE_BUDGET_S)) {
+                    control.check();
                     long t0 = System.nanoTime();
                     stack.hidden(token, state, true).close();
                     stepSeconds[steps] = (System.nanoTime() - t0) * 1e-9;

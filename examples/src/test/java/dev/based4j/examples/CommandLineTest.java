@@ -70,6 +70,35 @@ class CommandLineTest {
         }
 
         @Test
+        void aCaseFoundMalformedOnlyWhileItRunsIsAFormatErrorNotABackendFailure(@TempDir Path dir) throws Exception {
+            Path c = dir.resolve("fm_b2h3l5_d8");
+            Files.createDirectories(c);
+            try (var files = Files.list(unseenGolden().resolve("fm_b2h3l5_d8"))) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, c.resolve(f.getFileName().toString()));
+                }
+            }
+            // x is read when the case runs; as int32 token ids it cannot be the feature map's input
+            Files.writeString(c.resolve("case.json"), Files.readString(c.resolve("case.json"))
+                    .replaceFirst("\"dtype\": \"float32\"", "\"dtype\": \"int32\""));
+            Run r = run("conformance", "--backend", "cpu", "--golden-only", "--no-bundled-golden", "--golden",
+                    dir.toString());
+            assertThat(r.status()).as(r.out() + r.err()).isEqualTo(Based4j.USAGE);
+            assertThat(r.err().strip()).startsWith("based4j: golden case 'fm_b2h3l5_d8'").contains("int32")
+                    .doesNotContain("\n");
+            assertThat(r.out()).doesNotContain("FAIL");
+        }
+
+        @Test
+        void aTimeLimitStopsBetweenCasesWithTheRowsSoFarAndStatus124() {
+            Run r = run("conformance", "--backend", "cpu", "--time-limit", "1s");
+            assertThat(r.status()).as(r.err()).isEqualTo(Based4j.TIME_LIMIT);
+            assertThat(r.err().strip()).matches("based4j: stopped at the time limit \\(--time-limit 1s\\) after \\d+ "
+                    + "of \\d+ cases \\(the rows above\\)");
+            assertThat(r.out()).containsPattern("\\d+ passed, 0 failed");
+        }
+
+        @Test
         void aMalformedCaseIsOneLineNamingTheCaseAndStatusTwo(@TempDir Path dir) throws Exception {
             Path c = dir.resolve("broken_case");
             Files.createDirectories(c);

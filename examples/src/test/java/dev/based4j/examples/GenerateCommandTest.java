@@ -131,4 +131,67 @@ class GenerateCommandTest {
         assertThat(r.status()).isEqualTo(Based4j.USAGE);
         assertThat(r.err()).contains("has no tokenizer").contains("--prompt-ids");
     }
+
+    @Test
+    void tokensBeyondTheContextLimitAreRefusedBeforeAnythingLoads() {
+        Run r = run("generate", "--tiny-seed", "1", "--prompt-ids", "1,2,3", "--max-tokens", "98", "--max-context",
+                "100", "--backend", "cpu");
+        assertThat(r.status()).isEqualTo(Based4j.USAGE);
+        assertThat(r.err().strip()).isEqualTo("based4j: --max-tokens: 98 plus a prompt of 3 tokens exceed the context"
+                + " limit of 100 tokens (--max-context); generate fewer or raise --max-context");
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void aTimeLimitStopsTheGenerationKeepsWhatWasGeneratedAndExitsWith124() {
+        Run r = run("generate", "--tiny-seed", "7", "--prompt-ids", "3,1,4", "--max-tokens", "1000000",
+                "--time-limit", "1s", "--backend", "cpu");
+        assertThat(r.status()).as(r.err()).isEqualTo(Based4j.TIME_LIMIT);
+        assertThat(r.err()).contains("based4j: stopped at the time limit (--time-limit 1s) after ")
+                .contains("(cancelled, f32 on cpu)");
+        String ids = r.out().strip();
+        assertThat(ids).as("the ids generated before the stop").matches("\\d+(,\\d+)*");
+        assertThat(ids).isEqualTo(expectedIds(new int[] {3, 1, 4}, ids.split(",").length, 7));
+    }
+
+    @Test
+    void aCheckpointWithANanWeightFailsNamingTheFirstBlockWhoseOutputIsNotFinite() {
+        Map<String, HostTensor> w = new LinkedHashMap<>(tinyWeights(5));
+        w.get("transformer.layers.3.mlp.fc1.weight").setDouble(17, Double.NaN);
+        Checkpoint.write(dir, BasedConfig.tiny(), w, StoredType.F32, 1);
+        Run r = run("generate", "--model", dir.toString(), "--prompt-ids", "1,5,9", "--backend", "cpu");
+        assertThat(r.status()).isEqualTo(Based4j.CHECK_FAILED);
+        assertThat(r.err().lines().filter(l -> l.startsWith("based4j:")).toList()).singleElement().asString()
+                .contains("not finite").contains("block 3 (BaseConv, weights transformer.layers.3.*)")
+                .doesNotContain("\tat ");
+    }
+
+    @Test
+    void anUnusableTokenizerCacheFolderIsOneLineNamingItBeforeTheModelLoads() throws java.io.IOException {
+        BasedConfig config = BasedConfig.parse(BasedConfig.tiny().toJson().replace("\"vocab_size\" : 100",
+                "\"vocab_size\" : 258"));
+        Checkpoint.write(dir, config, LayerStack.randomWeights(BasedModel.stackConfig(config), 9), StoredType.F32, 1);
+        writeByteTokenizer(dir);
+        Path notAFolder = java.nio.file.Files.writeString(dir.resolve("a-file"), "x");
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("ENGINE_CACHE_DIR") == null
+                && System.getenv("DJL_CACHE_DIR") == null && System.getenv("RUST_LIBRARY_PATH") == null,
+                "DJL's cache folder is not set in the environment");
+        String before = System.getProperty("DJL_CACHE_DIR");
+        System.setProperty("DJL_CACHE_DIR", notAFolder.resolve("cache").toString());
+        try {
+            Run r = run("generate", "--model", dir.toString(), "--prompt", "hello", "--backend", "cpu");
+            assertThat(r.status()).isEqualTo(Based4j.USAGE);
+            assertThat(r.err().strip()).doesNotContain("\n")
+                    .startsWith("based4j: --prompt: the tokenizer's native library is unpacked into DJL's cache folder "
+                            + notAFolder.resolve("cache").resolve("tokenizers") + " (DJL_CACHE_DIR)")
+                    .contains(notAFolder + " is not a folder").endsWith("set DJL_CACHE_DIR to a folder that can be written");
+            assertThat(r.err()).doesNotContain("loading");
+        } finally {
+            if (before == null) {
+                System.clearProperty("DJL_CACHE_DIR");
+            } else {
+                System.setProperty("DJL_CACHE_DIR", before);
+            }
+        }
+    }
 }

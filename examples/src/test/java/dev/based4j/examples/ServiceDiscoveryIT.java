@@ -65,4 +65,19 @@ class ServiceDiscoveryIT {
                 "-m", "dev.based4j.examples/dev.based4j.examples.Based4j", "info"));
         assertThat(out).containsPattern("cpu\\s+priority \\d+\\s+usable");
     }
+
+    /**
+     * Every jar the launcher ships resolved as a module ({@code --add-modules ALL-MODULE-PATH}), as jlink and
+     * application servers resolve them: a shipped module whose own requirements are not shipped stops the JVM at
+     * boot with a {@code FindException} before based4j runs.
+     */
+    @Test
+    void startsWithEveryShippedJarResolvedOnTheModulePath() throws Exception {
+        List<String> mp = new ArrayList<>();
+        mp.add(examplesJar().toString());
+        libraries().forEach(p -> mp.add(p.toString()));
+        String out = run(List.of(java(), "--add-modules", "jdk.incubator.vector,ALL-MODULE-PATH", "-p",
+                String.join(File.pathSeparator, mp), "-m", "dev.based4j.examples/dev.based4j.examples.Based4j", "info"));
+        assertThat(out).doesNotContain("FindException").containsPattern("cpu\\s+priority \\d+\\s+usable");
+    }
 }

@@ -1,13 +1,16 @@
 package dev.based4j.model;
 
 import dev.based4j.layer.BaseConvLayer;
+import dev.based4j.layer.Block;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.layer.LinearAttentionLayer;
 import dev.based4j.layer.MixerConfig;
+import dev.based4j.layer.RmsNorm;
 import dev.based4j.layer.SlidingWindowLayer;
 import dev.based4j.layer.SwiGluMlp;
 import dev.based4j.layer.WeightSource;
 import dev.based4j.Backend;
+import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
@@ -17,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -47,14 +51,29 @@ public final class BasedModel implements AutoCloseable {
         void loaded(String name, long bytesDone, long bytesTotal);
     }
 
+    /**
+     * Where the output of a model first stops being finite ({@link #locateNonFinite}).
+     *
+     * @param description the stage in words, with the checkpoint names of its weights, e.g. {@code block 3 (sliding
+     *     window, weights transformer.layers.3.*)}
+     * @param layer the block's index, or -1 for the embedding, the final norm and the head
+     * @param position the first token (from 0) whose output at that stage is not finite
+     */
+    public record NonFiniteStage(String description, int layer, long position) {}
+
+    /** The parts of the stack outside its blocks, which {@link LayerStack} does not hand out. */
+    private record Ends(Tensor embedding, RmsNorm finalNorm, Tensor head) {}
+
     private final BasedConfig config;
     private final LayerStack stack;
     private final AutoCloseable owned;
+    private final Ends ends;
 
-    private BasedModel(BasedConfig config, LayerStack stack, AutoCloseable owned) {
+    private BasedModel(BasedConfig config, LayerStack stack, AutoCloseable owned, Ends ends) {
         this.config = config;
         this.stack = stack;
         this.owned = owned;
+        this.ends = ends;
     }
 
     /**
@@ -178,8 +197,61 @@ public final class BasedModel implements AutoCloseable {
                 return t;
             };
         }
-        LayerStack stack = LayerStack.load(backend, dtype, source, stackConfig(config));
-        return new BasedModel(config, stack, owned);
+        return assemble(backend, dtype, source, config, owned);
+    }
+
+    /**
+     * Builds the stack from its parts, as {@link LayerStack#load} does, keeping the embedding, the final norm and the
+     * head at hand: {@link #locateNonFinite} runs them one by one.
+     */
+    private static BasedModel assemble(Backend backend, DType dtype, WeightSource weights, BasedConfig config,
+            AutoCloseable owned) {
+        LayerStack.Config sc = stackConfig(config);
+        int d = sc.modelDim();
+        Shape table = Shape.of(sc.vocabSize(), d);
+        List<AutoCloseable> built = new ArrayList<>();
+        try {
+            Tensor embedding = upload(backend, dtype, weights, LayerStack.EMBEDDING, table);
+            built.add(embedding);
+            Tensor head = embedding;
+            if (!sc.tiedHead()) {
+                head = upload(backend, dtype, weights, LayerStack.HEAD, table);
+                built.add(head);
+            }
+            List<Block> blocks = new ArrayList<>();
+            for (int i = 0; i < sc.mixers().size(); i++) {
+                Block b = Block.load(backend, dtype, weights.prefixed(LayerStack.LAYER_PREFIX + i + "."),
+                        sc.mixers().get(i), sc.mlp(), sc.normEps());
+                built.add(b);
+                blocks.add(b);
+            }
+            String normPrefix = LayerStack.FINAL_NORM.substring(0, LayerStack.FINAL_NORM.length() - "weight".length());
+            RmsNorm norm = RmsNorm.load(backend, dtype, weights.prefixed(normPrefix), new RmsNorm.Config(d, sc.normEps()));
+            built.add(norm);
+            LayerStack stack = new LayerStack(embedding, blocks, norm, head);
+            return new BasedModel(config, stack, owned, new Ends(embedding, norm, head));
+        } catch (RuntimeException | Error e) {
+            for (int i = built.size() - 1; i >= 0; i--) {
+                try {
+                    built.get(i).close();
+                } catch (Exception | Error suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static Tensor upload(Backend backend, DType dtype, WeightSource weights, String name, Shape expected) {
+        HostTensor t = weights.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("weights: tensor '" + name + "' is missing (the source returned null)");
+        }
+        if (!t.shape().equals(expected)) {
+            throw new IllegalArgumentException("weights: tensor '" + name + "' expected shape " + expected + ", found "
+                    + t.shape());
+        }
+        return backend.upload(t.dtype() == dtype ? t : t.to(dtype));
     }
 
     /**
@@ -276,6 +348,103 @@ public final class BasedModel implements AutoCloseable {
                 Tensor out = prefill(ids, batch, seq, s)) {
             return backend().download(out);
         }
+    }
+
+    /**
+     * Finds where the model's output first stops being finite for a sequence: re-runs {@code ids} from a fresh state,
+     * in chunks of {@link Generator#PREFILL_CHUNK} tokens, through the embedding, each block in turn, the final norm
+     * and the head, and names the first stage (and token) whose output holds a NaN or an infinity. This is the
+     * diagnosis of a failure, as costly as a prefill of {@code ids} plus a download of every stage's output; the
+     * generator runs it only when logits are not finite.
+     *
+     * @param ids one sequence of token ids, each in {@code [0, paddedVocabSize)}
+     * @return the first stage whose output is not finite, or empty when every stage's output is finite
+     * @throws IllegalArgumentException for an empty sequence or an id out of range
+     */
+    public Optional<NonFiniteStage> locateNonFinite(int[] ids) {
+        Objects.requireNonNull(ids, "ids");
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("ids: expected at least one token id, got none");
+        }
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= config.paddedVocabSize()) {
+                throw new IllegalArgumentException("ids: id " + ids[i] + " at position " + i
+                        + " is not a token id in [0, " + config.paddedVocabSize() + ")");
+            }
+        }
+        Backend b = backend();
+        List<Block> blocks = stack.blocks();
+        List<RecurrentState> states = new ArrayList<>();
+        try {
+            for (Block block : blocks) {
+                states.add(block.newState(1));
+            }
+            for (int from = 0; from < ids.length; from += Generator.PREFILL_CHUNK) {
+                int len = Math.min(Generator.PREFILL_CHUNK, ids.length - from);
+                int[] chunk = java.util.Arrays.copyOfRange(ids, from, from + len);
+                Tensor x = b.embedding(ends.embedding(), chunk, 1, len);
+                try {
+                    long bad = firstNonFiniteRow(x);
+                    if (bad >= 0) {
+                        return Optional.of(new NonFiniteStage("the token embedding (weights " + LayerStack.EMBEDDING
+                                + ")", -1, from + bad));
+                    }
+                    for (int i = 0; i < blocks.size(); i++) {
+                        Tensor next = blocks.get(i).prefill(x, states.get(i));
+                        x.close();
+                        x = next;
+                        bad = firstNonFiniteRow(x);
+                        if (bad >= 0) {
+                            return Optional.of(new NonFiniteStage("block " + i + " (" + mixerName(blocks.get(i))
+                                    + ", weights " + LayerStack.LAYER_PREFIX + i + ".*)", i, from + bad));
+                        }
+                    }
+                    try (Tensor h = ends.finalNorm().forward(x)) {
+                        bad = firstNonFiniteRow(h);
+                        if (bad >= 0) {
+                            return Optional.of(new NonFiniteStage("the final norm (weights " + LayerStack.FINAL_NORM
+                                    + ")", -1, from + bad));
+                        }
+                        try (Tensor logits = b.linear(h, ends.head(), null)) {
+                            bad = firstNonFiniteRow(logits);
+                            if (bad >= 0) {
+                                return Optional.of(new NonFiniteStage("the LM head (weights " + (config.tieWordEmbeddings()
+                                        ? LayerStack.EMBEDDING + ", tied" : LayerStack.HEAD) + ")", -1, from + bad));
+                            }
+                        }
+                    }
+                } finally {
+                    x.close();
+                }
+            }
+            return Optional.empty();
+        } finally {
+            for (RecurrentState s : states) {
+                s.close();
+            }
+        }
+    }
+
+    /** @return the first row (token) of {@code t [1, seq, width]} holding a value that is not finite, or -1 */
+    private long firstNonFiniteRow(Tensor t) {
+        HostTensor host = backend().download(t);
+        long width = t.shape().dim(-1);
+        long n = host.shape().elementCount();
+        for (long i = 0; i < n; i++) {
+            if (!Double.isFinite(host.getDouble(i))) {
+                return i / width;
+            }
+        }
+        return -1;
+    }
+
+    private static String mixerName(Block block) {
+        return switch (block.mixer()) {
+            case LinearAttentionLayer l -> "linear attention";
+            case SlidingWindowLayer w -> "sliding window";
+            case BaseConvLayer c -> "BaseConv";
+            default -> block.mixer().getClass().getSimpleName();
+        };
     }
 
     /** Frees the weights and unmaps the checkpoint it was loaded from. Idempotent. */

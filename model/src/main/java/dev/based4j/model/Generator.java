@@ -42,7 +42,7 @@ public final class Generator {
         void onToken(int sequence, int token, int index);
     }
 
-    /** Asks a running generation to stop after the current step. Thread-safe. */
+    /** Asks a running generation to stop after the current step (a decode step or a prefill chunk). Thread-safe. */
     public static final class Cancellation {
         private volatile boolean cancelled;
 
@@ -114,8 +114,10 @@ public final class Generator {
      *
      * @param prompts at least one; each non-empty, ids in {@code [0, paddedVocabSize)}
      * @param listener called for every token as it is chosen, or null
-     * @param cancellation checked before every step, or null
+     * @param cancellation checked before every step and between the chunks of a prefill, or null
      * @throws IllegalArgumentException naming the prompt and the position of a bad id
+     * @throws NonFiniteOutputException when the model's logits are not finite, naming where they first stopped being
+     *     finite
      */
     public Result generate(List<int[]> prompts, GenerationOptions options, TokenListener listener,
             Cancellation cancellation) {
@@ -164,7 +166,11 @@ public final class Generator {
                 }
                 Group g = new Group(e.getValue(), model.newState(e.getValue().size()));
                 groups.add(g);
-                float[][] last = prefill(g, prompts, e.getKey());
+                float[][] last = prefill(g, prompts, e.getKey(), cancellation);
+                if (last == null) {
+                    break;
+                }
+                requireFinite(last, g, prompts, output);
                 prefillTokens += (long) e.getKey() * g.members.size();
                 for (int j = 0; j < g.members.size(); j++) {
                     accept(g, j, sampler.sample(last[j], 0, random[g.members.get(j)]), options, output, reasons,
@@ -194,6 +200,7 @@ public final class Generator {
                     try (Tensor logits = model.decode(next, g.state)) {
                         rows = rows(logits, g.members.size(), 1);
                     }
+                    requireFinite(rows, g, prompts, output);
                     decodeTokens += g.members.size();
                     for (int j = 0; j < next.length; j++) {
                         if (reasons[g.members.get(j)] == null) {
@@ -243,11 +250,17 @@ public final class Generator {
         }
     }
 
-    /** Prefills the group's prompts in chunks; returns the last position's logits per member. */
-    private float[][] prefill(Group g, List<int[]> prompts, int length) {
+    /**
+     * Prefills the group's prompts in chunks; returns the last position's logits per member, or null when the
+     * generation was cancelled between two chunks (a long prompt stops as promptly as a long generation).
+     */
+    private float[][] prefill(Group g, List<int[]> prompts, int length, Cancellation cancellation) {
         int b = g.members.size();
         float[][] last = null;
         for (int from = 0; from < length; from += PREFILL_CHUNK) {
+            if (from > 0 && stopRequested(cancellation)) {
+                return null;
+            }
             int len = Math.min(PREFILL_CHUNK, length - from);
             int[] ids = new int[b * len];
             for (int j = 0; j < b; j++) {
@@ -260,6 +273,44 @@ public final class Generator {
             }
         }
         return last;
+    }
+
+    /**
+     * Refuses logits that are not finite over the ids that may be sampled: nothing drawn from them would mean
+     * anything. The model then re-runs the sequence stage by stage to name where its output first stopped being
+     * finite ({@link BasedModel#locateNonFinite}).
+     *
+     * @throws NonFiniteOutputException naming the sequence, the id and the first stage whose output is not finite
+     */
+    private void requireFinite(float[][] rows, Group g, List<int[]> prompts, List<List<Integer>> output) {
+        int vocab = model.config().vocabSize();
+        for (int j = 0; j < rows.length; j++) {
+            for (int i = 0; i < vocab; i++) {
+                if (!Float.isFinite(rows[j][i])) {
+                    int seq = g.members.get(j);
+                    int[] prompt = prompts.get(seq);
+                    List<Integer> generated = output.get(seq);
+                    int[] tokens = Arrays.copyOf(prompt, prompt.length + generated.size());
+                    for (int t = 0; t < generated.size(); t++) {
+                        tokens[prompt.length + t] = generated.get(t);
+                    }
+                    String where;
+                    BasedModel.NonFiniteStage stage = null;
+                    try {
+                        stage = model.locateNonFinite(tokens).orElse(null);
+                        where = stage == null ? "re-run stage by stage, every output was finite, so the cause could"
+                                + " not be located" : "the first output that is not finite is that of "
+                                + stage.description() + " at token " + stage.position();
+                    } catch (RuntimeException e) {
+                        where = "locating the first stage whose output is not finite failed: " + e;
+                    }
+                    throw new NonFiniteOutputException("logits: id " + i + " is " + rows[j][i] + " for prompt " + seq
+                            + " after " + tokens.length + " tokens (" + generated.size() + " generated), so no token"
+                            + " can be sampled; " + where + ". Non-finite weights in the checkpoint are the usual"
+                            + " cause", stage);
+                }
+            }
+        }
     }
 
     /** The last position's logits of each sequence of {@code logits [batch, seq, V]}. */

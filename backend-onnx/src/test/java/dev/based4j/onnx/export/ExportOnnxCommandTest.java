@@ -15,6 +15,9 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -84,5 +87,77 @@ class ExportOnnxCommandTest {
                 "--mode", "train");
         assertThat(code).isEqualTo(2);
         assertThat(err.toString()).contains("mode", "prefill or decode", "train");
+    }
+
+    @Nested
+    class RefusedBeforeAnythingIsBuilt {
+        @Test
+        void aFolderAsOutIsNamed(@TempDir Path dir) {
+            StringWriter err = new StringWriter();
+            int code = run(new ExportOnnxCommand(), new StringWriter(), err, "--out", dir.toString(), "--d-model", "32",
+                    "--layers", "2", "--heads", "2", "--vocab", "50");
+            assertThat(code).isEqualTo(2);
+            assertThat(err.toString().strip()).isEqualTo("--out: " + dir + " is a folder; expected the .onnx file to "
+                    + "write");
+        }
+
+        @Test
+        void aDeviceAsOutIsNamed() {
+            Path full = Path.of("/dev/full");
+            org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(full), "/dev/full exists here");
+            StringWriter err = new StringWriter();
+            int code = run(new ExportOnnxCommand(), new StringWriter(), err, "--out", full.toString(), "--d-model",
+                    "32", "--layers", "2", "--heads", "2", "--vocab", "50");
+            assertThat(code).isEqualTo(2);
+            assertThat(err.toString()).contains("--out: /dev/full is not a regular file");
+        }
+
+        @Test
+        void anOutUnderAFileIsNamed(@TempDir Path dir) throws Exception {
+            Path file = Files.writeString(dir.resolve("plain"), "x");
+            StringWriter err = new StringWriter();
+            int code = run(new ExportOnnxCommand(), new StringWriter(), err, "--out", file.resolve("m.onnx").toString());
+            assertThat(code).isEqualTo(2);
+            assertThat(err.toString()).contains("--out").contains(file + " is not a folder");
+        }
+
+        @Test
+        void sizesGoToTheMemoryCheckInBytesBeforeAnyWeightIsMade(@TempDir Path dir) {
+            List<String> seen = new ArrayList<>();
+            ExportOnnxCommand.MemoryCheck refuseAll = (setting, heap, offHeap, detail) -> {
+                seen.add(setting + " heap=" + heap + " native=" + offHeap);
+                throw new IllegalArgumentException(setting + ": refused by the test");
+            };
+            StringWriter err = new StringWriter();
+            int code = run(new ExportOnnxCommand(null, refuseAll), new StringWriter(), err, "--out",
+                    dir.resolve("x.onnx").toString(), "--layers", "100000000");
+            assertThat(code).isEqualTo(2);
+            assertThat(seen).singleElement().asString()
+                    .startsWith("--d-model 256, --layers 100000000, --heads 4, --vocab 1024 heap=");
+            long nativeBytes = Long.parseLong(seen.get(0).replaceAll(".* native=", ""));
+            assertThat(nativeBytes).as("seeded F32 weights of 10^8 layers").isGreaterThan(100_000_000L * 256 * 256 * 4);
+            assertThat(dir.resolve("x.onnx")).doesNotExist();
+        }
+
+        @Test
+        void aWidthWhoseWeightsDoNotFitALongIsRefusedAsMoreThanEightExbibytes(@TempDir Path dir) {
+            StringWriter err = new StringWriter();
+            int code = run(new ExportOnnxCommand(), new StringWriter(), err, "--out", dir.resolve("x.onnx").toString(),
+                    "--d-model", "2000000000");
+            assertThat(code).isEqualTo(2);
+            assertThat(err.toString()).contains("--d-model 2000000000").contains("more than 8 EiB");
+        }
+
+        @Test
+        void theSeededParameterCountIsExactlyTheWeightsOfTheSeededStack() {
+            for (int[] s : new int[][] {{32, 1, 2, 50}, {32, 5, 2, 50}, {64, 7, 4, 100}, {48, 11, 3, 7}}) {
+                LayerStack.Config config = ExportOnnxCommand.seededStack(s[0], s[1], s[2], s[3]);
+                long real = LayerStack.randomWeights(config, 1).values().stream()
+                        .mapToLong(t -> t.shape().elementCount()).sum();
+                assertThat(ExportOnnxCommand.seededParameters(s[0], s[1], s[2], s[3]))
+                        .as("d=%d layers=%d heads=%d vocab=%d", s[0], s[1], s[2], s[3]).isEqualTo(real);
+                assertThat(ExportOnnxCommand.parameters(config)).isEqualTo(real);
+            }
+        }
     }
 }
