@@ -54,9 +54,10 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         out.println();
-        out.println("Settings of based4j (system property / environment variable = value):");
+        out.println("Settings of based4j and its command line (system property / environment variable = value):");
         printSetting(out, Settings.BACKEND, "  ");
         printSetting(out, Settings.PLUGINS, "  ");
+        printSetting(out, MemoryBudget.NATIVE_MEMORY, "  ");
         return 0;
     }
 

@@ -1,6 +1,6 @@
 package dev.based4j.examples;
 
-import dev.based4j.Settings;
+import dev.based4j.Setting;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -40,7 +40,7 @@ final class MemoryBudget {
     /** Environment variable of the native budget. */
     static final String NATIVE_ENVIRONMENT = "BASED4J_CLI_NATIVE_MEMORY";
     /** The native budget as a setting of this module. */
-    static final Settings.Setting NATIVE_MEMORY = new Settings.Setting(NATIVE_PROPERTY, NATIVE_ENVIRONMENT, "",
+    static final Setting NATIVE_MEMORY = new Setting(NATIVE_PROPERTY, NATIVE_ENVIRONMENT, "",
             "Native (off-heap) memory the command line lets one run plan for, e.g. 8g; empty = physical memory less "
                     + "the Java heap's maximum.");
 
