@@ -12,6 +12,7 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
 
 /**
  * A compute backend: memory, copies and the kernel surface of BASED. Obtain one from {@link Backends}; close it when
@@ -192,15 +193,30 @@ public interface Backend extends AutoCloseable {
 
     // ---------------------------------------------------------------- model plumbing
 
-    /** {@code out = x·weightᵀ (+ bias)}: {@code x [..., in]}, {@code weight [out, in]}, {@code bias [out]} or null. */
-    void linear(Tensor x, Tensor weight, Tensor bias, Tensor out);
+    /**
+     * {@code out = x·weightᵀ (+ bias)}: {@code x [..., in]}, {@code weight [out, in]} stored in a type
+     * {@link Capabilities#weightTypes()} lists (bf16, f16, int8 with scales, or the type of {@code x}; see
+     * {@link Weight}), {@code bias [out]} or null; products accumulate in the type of {@code x}.
+     */
+    void linear(Tensor x, Weight weight, Tensor bias, Tensor out);
 
-    /** Allocating form of {@link #linear(Tensor, Tensor, Tensor, Tensor)}. */
-    default Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+    /** {@link #linear(Tensor, Weight, Tensor, Tensor)} with a weight of {@code x}'s type. */
+    default void linear(Tensor x, Tensor weight, Tensor bias, Tensor out) {
+        linear(x, weight == null ? null : Weight.of(weight), bias, out);
+    }
+
+    /** Allocating form of {@link #linear(Tensor, Weight, Tensor, Tensor)}. */
+    default Tensor linear(Tensor x, Weight weight, Tensor bias) {
         Shapes.require("x", x);
         Shapes.require("weight", weight);
         return Shapes.allocating(this, x.shape().withLast(weight.shape().dim(0)), x.dtype(),
                 out -> linear(x, weight, bias, out));
+    }
+
+    /** Allocating form of {@link #linear(Tensor, Tensor, Tensor, Tensor)}. */
+    default Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        Shapes.require("weight", weight);
+        return linear(x, Weight.of(weight), bias);
     }
 
     /** {@code out = x / sqrt(mean(x²) + eps) · weight} over the last dimension. */
@@ -249,16 +265,31 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * Gathers rows of {@code table [vocab, d]}: {@code out [batch, seq, d]} with {@code ids} of length
+     * Gathers rows of {@code table [vocab, d]} (stored in a type {@link Capabilities#weightTypes()} lists; rows are
+     * widened, or scaled for int8, to the type of {@code out}): {@code out [batch, seq, d]} with {@code ids} of length
      * {@code batch·seq}, row-major, each in {@code [0, vocab)}.
      */
-    void embedding(Tensor table, int[] ids, Tensor out);
+    void embedding(Weight table, int[] ids, Tensor out);
 
-    /** Allocating form of {@link #embedding(Tensor, int[], Tensor)}. */
+    /** {@link #embedding(Weight, int[], Tensor)} with a table of {@code out}'s type. */
+    default void embedding(Tensor table, int[] ids, Tensor out) {
+        embedding(table == null ? null : Weight.of(table), ids, out);
+    }
+
+    /**
+     * Allocating form of {@link #embedding(Weight, int[], Tensor)}: {@code out} is {@code [batch, seq, d]} in
+     * {@code dtype}.
+     */
+    default Tensor embedding(Weight table, int[] ids, int batch, int seq, DType dtype) {
+        Shapes.require("table", table);
+        return Shapes.allocating(this, Shape.of(batch, seq, table.shape().dim(1)), dtype,
+                out -> embedding(table, ids, out));
+    }
+
+    /** Allocating form of {@link #embedding(Tensor, int[], Tensor)}, in the table's type. */
     default Tensor embedding(Tensor table, int[] ids, int batch, int seq) {
         Shapes.require("table", table);
-        return Shapes.allocating(this, Shape.of(batch, seq, table.shape().dim(1)), table.dtype(),
-                out -> embedding(table, ids, out));
+        return embedding(Weight.of(table), ids, batch, seq, table.dtype());
     }
 
     /**

@@ -16,23 +16,26 @@ import java.util.Set;
  * @param operations kernel families it supplies
  * @param featureMaps for each supplied family that takes a feature map ({@link Operation#FEATURE_MAP},
  *     {@link Operation#LINEAR_ATTENTION}, {@link Operation#BASED_ATTENTION}), the maps it accepts
- * @param reducedPrecision whether it stores or multiplies in bf16/fp16 (then held to 2e-2)
+ * @param weightTypes the storage types its {@link Operation#PLUMBING} takes for the weights of {@code linear} and the
+ *     tables of {@code embedding} (always its precisions; {@link DType#BF16}, {@link DType#F16} and {@link DType#I8}
+ *     where it supplies them); empty without plumbing
  * @param copiesRows whether it copies memory on the device ({@link Backend#copyRows}, which batched decode steps of
  *     independent sequences need)
  */
 public record Capabilities(Set<DType> precisions, Set<Operation> operations,
-        Map<Operation, Set<FeatureMap.Kind>> featureMaps, boolean reducedPrecision, boolean copiesRows) {
+        Map<Operation, Set<FeatureMap.Kind>> featureMaps, Set<DType> weightTypes, boolean copiesRows) {
     /**
      * Copies the collections; a feature-map entry for an operation that is not supplied is dropped.
      *
      * @throws IllegalArgumentException when a collection is null
      */
     public Capabilities {
-        if (precisions == null || operations == null || featureMaps == null) {
-            throw new IllegalArgumentException("precisions, operations, featureMaps: expected collections, got "
-                    + precisions + ", " + operations + ", " + featureMaps);
+        if (precisions == null || operations == null || featureMaps == null || weightTypes == null) {
+            throw new IllegalArgumentException("precisions, operations, featureMaps, weightTypes: expected collections,"
+                    + " got " + precisions + ", " + operations + ", " + featureMaps + ", " + weightTypes);
         }
         precisions = Set.copyOf(precisions);
+        weightTypes = operations.contains(Operation.PLUMBING) ? Set.copyOf(weightTypes) : Set.of();
         operations = Set.copyOf(operations);
         Map<Operation, Set<FeatureMap.Kind>> maps = new EnumMap<>(Operation.class);
         for (var e : featureMaps.entrySet()) {
@@ -49,7 +52,7 @@ public record Capabilities(Set<DType> precisions, Set<Operation> operations,
         for (Operation op : EnumSet.of(Operation.FEATURE_MAP, Operation.LINEAR_ATTENTION, Operation.BASED_ATTENTION)) {
             maps.put(op, EnumSet.allOf(FeatureMap.Kind.class));
         }
-        return new Capabilities(precisions, EnumSet.allOf(Operation.class), maps, false, true);
+        return new Capabilities(precisions, EnumSet.allOf(Operation.class), maps, precisions, true);
     }
 
     /** @return whether {@code op} runs in {@code dtype} */
@@ -72,6 +75,11 @@ public record Capabilities(Set<DType> precisions, Set<Operation> operations,
     /** @return the feature maps {@code op} accepts (empty when it is not supplied or takes none) */
     public Set<FeatureMap.Kind> featureMapsOf(Operation op) {
         return featureMaps.getOrDefault(op, Set.of());
+    }
+
+    /** @return whether {@code linear} and {@code embedding} take weights stored as {@code type} */
+    public boolean takesWeights(DType type) {
+        return weightTypes.contains(type);
     }
 
     /** @return whether whole models run: every operation of a BASED block, with the Taylor map */

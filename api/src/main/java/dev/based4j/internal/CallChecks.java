@@ -295,6 +295,28 @@ final class CallChecks<B> {
         }
     }
 
+    String backendName() {
+        return owner.name();
+    }
+
+    boolean takesWeights(DType type) {
+        return owner.capabilities().takesWeights(type);
+    }
+
+    java.util.List<String> weightTypes() {
+        return owner.capabilities().weightTypes().stream().map(DType::label).sorted().toList();
+    }
+
+    /** A tensor's type must be one the backend computes in or stores weights in. */
+    void storable(DType dtype) {
+        if (!owner.capabilities().precisions().contains(dtype) && !owner.capabilities().takesWeights(dtype)) {
+            throw new UnsupportedOperationException("dtype: backend " + owner.name() + " does not compute in "
+                    + dtype.label() + " nor store weights in it; it supports " + owner.capabilities().precisions()
+                    + (owner.capabilities().weightTypes().isEmpty() ? "" : ", weights in "
+                            + owner.capabilities().weightTypes()));
+        }
+    }
+
     void precision(DType dtype) {
         if (!owner.capabilities().precisions().contains(dtype)) {
             throw new UnsupportedOperationException("dtype: backend " + owner.name() + " does not compute in "

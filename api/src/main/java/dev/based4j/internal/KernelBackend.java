@@ -19,6 +19,7 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BiConsumer;
@@ -163,7 +164,7 @@ public final class KernelBackend<B> implements Backend {
         try {
             CallChecks.notNull("shape", shape);
             CallChecks.notNull("dtype", dtype);
-            checks.precision(dtype);
+            checks.storable(dtype);
             return owned(new DeviceTensor<>(shape, dtype, this, ledger, engine.memory().allocate(shape, dtype)));
         } finally {
             calls.exit();
@@ -175,7 +176,7 @@ public final class KernelBackend<B> implements Backend {
         calls.enter();
         try {
             CallChecks.notNull("host", host);
-            checks.precision(host.dtype());
+            checks.storable(host.dtype());
             Allocation<B> a = engine.memory().upload(host);
             return owned(new DeviceTensor<>(host.shape(), host.dtype(), this, ledger, a));
         } finally {
@@ -429,9 +430,10 @@ public final class KernelBackend<B> implements Backend {
     // ---------------------------------------------------------------- plumbing
 
     @Override
-    public void linear(Tensor x, Tensor weight, Tensor bias, Tensor out) {
+    public void linear(Tensor x, Weight weight, Tensor bias, Tensor out) {
         plumbing(() -> plumbingChecks.linear(x, weight, bias, out),
-                c -> c.read("x", x).read("weight", weight).read("bias", bias).write("out", out),
+                c -> c.read("x", x).read("weight", weight.values()).read("scales", weight.scales()).read("bias", bias)
+                        .write("out", out),
                 (p, call) -> p.linear(call));
     }
 
@@ -464,8 +466,9 @@ public final class KernelBackend<B> implements Backend {
     }
 
     @Override
-    public void embedding(Tensor table, int[] ids, Tensor out) {
-        plumbing(() -> plumbingChecks.embedding(table, ids, out), c -> c.read("table", table).write("out", out),
+    public void embedding(Weight table, int[] ids, Tensor out) {
+        plumbing(() -> plumbingChecks.embedding(table, ids, out),
+                c -> c.read("table", table.values()).read("scales", table.scales()).write("out", out),
                 (p, call) -> p.embedding(call));
     }
 

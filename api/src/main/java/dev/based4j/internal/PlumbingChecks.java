@@ -8,7 +8,9 @@ import static dev.based4j.internal.CallChecks.sameType;
 import dev.based4j.Operation;
 import dev.based4j.spi.PlumbingFamily;
 import dev.based4j.tensor.Shape;
+import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
 
 /**
  * Validates the plumbing calls and turns them into the engine's call records, with the shared checks of
@@ -23,9 +25,10 @@ final class PlumbingChecks<B> {
         this.checks = checks;
     }
 
-    PlumbingFamily.LinearCall<B> linear(Tensor x, Tensor weight, Tensor bias, Tensor out) {
+    PlumbingFamily.LinearCall<B> linear(Tensor x, Weight weight, Tensor bias, Tensor out) {
         DeviceTensor<B> xt = checks.owned("x", x);
-        DeviceTensor<B> wt = checks.owned("weight", weight);
+        notNull("weight", weight);
+        DeviceTensor<B> wt = checks.owned("weight", weight.values());
         checks.supported(Operation.PLUMBING, x.dtype());
         Shape ws = weight.shape();
         if (ws.rank() != 2) {
@@ -35,7 +38,7 @@ final class PlumbingChecks<B> {
             throw new IllegalArgumentException("x: expected last dimension in=" + ws.dim(1) + " to match weight "
                     + ws + ", got " + x.shape());
         }
-        sameType("weight", weight, x.dtype());
+        B scales = weightType("weight", weight, x.dtype());
         B biasBuffer = null;
         if (bias != null) {
             biasBuffer = checks.owned("bias", bias).buffer();
@@ -45,7 +48,38 @@ final class PlumbingChecks<B> {
         expect("out", out, x.shape().withLast(ws.dim(0)), x.dtype());
         noAlias("out", out, x);
         return new PlumbingFamily.LinearCall<>(x.dtype(), x.shape().elementCount() / ws.dim(1), ws.dim(1), ws.dim(0),
-                xt.buffer(), wt.buffer(), biasBuffer, ot.buffer());
+                xt.buffer(), wt.buffer(), weight.type(), scales, weight.groupSize(), biasBuffer, ot.buffer());
+    }
+
+    /**
+     * Checks a weight's storage type against the backend's and its scales against its values; the compute type is
+     * {@code dtype}, that of the activations it multiplies.
+     *
+     * @return the scales' memory, or null for float storage
+     */
+    private B weightType(String name, Weight weight, DType dtype) {
+        DType type = weight.type();
+        if (type.isCompute()) {
+            sameType(name, weight.values(), dtype);
+            return null;
+        }
+        if (!checks.takesWeights(type)) {
+            throw new UnsupportedOperationException(name + ": backend " + checks.backendName() + " does not take "
+                    + type.label() + " weights; it takes " + checks.weightTypes());
+        }
+        if (type != DType.I8) {
+            return null;
+        }
+        Shape ws = weight.shape();
+        DeviceTensor<B> st = checks.owned(name + ".scales", weight.scales());
+        int group = weight.groupSize();
+        if (group != 0 && ws.dim(1) % group != 0) {
+            throw new IllegalArgumentException(name + ".groupSize: expected a divisor of in=" + ws.dim(1) + ", got "
+                    + group);
+        }
+        Shape expected = group == 0 ? Shape.of(ws.dim(0)) : Shape.of(ws.dim(0), ws.dim(1) / group);
+        expect(name + ".scales", weight.scales(), expected, dtype);
+        return st.buffer();
     }
 
     PlumbingFamily.NormCall<B> rmsNorm(Tensor x, Tensor weight, double eps, Tensor out) {
@@ -82,20 +116,21 @@ final class PlumbingChecks<B> {
                 ot.buffer());
     }
 
-    PlumbingFamily.EmbeddingCall<B> embedding(Tensor table, int[] ids, Tensor out) {
-        DeviceTensor<B> tt = checks.owned("table", table);
-        checks.supported(Operation.PLUMBING, table.dtype());
+    PlumbingFamily.EmbeddingCall<B> embedding(Weight table, int[] ids, Tensor out) {
+        notNull("table", table);
+        DeviceTensor<B> tt = checks.owned("table", table.values());
+        DeviceTensor<B> ot = checks.owned("out", out);
+        checks.supported(Operation.PLUMBING, out.dtype());
         Shape ts = table.shape();
         if (ts.rank() != 2) {
             throw new IllegalArgumentException("table: expected shape [vocab, d], got " + ts);
         }
         notNull("ids", ids);
-        DeviceTensor<B> ot = checks.owned("out", out);
         Shape os = out.shape();
         if (os.dim(-1) != ts.dim(1) || os.rank() < 2) {
             throw new IllegalArgumentException("out: expected shape [..., d=" + ts.dim(1) + "], got " + os);
         }
-        sameType("out", out, table.dtype());
+        B scales = weightType("table", table, out.dtype());
         if (ids.length != os.elementCount() / ts.dim(1)) {
             throw new IllegalArgumentException("ids: expected " + os.elementCount() / ts.dim(1)
                     + " token ids for out " + os + ", got " + ids.length);
@@ -107,8 +142,8 @@ final class PlumbingChecks<B> {
             }
         }
         // the engine may read the ids after the call returned (an enqueued kernel): it gets its own copy
-        return new PlumbingFamily.EmbeddingCall<>(table.dtype(), ts.dim(0), ts.dim(1), ids.clone(), tt.buffer(),
-                ot.buffer());
+        return new PlumbingFamily.EmbeddingCall<>(out.dtype(), ts.dim(0), ts.dim(1), ids.clone(), tt.buffer(),
+                table.type(), scales, table.groupSize(), ot.buffer());
     }
 
     PlumbingFamily.RotaryCall<B> rotary(Tensor x, long startPosition, int rotaryDim, double base, Tensor out) {

@@ -74,7 +74,10 @@ public final class Engine<B> {
         addIf(ops, basedAttention, Operation.BASED_ATTENTION);
         addIf(ops, conv, Operation.CAUSAL_CONV);
         addIf(ops, plumbing, Operation.PLUMBING);
-        this.capabilities = new Capabilities(precisions, ops, maps, false, copy != null);
+        Set<DType> weights = EnumSet.noneOf(DType.class);
+        weights.addAll(precisions);
+        weights.addAll(b.weightTypes);
+        this.capabilities = new Capabilities(precisions, ops, maps, weights, copy != null);
     }
 
     private static void addIf(Set<Operation> ops, Object family, Operation op) {
@@ -101,6 +104,8 @@ public final class Engine<B> {
         b.basedAttention = basedAttention;
         b.conv = conv;
         b.plumbing = plumbing;
+        b.weightTypes.addAll(capabilities.weightTypes());
+        b.weightTypes.removeAll(precisions);
         b.maps.putAll(maps);
         b.copy = copy;
         b.synchronize = synchronize;
@@ -236,6 +241,7 @@ public final class Engine<B> {
         private Runnable close;
         private boolean statesSurviveFailures;
         private final List<Object> extensions = new ArrayList<>();
+        private final Set<DType> weightTypes = EnumSet.noneOf(DType.class);
 
         private Builder(Memory<B> memory, Set<DType> precisions) {
             if (memory == null) {
@@ -243,6 +249,10 @@ public final class Engine<B> {
             }
             if (precisions == null || precisions.isEmpty() || precisions.stream().anyMatch(java.util.Objects::isNull)) {
                 throw new IllegalArgumentException("precisions: expected at least one element type, got " + precisions);
+            }
+            if (precisions.stream().anyMatch(t -> !t.isCompute())) {
+                throw new IllegalArgumentException("precisions: expected compute types (f32, f64), got " + precisions
+                        + "; declare weight storage types with plumbing(family, weightTypes)");
             }
             this.memory = memory;
             this.precisions = EnumSet.copyOf(precisions);
@@ -302,9 +312,23 @@ public final class Engine<B> {
             return this;
         }
 
-        /** Supplies the model plumbing. */
+        /** Supplies the model plumbing, its weights stored in the engine's precisions. */
         public Builder<B> plumbing(PlumbingFamily<B> family) {
             this.plumbing = required("plumbing", family);
+            return this;
+        }
+
+        /**
+         * Supplies the model plumbing, whose {@code linear} and {@code embedding} also take weights stored in
+         * {@code weightTypes} ({@link DType#BF16}, {@link DType#F16}, {@link DType#I8} with scales).
+         */
+        public Builder<B> plumbing(PlumbingFamily<B> family, Set<DType> weightTypes) {
+            this.plumbing = required("plumbing", family);
+            if (weightTypes == null || weightTypes.stream().anyMatch(java.util.Objects::isNull)) {
+                throw new IllegalArgumentException("weightTypes: expected a set of element types, got " + weightTypes);
+            }
+            this.weightTypes.clear();
+            this.weightTypes.addAll(weightTypes);
             return this;
         }
 
@@ -351,6 +375,7 @@ public final class Engine<B> {
             conv = null;
             plumbing = null;
             maps.clear();
+            weightTypes.clear();
             return this;
         }
 

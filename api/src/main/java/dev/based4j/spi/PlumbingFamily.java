@@ -45,10 +45,16 @@ public interface PlumbingFamily<B> {
     void slice(SliceCall<B> call);
 
     /**
-     * {@code x [rows, inFeatures]}, {@code weight [outFeatures, inFeatures]}, {@code bias [outFeatures]} or null,
-     * {@code out [rows, outFeatures]} (not {@code x}).
+     * {@code x [rows, inFeatures]}, {@code weight [outFeatures, inFeatures]} stored as {@code weightType},
+     * {@code bias [outFeatures]} or null, {@code out [rows, outFeatures]} (not {@code x}); {@code x}, {@code bias},
+     * {@code out} and {@code scales} are of {@code dtype}. {@code weightType} is {@code dtype} unless the engine
+     * declared more weight types ({@link Engine.Builder#plumbing(PlumbingFamily, java.util.Set)}): for
+     * {@link DType#BF16} and {@link DType#F16} each weight element is widened to {@code dtype}; for {@link DType#I8}
+     * it is multiplied by its scale, {@code scales [outFeatures]} ({@code groupSize} 0) or {@code scales
+     * [outFeatures, inFeatures / groupSize]}. Products accumulate in {@code dtype}.
      */
-    record LinearCall<B>(DType dtype, long rows, int inFeatures, int outFeatures, B x, B weight, B bias, B out) {}
+    record LinearCall<B>(DType dtype, long rows, int inFeatures, int outFeatures, B x, B weight, DType weightType,
+            B scales, int groupSize, B bias, B out) {}
 
     /** {@code x, out [rows, dim]}, {@code weight [dim]}, {@code eps} finite and positive. */
     record NormCall<B>(DType dtype, long rows, int dim, double eps, B x, B weight, B out) {}
@@ -59,8 +65,13 @@ public interface PlumbingFamily<B> {
     /** {@code a, b, out} of {@code elements} elements. */
     record BinaryCall<B>(DType dtype, long elements, B a, B b, B out) {}
 
-    /** {@code table [vocab, dim]}, {@code out [ids.length, dim]}, every id in {@code [0, vocab)}. */
-    record EmbeddingCall<B>(DType dtype, int vocab, int dim, int[] ids, B table, B out) {}
+    /**
+     * {@code table [vocab, dim]} stored as {@code tableType} (scaled like a {@link LinearCall}'s weight: per row, or
+     * per group of {@code groupSize} columns, for {@link DType#I8}), {@code out [ids.length, dim]} of {@code dtype},
+     * every id in {@code [0, vocab)}.
+     */
+    record EmbeddingCall<B>(DType dtype, int vocab, int dim, int[] ids, B table, DType tableType, B scales,
+            int groupSize, B out) {}
 
     /**
      * {@code x, out [rows, seq, dim]} ({@code rows = batch·heads}); token {@code t} is at absolute position

@@ -71,7 +71,10 @@ public final class HostTensor {
         return t;
     }
 
-    /** Copies {@code data} into a new tensor of {@code shape} stored as {@code dtype} (rounding for F32). */
+    /**
+     * Copies {@code data} into a new tensor of {@code shape} stored as {@code dtype} (rounding to the nearest value of
+     * the type; for {@link DType#I8}, to the nearest integer, which must lie in -128..127).
+     */
     public static HostTensor of(double[] data, Shape shape, DType dtype) {
         checkLength(data == null ? -1 : data.length, shape);
         HostTensor t = allocate(shape, dtype);
@@ -79,7 +82,7 @@ public final class HostTensor {
             MemorySegment.copy(data, 0, t.segment, F64, 0, data.length);
         } else {
             for (int i = 0; i < data.length; i++) {
-                t.segment.setAtIndex(F32, i, (float) data[i]);
+                t.setDouble(i, data[i]);
             }
         }
         return t;
@@ -111,17 +114,35 @@ public final class HostTensor {
         return segment;
     }
 
-    /** @return element {@code index} (row-major) widened to double */
+    /** @return element {@code index} (row-major) widened to double ({@link DType#I8}: the integer itself) */
     public double getDouble(long index) {
-        return dtype == DType.F64 ? segment.getAtIndex(F64, index) : segment.getAtIndex(F32, index);
+        return switch (dtype) {
+            case F64 -> segment.getAtIndex(F64, index);
+            case F32 -> segment.getAtIndex(F32, index);
+            case BF16 -> DType.fromBf16(segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index));
+            case F16 -> Float.float16ToFloat(segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index));
+            case I8 -> segment.get(ValueLayout.JAVA_BYTE, index);
+        };
     }
 
-    /** Sets element {@code index} (row-major), rounding to F32 when that is the type. */
+    /**
+     * Sets element {@code index} (row-major), rounded to the nearest value of the type.
+     *
+     * @throws IllegalArgumentException for {@link DType#I8} when the value, rounded, is not in -128..127
+     */
     public void setDouble(long index, double value) {
-        if (dtype == DType.F64) {
-            segment.setAtIndex(F64, index, value);
-        } else {
-            segment.setAtIndex(F32, index, (float) value);
+        switch (dtype) {
+            case F64 -> segment.setAtIndex(F64, index, value);
+            case F32 -> segment.setAtIndex(F32, index, (float) value);
+            case BF16 -> segment.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, DType.toBf16((float) value));
+            case F16 -> segment.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, Float.floatToFloat16((float) value));
+            case I8 -> {
+                long r = Math.round(value);
+                if (!(r >= Byte.MIN_VALUE && r <= Byte.MAX_VALUE) || Double.isNaN(value)) {
+                    throw new IllegalArgumentException("value: expected an int8 in -128..127, got " + value);
+                }
+                segment.set(ValueLayout.JAVA_BYTE, index, (byte) r);
+            }
         }
     }
 
@@ -133,13 +154,13 @@ public final class HostTensor {
             MemorySegment.copy(segment, F64, 0, out, 0, n);
         } else {
             for (int i = 0; i < n; i++) {
-                out[i] = segment.getAtIndex(F32, i);
+                out[i] = getDouble(i);
             }
         }
         return out;
     }
 
-    /** @return a copy of all elements as float (rounding F64) */
+    /** @return a copy of all elements as float (rounding F64; BF16, F16 and I8 convert exactly) */
     public float[] toFloatArray() {
         int n = Math.toIntExact(shape.elementCount());
         float[] out = new float[n];
@@ -147,7 +168,7 @@ public final class HostTensor {
             MemorySegment.copy(segment, F32, 0, out, 0, n);
         } else {
             for (int i = 0; i < n; i++) {
-                out[i] = (float) segment.getAtIndex(F64, i);
+                out[i] = (float) getDouble(i);
             }
         }
         return out;

@@ -79,7 +79,7 @@ class CpuBackendProviderTest {
                 assertThat(caps.featureMapsOf(op)).as(op.name()).isEqualTo(EnumSet.allOf(FeatureMap.Kind.class));
             }
             assertThat(caps.precisions()).containsExactlyInAnyOrder(DType.F32, DType.F64);
-            assertThat(caps.reducedPrecision()).isFalse();
+            assertThat(caps.weightTypes()).as("weights in the compute types").contains(DType.F32, DType.F64);
             assertThat(caps.runsModels()).isTrue();
         }
     }

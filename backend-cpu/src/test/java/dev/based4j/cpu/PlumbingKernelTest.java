@@ -63,7 +63,7 @@ class PlumbingKernelTest {
     @Nested
     class Activations {
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void rmsNormMatchesTheReference(DType dtype) {
             long seed = 2;
             Random random = new Random(seed);
@@ -78,7 +78,7 @@ class PlumbingKernelTest {
         }
 
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void siluAndGeluMatchTheReferenceFromMinus12To12(DType dtype) {
             int n = 40_000; // more than one block of the element-wise tasks
             double[] x = new double[n];
@@ -93,7 +93,7 @@ class PlumbingKernelTest {
         }
 
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void addAndMultiplyMatchTheReference(DType dtype) {
             long seed = 3;
             Random random = new Random(seed);
@@ -118,7 +118,7 @@ class PlumbingKernelTest {
     @Nested
     class Gathers {
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void embeddingGathersRows(DType dtype) {
             long seed = 4;
             Random random = new Random(seed);
@@ -150,7 +150,7 @@ class PlumbingKernelTest {
         }
 
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void splitMergeAndSliceMoveTheRightElements(DType dtype) {
             long seed = 6;
             Random random = new Random(seed);

@@ -98,7 +98,7 @@ class SlidingWindowKernelTest {
         int[][] plans = {{4, 1}, {4, 3}, {4, 4}, {4, 5}, {4, 13}, {0, 6}, {1, 1, 1, 1}, {5, 3, 2, 1, 7, 1, 12},
                 {16, 40, 1, 1, 9}};
         List<Arguments> cases = new ArrayList<>();
-        for (DType dtype : DType.values()) {
+        for (DType dtype : DType.compute()) {
             for (int[] plan : plans) {
                 cases.add(Arguments.of(dtype, plan));
             }
@@ -130,7 +130,7 @@ class SlidingWindowKernelTest {
         }
 
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void handlesALongSequenceWithAnExplicitScale(DType dtype) {
             long seed = 5;
             Case c = new Case(new SlidingWindowSpec(64, OptionalDouble.of(0.3)), 1, 2, 16, 16, 0, seed);
@@ -145,7 +145,7 @@ class SlidingWindowKernelTest {
     @Nested
     class Decode {
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void prefillOfNThenDecodeOfMEqualsPrefillOfNPlusM(DType dtype) {
             int n = 9;
             int m = 7;
@@ -170,7 +170,7 @@ class SlidingWindowKernelTest {
     @Nested
     class FullAttention {
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void unboundedLookbackWithAGrowingCacheIsFullCausalAttention(DType dtype) {
             long seed = 8;
             Case c = new Case(SlidingWindowSpec.unbounded(), 2, 2, 8, 4, 300, seed);

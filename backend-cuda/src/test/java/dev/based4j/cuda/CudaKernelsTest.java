@@ -67,7 +67,7 @@ class CudaKernelsTest {
     @Nested
     class FeatureMaps {
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void everyMapMatchesItsReference(DType t) {
             long seed = 11;
             Random r = new Random(seed);
@@ -126,42 +126,42 @@ class CudaKernelsTest {
     @Nested
     class LinearAttention {
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void taylorChunkedRunsManyChunksAndContinuesFromTheState(DType t) {
             LinearAttentionSpec spec = LinearAttentionSpec.of(new Taylor(16)).withAlgorithm(PrefillAlgorithm.CHUNKED);
             linearAttentionCase("taylor f16 chunked", 101, spec, t, 2, 2, 64, new int[] {150, 41}, 0, 1.0, false);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void taylorChunkedSplitsWideValuesOverColumnBlocks(DType t) {
             LinearAttentionSpec spec = LinearAttentionSpec.of(new Taylor(8)).withAlgorithm(PrefillAlgorithm.CHUNKED);
             linearAttentionCase("taylor f8 dv80 chunked", 102, spec, t, 1, 3, 80, new int[] {70, 5}, 2, 1.0, false);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void taylorQuadraticFormMatches(DType t) {
             LinearAttentionSpec spec = LinearAttentionSpec.of(new Taylor(16)).withAlgorithm(PrefillAlgorithm.QUADRATIC);
             linearAttentionCase("taylor f16 quadratic", 103, spec, t, 1, 2, 40, new int[] {130, 70}, 1, 1.0, false);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void taylorRecurrentFormMatches(DType t) {
             LinearAttentionSpec spec = LinearAttentionSpec.of(new Taylor(4)).withAlgorithm(PrefillAlgorithm.RECURRENT);
             linearAttentionCase("taylor f4 recurrent", 104, spec, t, 2, 1, 8, new int[] {12}, 0, 1.0, false);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void decodeContinuesExactlyWherePrefillStopped(DType t) {
             LinearAttentionSpec spec = LinearAttentionSpec.of(new Taylor(16));
             linearAttentionCase("taylor f16 auto", 105, spec, t, 2, 3, 64, new int[] {33}, 4, 1.0, false);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void genericMapsPrefillAndDecode(DType t) {
             long seed = 106;
             int d = 8;
@@ -175,14 +175,14 @@ class CudaKernelsTest {
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void cosFormerPrefillsAFreshState(DType t) {
             linearAttentionCase("cosformer", 107, LinearAttentionSpec.of(new CosFormer(8)), t, 2, 1, 12,
                     new int[] {40}, 0, 1.0, false);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void taylorWiderThanTheFusedKernelsRunsGeneric(DType t) {
             linearAttentionCase("taylor f20 generic", 108, LinearAttentionSpec.of(new Taylor(20)), t, 1, 1, 16,
                     new int[] {35}, 2, 0.7, false);
@@ -237,31 +237,31 @@ class CudaKernelsTest {
     @Nested
     class SlidingWindow {
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void prefillContinuesFromTheRingAndDecodeFollows(DType t) {
             windowCase("window 5", 201, 5, false, t, 2, 2, 16, 24, new int[] {25, 3, 15}, 6);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void windowLongerThanTheCallAndKeyTilesSpanningBlocks(DType t) {
             windowCase("window 40", 202, 40, false, t, 1, 2, 8, 16, new int[] {70, 10}, 3);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void selfOnlyWindow(DType t) {
             windowCase("window 0", 203, 0, false, t, 1, 1, 4, 4, new int[] {9}, 2);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void unboundedIsFullCausalAttention(DType t) {
             windowCase("unbounded", 204, 0, true, t, 1, 2, 8, 8, new int[] {20, 7}, 3);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void valuesWiderThanOnePassOfColumns(DType t) {
             windowCase("dv 160", 205, 6, false, t, 1, 1, 12, 160, new int[] {20}, 2);
         }
@@ -316,25 +316,25 @@ class CudaKernelsTest {
     @Nested
     class BasedAttention {
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void prefillInPiecesThenDecodeMatchesTheDefinition(DType t) {
             basedCase("taylor f8 w8", 301, new Taylor(8), 8, t, 2, 2, 16, new int[] {5, 60, 9}, 12, 1.0);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void largeLogitsStayFinite(DType t) {
             basedCase("taylor f16 w16 big logits", 302, new Taylor(16), 16, t, 1, 2, 32, new int[] {80}, 3, 4.0);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void windowOfOnlyTheCurrentToken(DType t) {
             basedCase("taylor f8 w0", 303, new Taylor(8), 0, t, 1, 2, 16, new int[] {20}, 3, 1.0);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void otherPositiveMapsTakeTheGenericPath(DType t) {
             basedCase("poselu w4", 304, new PosElu(8), 4, t, 1, 2, 12, new int[] {30, 4}, 3, 1.0);
         }
@@ -372,19 +372,19 @@ class CudaKernelsTest {
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void prefillThenStepsCarryTheWindow(DType t) {
             convCase("k3", 401, t, 2, 10, 3, new int[] {9, 1, 1, 2, 1}, false);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void callsShorterThanTheKernel(DType t) {
             convCase("k4 short", 402, t, 1, 5, 4, new int[] {2, 1, 3, 1}, false);
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void inPlaceReadsEveryInputBeforeOverwritingIt(DType t) {
             convCase("k3 in place", 403, t, 2, 6, 3, new int[] {7, 1, 2}, true);
         }
@@ -395,7 +395,7 @@ class CudaKernelsTest {
     @Nested
     class Plumbing {
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void linearWithAndWithoutBiasOnUnevenTiles(DType t) {
             long seed = 501;
             Random r = new Random(seed);
@@ -413,7 +413,7 @@ class CudaKernelsTest {
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void rmsNormAndActivations(DType t) {
             long seed = 502;
             Random r = new Random(seed);
@@ -441,7 +441,7 @@ class CudaKernelsTest {
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void embeddingGathersRows(DType t) {
             long seed = 503;
             Random r = new Random(seed);
@@ -458,7 +458,7 @@ class CudaKernelsTest {
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void rotaryAtLargePositionsWithPassThroughDimensions(DType t) {
             long seed = 504;
             Random r = new Random(seed);
@@ -472,7 +472,7 @@ class CudaKernelsTest {
         }
 
         @ParameterizedTest
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void headsSplitMergeAndSlice(DType t) {
             long seed = 505;
             Random r = new Random(seed);

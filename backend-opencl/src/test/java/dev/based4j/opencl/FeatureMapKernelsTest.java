@@ -27,7 +27,7 @@ class FeatureMapKernelsTest {
         Stream<FeatureMap> maps = Stream.of(new Taylor(16), new Taylor(8), new Identity(16), new Relu(16),
                 new PosElu(16), new Square(16), new CosFormer(16), Performer.orthogonal(16, 64, 3),
                 AllPoly.random(16, 4));
-        return maps.flatMap(m -> Stream.of(DType.values()).map(t -> Arguments.of(m, t)));
+        return maps.flatMap(m -> DType.compute().stream().map(t -> Arguments.of(m, t)));
     }
 
     @ParameterizedTest(name = "{0} {1}")

@@ -46,7 +46,7 @@ class PlumbingKernelsTest {
     @Nested
     class Elementwise {
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void rmsNormSiluGeluAddMultiply(DType dtype) {
             Backend b = backend();
             assumePrecision(b, dtype);
@@ -86,7 +86,7 @@ class PlumbingKernelsTest {
     @Nested
     class Layout {
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void embeddingGathersRows(DType dtype) {
             Backend b = backend();
             assumePrecision(b, dtype);
@@ -116,7 +116,7 @@ class PlumbingKernelsTest {
         }
 
         @ParameterizedTest(name = "{0}")
-        @EnumSource(DType.class)
+        @EnumSource(value = DType.class, names = {"F32", "F64"})
         void splitMergeAndSliceMoveElementsExactly(DType dtype) {
             Backend b = backend();
             assumePrecision(b, dtype);

@@ -95,7 +95,7 @@ public final class ConformanceRunner {
         private boolean bundledGolden = true;
         private final List<Path> goldenFolders = new ArrayList<>();
         private Set<KernelFamily> families = EnumSet.allOf(KernelFamily.class);
-        private Set<DType> precisions = EnumSet.allOf(DType.class);
+        private Set<DType> precisions = EnumSet.copyOf(DType.compute());
         private List<GoldenModelRunner> modelRunners;
         private Consumer<ResultRow> listener;
         private Predicate<? super ConformanceCase> filter = c -> true;

@@ -13,7 +13,7 @@ import java.util.Objects;
  * whole-model logits                                   1e-9    1e-4
  * </pre>
  *
- * A backend that declares {@link dev.based4j.Capabilities#reducedPrecision()} is held to 2e-2.
+ * A result computed from weights stored in bf16, f16 or int8 is held to 2e-2.
  */
 public final class Tolerances {
     /** Tolerance of a backend that stores or multiplies in bf16/fp16. */
@@ -36,7 +36,7 @@ public final class Tolerances {
     /**
      * @param dtype the precision the backend computed in
      * @param kind the kind of result
-     * @param reducedPrecision whether the backend declares bf16/fp16 storage or arithmetic
+     * @param reducedPrecision whether the result comes from weights stored in bf16, f16 or int8
      * @return the largest relative error that passes
      */
     public static double of(DType dtype, Kind kind, boolean reducedPrecision) {
@@ -48,6 +48,8 @@ public final class Tolerances {
         return switch (dtype) {
             case F64 -> kind == Kind.LOGITS ? 1e-9 : 1e-10;
             case F32 -> kind == Kind.SINGLE ? 1e-5 : 1e-4;
+            default -> throw new IllegalArgumentException("dtype: expected a compute type (f32, f64), got "
+                    + dtype.label());
         };
     }
 }

@@ -12,7 +12,7 @@ public final class GoldenReport {
     public static void main(String[] args) {
         TinyGolden g = TinyGolden.load();
         try (Backend b = Backends.select(args.length > 0 ? args[0] : "cpu")) {
-            for (DType t : DType.values()) {
+            for (DType t : DType.compute()) {
                 try (BasedModel m = BasedModel.fromWeights(b, g.config, WeightSource.of(g.weights), t)) {
                     double e = TinyGolden.relativeError(m.logits(g.ids, g.batch, g.seq).toDoubleArray(), g.logits);
                     System.out.printf("%s %s: tiny_lm logits relative error %.3e%n", b.name(), t.label(), e);

@@ -33,11 +33,16 @@ public enum ElementType {
         return byteSize;
     }
 
-    /** @return the element type of a based4j dtype */
+    /**
+     * @return the element type of a based4j compute dtype
+     * @throws IllegalArgumentException for a weight storage type this backend does not compute in
+     */
     public static ElementType of(DType dtype) {
         return switch (dtype) {
             case F32 -> FLOAT;
             case F64 -> DOUBLE;
+            default -> throw new IllegalArgumentException("dtype: the onnx backend computes in f32 or f64, got "
+                    + dtype.label());
         };
     }
 }

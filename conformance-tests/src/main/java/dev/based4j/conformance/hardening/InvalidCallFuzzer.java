@@ -654,7 +654,7 @@ public final class InvalidCallFuzzer {
                     case 3 -> new Case("linear", "weight of rank 1", Set.of("weight"),
                             () -> backend.linear(x, s.random(random, Shape.of(d)), null, y), null);
                     default -> new Case("linear(x, weight, bias)", "null weight", Set.of("weight"),
-                            () -> s.own(backend.linear(x, null, null)), null);
+                            () -> s.own(backend.linear(x, (Tensor) null, null)), null);
                 };
             }
             case 1 -> {

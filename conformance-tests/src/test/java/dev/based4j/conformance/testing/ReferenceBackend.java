@@ -36,13 +36,13 @@ public class ReferenceBackend implements Memory<HostTensor>, FeatureMapFamily<Ho
 
     /** @return another instance, named {@code name} (to play a second, different backend) */
     public static Backend create(String name) {
-        return new ReferenceBackend().backend(name, EnumSet.allOf(DType.class), EnumSet.allOf(Operation.class),
+        return new ReferenceBackend().backend(name, EnumSet.copyOf(DType.compute()), EnumSet.allOf(Operation.class),
                 EnumSet.allOf(FeatureMap.Kind.class));
     }
 
     /** @return this engine as backend {@code reference}, every family and feature map, F32 and F64 */
     public Backend backend() {
-        return backend("reference", EnumSet.allOf(DType.class), EnumSet.allOf(Operation.class),
+        return backend("reference", EnumSet.copyOf(DType.compute()), EnumSet.allOf(Operation.class),
                 EnumSet.allOf(FeatureMap.Kind.class));
     }
 

@@ -93,7 +93,7 @@ class CapacityExperimentTest {
             without.remove(FeatureMap.Kind.POSELU);
             maps.put(op, without);
         });
-        Capabilities noPosElu = new Capabilities(all.precisions(), all.operations(), maps, all.reducedPrecision(),
+        Capabilities noPosElu = new Capabilities(all.precisions(), all.operations(), maps, all.weightTypes(),
                 all.copiesRows());
         Backend restricted = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
                 new Class<?>[] {Backend.class}, (proxy, method, args) -> {
