@@ -11,6 +11,7 @@ module dev.based4j.model {
     requires transitive dev.based4j.api;
     requires com.fasterxml.jackson.databind;
     requires ai.djl.tokenizers;
+    requires jdk.management;
 
     exports dev.based4j.model;
 }
