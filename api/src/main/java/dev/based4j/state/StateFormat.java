@@ -228,12 +228,13 @@ public final class StateFormat {
     /**
      * Reads all of {@code in} and decodes it.
      *
-     * @throws CorruptStateException when the stream holds more than {@link #readLimit()} bytes (read no further), or
-     *     its bytes are not a valid state
+     * @throws CorruptStateException when the stream holds more than a third of {@link #readLimit()} bytes (read no
+     *     further: a stream of unknown length is read into growing buffers and copied once, so it takes up to twice
+     *     its size on the heap), or its bytes are not a valid state
      */
     public static List<StateSnapshot> read(InputStream in) throws IOException {
         Objects.requireNonNull(in, "in");
-        long limit = readLimit();
+        long limit = readLimit() / 3;
         byte[] bytes = in.readNBytes((int) limit);
         if (bytes.length == limit && in.read() >= 0) {
             throw new CorruptStateException("state: the stream holds more than " + limit + " bytes, the most that can be"
