@@ -528,6 +528,14 @@ class AdversarialInputsTest {
             }
             cases.add(refusedElsewhere("a-fifo", d -> assertThat(outcome.get("a-fifo")).as("a-fifo")
                     .startsWith("REFUSED CheckpointException: ").contains("tokenizer.json: not a regular file")));
+            cases.add(refused("vocab-json-trailing-garbage", CKPT, d -> TextTokenizer.fromVocabAndMerges(
+                    Files.writeString(d.resolve(TextTokenizer.VOCAB_FILE), "{\"a\": 0, \"b\": 1} {}"),
+                    Files.writeString(d.resolve(TextTokenizer.MERGES_FILE), "a b\n")).close(), "vocab.json",
+                    "not valid JSON"));
+            cases.add(refused("vocab-json-id-beyond-int", CKPT, d -> TextTokenizer.fromVocabAndMerges(
+                    Files.writeString(d.resolve(TextTokenizer.VOCAB_FILE), "{\"a\": 0, \"b\": 4294967297}"),
+                    Files.writeString(d.resolve(TextTokenizer.MERGES_FILE), "a b\n")).close(), "vocab.json",
+                    "token 'b' has id 4294967297"));
             cases.add(refused("text-beyond-the-limit", IllegalArgumentException.class, d -> {
                 Path file = Files.writeString(d.resolve(TextTokenizer.TOKENIZER_FILE), tokenizer().toString());
                 try (TextTokenizer tok = TextTokenizer.fromTokenizerJson(file)) {
