@@ -448,30 +448,37 @@ public final class SafetensorsFile implements AutoCloseable {
         MemorySegment dst = out.segment();
         long from = dataStart + e.offset();
         if (e.dtype() == StoredType.F32 && target == DType.F32 || e.dtype() == StoredType.F64 && target == DType.F64) {
+            // read a chunk straight into place, then check it while it is still in the cache
             for (long done = 0; done < bytes; ) {
-                int n = (int) Math.min(bytes - done, 1L << 30);
-                readFully(path, channel, dst.asSlice(done, n).asByteBuffer(), from + done, opened.size());
+                int n = (int) Math.min(bytes - done, CHUNK_BYTES);
+                MemorySegment chunk = dst.asSlice(done, n);
+                readFully(path, channel, chunk.asByteBuffer(), from + done, opened.size());
+                checkFinite(e, chunk, done / target.byteSize(), target);
                 done += n;
             }
-            checkFinite(e, dst, target);
         } else {
             convert(e, from, dst, target);
         }
         return HostTensor.wrap(dst.asReadOnly(), out.shape(), target);
     }
 
-    private void checkFinite(Entry e, MemorySegment seg, DType type) {
-        long n = e.elementCount();
+    /**
+     * Checks the elements of {@code seg}, which start at element {@code first} of the tensor: a value is finite when
+     * its exponent bits are not all ones, so the check reads the bits and never converts.
+     */
+    private void checkFinite(Entry e, MemorySegment seg, long first, DType type) {
         if (type == DType.F32) {
+            long n = seg.byteSize() / 4;
             for (long i = 0; i < n; i++) {
-                if (!Float.isFinite(seg.getAtIndex(F32_LE, i))) {
-                    throw notFinite(e, i, seg.getAtIndex(F32_LE, i), null);
+                if ((seg.getAtIndex(I32_LE, i) & 0x7F80_0000) == 0x7F80_0000) {
+                    throw notFinite(e, first + i, seg.getAtIndex(F32_LE, i), null);
                 }
             }
         } else {
+            long n = seg.byteSize() / 8;
             for (long i = 0; i < n; i++) {
-                if (!Double.isFinite(seg.getAtIndex(F64_LE, i))) {
-                    throw notFinite(e, i, seg.getAtIndex(F64_LE, i), null);
+                if ((seg.getAtIndex(I64_LE, i) & 0x7FF0_0000_0000_0000L) == 0x7FF0_0000_0000_0000L) {
+                    throw notFinite(e, first + i, seg.getAtIndex(F64_LE, i), null);
                 }
             }
         }
@@ -496,6 +503,8 @@ public final class SafetensorsFile implements AutoCloseable {
                 + " checkpoint is damaged, or the model diverged in training)");
     }
 
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort S16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfDouble F64_LE =
