@@ -48,11 +48,13 @@ public final class BasedModel implements AutoCloseable {
     }
 
     private final BasedConfig config;
+    private final ModelFootprint footprint;
     private final LayerStack stack;
     private final AutoCloseable owned;
 
     private BasedModel(BasedConfig config, LayerStack stack, AutoCloseable owned) {
         this.config = config;
+        this.footprint = ModelFootprint.of(config);
         this.stack = stack;
         this.owned = owned;
     }
@@ -265,7 +267,7 @@ public final class BasedModel implements AutoCloseable {
         if (batch < 1) {
             throw new IllegalArgumentException("batch: expected >= 1, got " + batch);
         }
-        ModelFootprint.of(config).requireFits("batch " + batch, config, dtype(), batch, 1);
+        footprint.requireFits("batch " + batch, config, dtype(), batch, 1);
         return stack.newState(batch);
     }
 
@@ -284,8 +286,7 @@ public final class BasedModel implements AutoCloseable {
      */
     public Tensor prefill(int[] ids, int batch, int seq, LayerStack.State state) {
         if (batch >= 1 && seq >= 1) {
-            ModelFootprint.of(config).requireFits("prefill of " + batch + " x " + seq + " tokens", config, dtype(),
-                    batch, seq);
+            footprint.requireFits("prefill of " + batch + " x " + seq + " tokens", config, dtype(), batch, seq);
         }
         return stack.prefill(ids, batch, seq, state);
     }

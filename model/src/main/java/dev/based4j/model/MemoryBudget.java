@@ -59,14 +59,23 @@ public final class MemoryBudget {
     }
 
     private static long physicalBytes() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            long total = os.getTotalMemorySize();
-            if (total > 0) {
-                return total;
+        return Physical.BYTES;
+    }
+
+    /** The physical memory, read once (it does not change while the JVM runs, and reading it is a system call). */
+    private static final class Physical {
+        static final long BYTES = read();
+
+        private static long read() {
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+                long total = os.getTotalMemorySize();
+                if (total > 0) {
+                    return total;
+                }
             }
+            // no figure from the platform: the heap's maximum twice over is what the JVM was sized for
+            return 2 * Runtime.getRuntime().maxMemory();
         }
-        // no figure from the platform: the heap's maximum twice over is what the JVM was sized for
-        return 2 * Runtime.getRuntime().maxMemory();
     }
 
     /** Parses {@code 123}, {@code 64m}, {@code 2g}, ... into bytes. */
