@@ -55,7 +55,7 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * The standing adversarial suite of the files based4j reads: every crafted input of the robustness review and its
+ * The standing adversarial suite of the files based4j reads: every crafted input known to have broken it, and its
  * neighbours, generated under {@code target/adversarial/<kind>/<case>}, each with the exception it must end in and
  * the fragments its message must hold (the file, the key, the value, the limit), or a property that must hold. A
  * case that ends any other way (another exception, an {@link OutOfMemoryError}, {@link InternalError}, a hang past
