@@ -13,6 +13,7 @@ import dev.based4j.spi.SlidingWindowFamily;
 import dev.based4j.state.BasedAttentionState;
 import dev.based4j.state.ConvState;
 import dev.based4j.state.LinearAttentionState;
+import dev.based4j.state.StateFormat;
 import dev.based4j.state.WindowState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.Shape;
@@ -230,11 +231,11 @@ final class CallChecks<B> {
 
     // ---------------------------------------------------------------- shared checks
 
-    /** A state must be able to take {@code tokens} more without its position overflowing. */
+    /** A state must be able to take {@code tokens} more without passing the largest position, checked before it. */
     static void room(long position, int tokens) {
-        if (position > Long.MAX_VALUE - tokens) {
-            throw new IllegalArgumentException("state: position " + position + " cannot take " + tokens
-                    + " more tokens without overflowing");
+        if (tokens > StateFormat.MAX_POSITION - position) {
+            throw new IllegalArgumentException("state: position " + position + " + " + tokens + " tokens would pass"
+                    + " the largest position " + StateFormat.MAX_POSITION + " (2^53)");
         }
     }
 

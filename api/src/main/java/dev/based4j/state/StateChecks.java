@@ -37,9 +37,9 @@ final class StateChecks {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens: expected >= 0, got " + tokens);
         }
-        if (state.position() > Long.MAX_VALUE - tokens) {
-            throw new IllegalStateException("state: position " + state.position() + " cannot advance by " + tokens
-                    + " tokens without overflowing");
+        if (tokens > StateFormat.MAX_POSITION - state.position()) {
+            throw new IllegalStateException("state: position " + state.position() + " + " + tokens + " tokens would pass"
+                    + " the largest position " + StateFormat.MAX_POSITION + " (2^53)");
         }
     }
 }

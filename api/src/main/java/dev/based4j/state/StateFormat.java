@@ -32,7 +32,7 @@ import java.util.zip.CRC32C;
  * count      u16      number of states that follow
  * per state:
  *   kind     u16      {@link StateSnapshot.Kind#code()}
- *   position i64
+ *   position i64      0 .. {@link #MAX_POSITION} (2^53)
  *   metas    u16, then per entry: name (u16 length + UTF-8), i32 value
  *   tensors  u16, then per entry: name (u16 length + UTF-8), dtype u8 (1 = f32, 2 = f64),
  *            rank u8, dims i32 × rank, element data
@@ -42,7 +42,11 @@ import java.util.zip.CRC32C;
  *
  * Reading checks the magic and the version first, then the trailer length and the checksum, then every length
  * against the bytes present before allocating, so every truncation and every single-byte change is refused with
- * {@link CorruptStateException}.
+ * {@link CorruptStateException}. A checksum only proves the bytes are the ones written, not that a writer told the
+ * truth, so every field is also checked against this layout: a position above {@link #MAX_POSITION} (where
+ * {@code position + tokens} could wrap negative in a kernel) is refused even with a valid checksum. {@link #load}
+ * reads regular files only (a FIFO would block it, {@code /dev/zero} would never end) and refuses a file larger than
+ * {@link #MAX_BYTES} or than the heap can give before reading it; {@link #read} stops at the same bound.
  *
  * <p>Versions: this build reads the versions in {@link #READABLE_VERSIONS} and writes {@link #VERSION}. A file of any
  * other version, older or newer, is refused with {@link UnsupportedStateVersionException}, which names the version
@@ -62,6 +66,11 @@ public final class StateFormat {
     private static final byte[] MAGIC = "B4JSTATE".getBytes(StandardCharsets.US_ASCII);
     /** Upper bound on one file, refused before reading it into memory. */
     public static final long MAX_BYTES = 1L << 34;
+    /**
+     * The largest position a state may have, 2⁵³: positions stay exact as doubles (rotary angles are computed from
+     * them), and {@code position + tokens} of any call fits a {@code long} with room to spare.
+     */
+    public static final long MAX_POSITION = 1L << 53;
 
     private StateFormat() {}
 
@@ -158,8 +167,9 @@ public final class StateFormat {
                 throw new CorruptStateException("state " + s + ": unknown kind code " + code);
             }
             long position = r.i64();
-            if (position < 0) {
-                throw new CorruptStateException("state " + s + ": negative position " + position);
+            if (position < 0 || position > MAX_POSITION) {
+                throw new CorruptStateException("state " + s + ": position " + position + " outside 0.." + MAX_POSITION
+                        + " (the checksum is valid: the writer stored a position no state can have)");
             }
             int metas = r.u16();
             List<StateSnapshot.Meta> meta = new ArrayList<>();
@@ -215,10 +225,37 @@ public final class StateFormat {
         out.write(encode(states));
     }
 
-    /** Reads all of {@code in} and decodes it. */
+    /**
+     * Reads all of {@code in} and decodes it.
+     *
+     * @throws CorruptStateException when the stream holds more than a third of {@link #readLimit()} bytes (read no
+     *     further: a stream of unknown length is read into growing buffers and copied once, so it takes up to twice
+     *     its size on the heap), or its bytes are not a valid state
+     */
     public static List<StateSnapshot> read(InputStream in) throws IOException {
         Objects.requireNonNull(in, "in");
-        return decode(in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, MAX_BYTES)));
+        long limit = readLimit() / 3;
+        byte[] bytes = in.readNBytes((int) limit);
+        if (bytes.length == limit && in.read() >= 0) {
+            throw new CorruptStateException("state: the stream holds more than " + limit + " bytes, the most that can be"
+                    + " read (" + limitReason() + "); read no further");
+        }
+        return decode(bytes);
+    }
+
+    /**
+     * @return the most bytes one state file may have in this JVM now: the least of {@link #MAX_BYTES}, the largest
+     *     array, and what the heap can still give ({@code Runtime.maxMemory()} minus what is in use)
+     */
+    public static long readLimit() {
+        Runtime rt = Runtime.getRuntime();
+        long heap = Math.max(0, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()));
+        return Math.min(Math.min(MAX_BYTES, Integer.MAX_VALUE - 8), heap);
+    }
+
+    private static String limitReason() {
+        return "at most " + MAX_BYTES + " bytes, " + (Integer.MAX_VALUE - 8) + " in one array, and what the heap can"
+                + " still give of its " + Runtime.getRuntime().maxMemory() + "-byte maximum";
     }
 
     /** Saves atomically: writes {@code file}'s sibling temp file, then moves it over {@code file}. */
@@ -281,15 +318,32 @@ public final class StateFormat {
     /**
      * Loads a file written by {@link #save}.
      *
-     * @throws CorruptStateException when it is truncated, corrupted or of another version
+     * @throws CorruptStateException when it is not a regular file, larger than {@link #readLimit()}, truncated,
+     *     corrupted, of another version, or holds a value this layout does not allow
      */
     public static List<StateSnapshot> load(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        long size = Files.size(file);
-        if (size > MAX_BYTES || size > Integer.MAX_VALUE - 8) {
-            throw new CorruptStateException("state: " + file + " is " + size + " bytes, above the limit");
+        if (!Files.isRegularFile(file)) {
+            throw new CorruptStateException("state: " + file + (Files.exists(file)
+                    ? " is not a regular file (a directory, FIFO, socket or device); a saved state is a regular file"
+                    : ": no such file"));
         }
-        return decode(Files.readAllBytes(file));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            long limit = readLimit();
+            if (size > limit) {
+                throw new CorruptStateException("state: " + file + " is " + size + " bytes, above the " + limit
+                        + " bytes that can be read (" + limitReason() + "); refused before reading it");
+            }
+            ByteBuffer buf = ByteBuffer.allocate((int) size);
+            while (buf.hasRemaining()) {
+                if (ch.read(buf) < 0) {
+                    throw new CorruptStateException("state: " + file + " shrank while being read (" + buf.position()
+                            + " of " + size + " bytes): truncated");
+                }
+            }
+            return decode(buf.array());
+        }
     }
 
     private static final class Writer {

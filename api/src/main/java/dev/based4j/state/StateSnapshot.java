@@ -11,7 +11,7 @@ import java.util.Objects;
  * and read by {@link StateFormat}; restored on any backend by the state classes' {@code restore} methods.
  *
  * @param kind which state this is
- * @param position tokens consumed
+ * @param position tokens consumed, in {@code [0, }{@link StateFormat#MAX_POSITION}{@code ]}
  * @param meta integer metadata (e.g. {@code lookback})
  * @param tensors named host tensors
  */
@@ -68,8 +68,8 @@ public record StateSnapshot(Kind kind, long position, List<Meta> meta, List<Entr
     /** Validates and copies the lists. */
     public StateSnapshot {
         Objects.requireNonNull(kind, "kind");
-        if (position < 0) {
-            throw new IllegalArgumentException("position: expected >= 0, got " + position);
+        if (position < 0 || position > StateFormat.MAX_POSITION) {
+            throw new IllegalArgumentException("position: expected 0.." + StateFormat.MAX_POSITION + ", got " + position);
         }
         meta = List.copyOf(meta);
         tensors = List.copyOf(tensors);

@@ -125,6 +125,45 @@ class StateFormatTest {
     }
 
     @Nested
+    class Layout {
+        /** The bytes of {@code encoded} with the first position replaced and the checksum recomputed. */
+        private static byte[] forged(byte[] encoded, long position) {
+            byte[] b = encoded.clone();
+            java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(14, position);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(b, 0, b.length - 4);
+            java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(b.length - 4, (int) crc.getValue());
+            return b;
+        }
+
+        @Test
+        void aPositionBeyondTheLargestIsRefusedEvenWithAValidChecksum() throws Exception {
+            byte[] good = StateFormat.encode(List.of(smallWindowState()));
+            assertThat(StateFormat.decode(forged(good, StateFormat.MAX_POSITION)).get(0).position())
+                    .as("the largest position itself loads").isEqualTo(StateFormat.MAX_POSITION);
+            for (long p : new long[] {StateFormat.MAX_POSITION + 1, Long.MAX_VALUE, Long.MIN_VALUE}) {
+                assertThatThrownBy(() -> StateFormat.decode(forged(good, p))).as("position %d", p)
+                        .isInstanceOf(CorruptStateException.class).hasMessageContaining("position " + p + " outside");
+            }
+        }
+
+        @Test
+        void aSnapshotCannotHoldAPositionBeyondTheLargest() {
+            assertThatThrownBy(() -> new StateSnapshot(StateSnapshot.Kind.CONV, StateFormat.MAX_POSITION + 1,
+                    List.of(), List.of())).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("position: expected 0..9007199254740992");
+        }
+
+        @Test
+        void onlyRegularFilesAreLoaded(@TempDir Path dir) {
+            assertThatThrownBy(() -> StateFormat.load(dir)).isInstanceOf(CorruptStateException.class)
+                    .hasMessageContaining("is not a regular file");
+            assertThatThrownBy(() -> StateFormat.load(dir.resolve("absent"))).isInstanceOf(CorruptStateException.class)
+                    .hasMessageContaining("no such file");
+        }
+    }
+
+    @Nested
     class Compatibility {
         /** Written by format version 1 when it was current; every later build must still load it exactly. */
         @Test

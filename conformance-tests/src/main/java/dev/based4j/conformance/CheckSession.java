@@ -158,7 +158,12 @@ final class CheckSession implements AutoCloseable {
         compare(name, download(actual), reference, kind);
     }
 
-    /** Compares values with the reference values. */
+    /**
+     * Compares values with the reference values, each element on its own: a non-finite reference value (±∞, NaN) must
+     * be matched exactly and takes no part in the scale, so it never hides an error in its neighbours; a finite one
+     * is compared relative to {@code max(1, max |finite reference|)}; a non-finite actual value where the reference is
+     * finite fails.
+     */
     void compare(String name, double[] actual, double[] reference, Tolerances.Kind kind) {
         double tol = Tolerances.of(dtype, kind, reduced);
         if (actual.length != reference.length) {
@@ -167,23 +172,31 @@ final class CheckSession implements AutoCloseable {
         }
         double scale = 1;
         for (double r : reference) {
-            scale = Math.max(scale, Math.abs(r));
+            if (Double.isFinite(r)) {
+                scale = Math.max(scale, Math.abs(r));
+            }
         }
         double worst = 0;
         int at = -1;
         for (int i = 0; i < actual.length; i++) {
             double a = actual[i];
-            if (!Double.isFinite(a)) {
-                if (Double.isFinite(reference[i])) {
+            double r = reference[i];
+            if (!Double.isFinite(r)) {
+                if (Double.compare(a, r) != 0) {
                     comparisons.add(new Comparison(name, Double.POSITIVE_INFINITY, tol, name + "[" + i + "] is " + a
-                            + ", expected " + reference[i] + (Double.isNaN(a)
-                                    ? " (element not written: outputs are poisoned with NaN before the call)"
-                                    : "")));
+                            + ", expected exactly " + r + " (a non-finite reference value is matched exactly)"));
                     return;
                 }
                 continue;
             }
-            double d = Math.abs(a - reference[i]);
+            if (!Double.isFinite(a)) {
+                comparisons.add(new Comparison(name, Double.POSITIVE_INFINITY, tol, name + "[" + i + "] is " + a
+                        + ", expected " + r + (Double.isNaN(a)
+                                ? " (element not written: outputs are poisoned with NaN before the call)"
+                                : "")));
+                return;
+            }
+            double d = Math.abs(a - r);
             if (d > worst) {
                 worst = d;
                 at = i;

@@ -18,9 +18,25 @@ import java.util.Objects;
  * One golden case of {@code FORMAT.md}: its {@code case.json} (name, op, config, tensors) and access to its raw
  * little-endian tensor files. Reading a case checks that every listed file exists with exactly the byte count its
  * shape and type call for, so a malformed case is refused before anything runs.
+ *
+ * <p>Golden files are input like any other. {@code case.json} is at most {@value #MAX_CASE_JSON_BYTES} bytes, is
+ * read strictly (one JSON object and nothing after it, no duplicate keys, bounded nesting and number lengths) and its
+ * integers exactly ({@code 4294967297} is refused, never read as 1); shape dimensions are integers ≥ 1 whose product
+ * fits a long; and what the case declares (its files, their float64 copies) is held to {@link #budgetBytes()} before
+ * any of it is read.
  */
 public final class GoldenCase {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Largest {@code case.json} and {@code index.json} read, in bytes. */
+    public static final long MAX_CASE_JSON_BYTES = 1L << 20;
+
+    /** The strict reader of golden JSON. */
+    static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxNestingDepth(64).maxNumberLength(64).maxStringLength(1 << 20)
+                    .maxDocumentLength(MAX_CASE_JSON_BYTES).build())
+            .build())
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /**
      * One entry of {@code tensors} in {@code case.json}.
@@ -61,15 +77,24 @@ public final class GoldenCase {
         String prefix = folder.isEmpty() ? "" : folder + "/";
         String label = folder.isEmpty() ? source.describe("") : folder;
         String caseJson = prefix + "case.json";
-        if (source.size(caseJson) < 0) {
+        long jsonSize = source.size(caseJson);
+        if (jsonSize < 0) {
             throw new GoldenFormatException("golden case '" + label + "': missing file " + source.describe(caseJson));
+        }
+        if (jsonSize > MAX_CASE_JSON_BYTES) {
+            throw new GoldenFormatException("golden case '" + label + "': " + source.describe(caseJson) + " is "
+                    + jsonSize + " bytes, above the limit of " + MAX_CASE_JSON_BYTES + " (refused before reading it)");
         }
         JsonNode root;
         try {
-            root = JSON.readTree(source.read(caseJson));
+            root = JSON.readTree(source.read(caseJson, MAX_CASE_JSON_BYTES));
         } catch (IOException e) {
             throw new GoldenFormatException("golden case '" + label + "': " + source.describe(caseJson)
                     + " is not valid JSON: " + GoldenSet.jsonProblem(e), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new GoldenFormatException("golden case '" + label + "': " + source.describe(caseJson)
+                    + " is not a JSON object");
         }
         String name = text(root, "name", label, caseJson, source);
         String op = text(root, "op", name, caseJson, source);
@@ -84,12 +109,56 @@ public final class GoldenCase {
             throw new GoldenFormatException("golden case '" + name + "': " + source.describe(caseJson)
                     + " has no 'tensors' object");
         }
+        if (!config.isMissingNode() && !config.isObject()) {
+            throw new GoldenFormatException("golden case '" + name + "': " + source.describe(caseJson)
+                    + " has a 'config' that is not an object");
+        }
         Map<String, TensorSpec> tensors = new LinkedHashMap<>();
+        long declared = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = list.fields(); it.hasNext();) {
             Map.Entry<String, JsonNode> e = it.next();
-            tensors.put(e.getKey(), spec(source, prefix, name, e.getKey(), e.getValue()));
+            TensorSpec t = spec(source, prefix, name, e.getKey(), e.getValue());
+            tensors.put(e.getKey(), t);
+            // each file is read whole and widened to float64 when used
+            long perElement = bytesPerElement(t.dtype()) + 8 + (t.fileF64() != null ? 16 : 0);
+            declared = addBytes(name, declared, t.shape().elementCount(), perElement, "tensor '" + e.getKey() + "'");
         }
+        requireBudget(name, declared, "its tensor files and their float64 copies");
         return new GoldenCase(source, prefix, name, op, config, tensors);
+    }
+
+    /**
+     * The most bytes one case may make the runner hold at once (its files, their float64 copies, the states and
+     * outputs it allocates): a quarter of the JVM's maximum heap ({@code -Xmx}). Golden cases are test vectors of a
+     * few megabytes; a case declaring more is refused as malformed before anything is read or allocated.
+     *
+     * @return the budget in bytes
+     */
+    public static long budgetBytes() {
+        return Runtime.getRuntime().maxMemory() / 4;
+    }
+
+    /** @throws GoldenFormatException naming the case, what needs the bytes, the bytes and the budget */
+    static void requireBudget(String caseName, long bytes, String what) {
+        long budget = budgetBytes();
+        if (bytes > budget) {
+            throw new GoldenFormatException("golden case '" + caseName + "': " + what + " need " + bytes
+                    + " bytes, above the budget of " + budget + " bytes for one case (a quarter of the maximum heap)");
+        }
+    }
+
+    /** @return {@code total + elements × perElement}, refusing a count that does not fit a long */
+    static long addBytes(String caseName, long total, long elements, long perElement, String what) {
+        try {
+            return Math.addExact(total, Math.multiplyExact(elements, perElement));
+        } catch (ArithmeticException e) {
+            throw new GoldenFormatException("golden case '" + caseName + "': " + what + " needs more bytes than a"
+                    + " 64-bit count holds", e);
+        }
+    }
+
+    private static int bytesPerElement(String dtype) {
+        return dtype.equals("float64") ? 8 : 4;
     }
 
     private static String text(JsonNode root, String key, String label, String file, GoldenSource source) {
@@ -107,12 +176,24 @@ public final class GoldenCase {
         if (shapeNode == null || !shapeNode.isArray() || shapeNode.isEmpty()) {
             throw new GoldenFormatException(where + ": missing or empty 'shape'");
         }
+        if (shapeNode.size() > 8) {
+            throw new GoldenFormatException(where + ": shape " + shapeNode + " has " + shapeNode.size()
+                    + " dimensions, at most 8 are read");
+        }
         int[] dims = new int[shapeNode.size()];
+        long elements = 1;
         for (int i = 0; i < dims.length; i++) {
-            if (!shapeNode.get(i).canConvertToInt() || shapeNode.get(i).asInt() < 1) {
-                throw new GoldenFormatException(where + ": shape " + shapeNode + " has a dimension that is not >= 1");
+            JsonNode d = shapeNode.get(i);
+            if (!d.isIntegralNumber() || !d.canConvertToInt() || d.asInt() < 1) {
+                throw new GoldenFormatException(where + ": shape " + shapeNode + " has dimension " + i + " = " + d
+                        + ", expected an integer in [1, " + Integer.MAX_VALUE + "]");
             }
-            dims[i] = shapeNode.get(i).asInt();
+            dims[i] = d.asInt();
+            if (elements > Long.MAX_VALUE / dims[i]) {
+                throw new GoldenFormatException(where + ": shape " + shapeNode + " has more elements than a 64-bit"
+                        + " count holds");
+            }
+            elements *= dims[i];
         }
         Shape shape = Shape.of(dims);
         String dtype = t.path("dtype").asText("");
@@ -126,6 +207,11 @@ public final class GoldenCase {
         if (file.isEmpty()) {
             throw new GoldenFormatException(where + ": no 'file'");
         }
+        if (shape.elementCount() > (Integer.MAX_VALUE - 8) / 8) {
+            throw new GoldenFormatException(where + ": shape " + shape + " has " + shape.elementCount()
+                    + " elements; a golden tensor is read into one array of at most " + (Integer.MAX_VALUE - 8) / 8
+                    + " float64 values");
+        }
         checkSize(source, prefix + file, shape.elementCount() * size, where, shape, dtype);
         String f64 = t.hasNonNull("file_f64") ? t.get("file_f64").asText() : null;
         if (f64 != null) {
@@ -138,7 +224,7 @@ public final class GoldenCase {
             String dtype) {
         long found = source.size(file);
         if (found < 0) {
-            throw new GoldenFormatException(where + ": missing file " + source.describe(file));
+            throw new GoldenFormatException(where + ": missing file (or not a regular file) " + source.describe(file));
         }
         if (found != expected) {
             throw new GoldenFormatException(where + ": file " + source.describe(file) + " has " + found
@@ -229,7 +315,7 @@ public final class GoldenCase {
 
     private byte[] bytes(String file) {
         try {
-            return source.read(folder + file);
+            return source.read(folder + file, Integer.MAX_VALUE - 8);
         } catch (IOException e) {
             throw new GoldenFormatException("golden case '" + name + "': cannot read " + source.describe(folder + file)
                     + ": " + e.getMessage(), e);
@@ -239,9 +325,9 @@ public final class GoldenCase {
     /** @return an integer of {@code config} */
     public int intConfig(String key) {
         JsonNode n = config.get(key);
-        if (n == null || !n.canConvertToInt()) {
+        if (n == null || !n.isNumber() || !n.canConvertToExactIntegral() || !n.canConvertToInt()) {
             throw new GoldenFormatException("golden case '" + name + "' (" + op + "): config needs integer '" + key
-                    + "' (" + location() + ")");
+                    + "' in [" + Integer.MIN_VALUE + ", " + Integer.MAX_VALUE + "], got " + n + " (" + location() + ")");
         }
         return n.asInt();
     }
@@ -255,9 +341,9 @@ public final class GoldenCase {
     /** @return a number of {@code config} */
     public double doubleConfig(String key) {
         JsonNode n = config.get(key);
-        if (n == null || !n.isNumber()) {
-            throw new GoldenFormatException("golden case '" + name + "' (" + op + "): config needs number '" + key
-                    + "' (" + location() + ")");
+        if (n == null || !n.isNumber() || !Double.isFinite(n.asDouble())) {
+            throw new GoldenFormatException("golden case '" + name + "' (" + op + "): config needs a finite number '"
+                    + key + "', got " + n + " (" + location() + ")");
         }
         return n.asDouble();
     }

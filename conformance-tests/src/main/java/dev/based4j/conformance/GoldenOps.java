@@ -20,6 +20,7 @@ import dev.based4j.layer.Mixer;
 import dev.based4j.layer.MixerConfig;
 import dev.based4j.layer.SlidingWindowLayer;
 import dev.based4j.layer.WeightSource;
+import dev.based4j.layer.LayerStack;
 import dev.based4j.reference.Reference;
 import dev.based4j.Operation;
 import dev.based4j.state.BasedAttentionState;
@@ -74,7 +75,7 @@ final class GoldenOps {
     static Prepared prepare(GoldenCase c) {
         return switch (c.op()) {
             case "taylor_feature_map" -> featureMap(c, new Taylor(c.intConfig("feature_dim",
-                    c.spec("x").shape().dim(-1))));
+                    shape(c, "x", 4, "batch, heads, seq, feature_dim").dim(-1))));
             case "feature_map" -> featureMap(c, map(c, ""));
             case "linear_attn_parallel" -> linearAttention(c, false);
             case "linear_attn_recurrent" -> linearAttention(c, true);
@@ -122,6 +123,8 @@ final class GoldenOps {
     private static Prepared featureMap(GoldenCase c, FeatureMap map) {
         Shape x = c.spec("x").shape();
         Shape phi = c.spec("phi").shape();
+        GoldenCase.requireBudget(c.name(), GoldenCase.addBytes(c.name(), 0, phi.elementCount(), 2L * 8, "phi"),
+                "the output and its reference");
         if (x.dim(-1) != map.inputDim() || !phi.equals(x.withLast(map.outputDim()))) {
             throw new GoldenFormatException("golden case '" + c.name() + "': x " + x + " and phi " + phi
                     + " do not fit " + map.kind().label() + " with " + map.inputDim() + " → " + map.outputDim());
@@ -147,13 +150,14 @@ final class GoldenOps {
     }
 
     private static Prepared linearAttention(GoldenCase c, boolean recurrent) {
-        Shape qs = c.spec("q").shape();
-        Shape vs = c.spec("v").shape();
+        Shape qs = shape(c, "q", 4, "batch, heads, seq, feature_dim");
+        Shape vs = shape(c, "v", 4, "batch, heads, seq, head_dim");
         int b = qs.dim(0);
         int h = qs.dim(1);
         int l = qs.dim(2);
         int f = c.intConfig("feature_dim", qs.dim(3));
         int dv = vs.dim(3);
+        requireState(c, "the linear-attention state", (long) b * h, new Taylor(f).outputDim(), dv + 1L);
         double eps = recurrent ? c.doubleConfig("eps_recurrent", c.doubleConfig("eps", LinearAttentionSpec.DEFAULT_EPS))
                 : c.doubleConfig("eps", LinearAttentionSpec.DEFAULT_EPS);
         LinearAttentionSpec spec = new LinearAttentionSpec(new Taylor(f), eps, PrefillAlgorithm.AUTO,
@@ -183,12 +187,13 @@ final class GoldenOps {
 
     private static Prepared linearAttentionFm(GoldenCase c) {
         FeatureMap map = map(c, "feature_map.");
-        Shape qs = c.spec("q").shape();
-        Shape vs = c.spec("v").shape();
+        Shape qs = shape(c, "q", 4, "batch, heads, seq, input_dim");
+        Shape vs = shape(c, "v", 4, "batch, heads, seq, head_dim");
         int b = qs.dim(0);
         int h = qs.dim(1);
         int l = qs.dim(2);
         int dv = vs.dim(3);
+        requireState(c, "the linear-attention state", (long) b * h, map.outputDim(), dv + 1L);
         double eps = c.doubleConfig("attention_eps", LinearAttentionSpec.DEFAULT_EPS);
         LinearAttentionSpec spec = new LinearAttentionSpec(map, eps, PrefillAlgorithm.AUTO,
                 LinearAttentionSpec.DEFAULT_CHUNK, map.signedDotProduct());
@@ -205,13 +210,15 @@ final class GoldenOps {
     // ---------------------------------------------------------------- sliding window
 
     private static Prepared slidingWindow(GoldenCase c) {
-        Shape qs = c.spec("q").shape();
+        Shape qs = shape(c, "q", 4, "batch, seq, heads, head_dim");
         int b = qs.dim(0);
         int l = qs.dim(1);
         int h = qs.dim(2);
         int hd = qs.dim(3);
-        int dv = c.spec("v").shape().dim(3);
-        SlidingWindowSpec spec = new SlidingWindowSpec(lookback(c),
+        int dv = shape(c, "v", 4, "batch, seq, heads, head_dim").dim(3);
+        int lookback = lookback(c);
+        requireState(c, "the window ring of lookback " + lookback, (long) b * h, lookback + 1L, (long) hd + dv);
+        SlidingWindowSpec spec = new SlidingWindowSpec(lookback,
                 OptionalDouble.of(c.doubleConfig("softmax_scale", 1.0 / Math.sqrt(hd))));
         checkShape(c, "o", Shape.of(b, l, h, dv));
         return new Prepared(t -> Requirement.of(t, Operation.SLIDING_WINDOW), (s, runners) -> {
@@ -228,27 +235,39 @@ final class GoldenOps {
 
     /** {@code window_left} when given, else {@code window_size / 2} (the original code's halving). */
     private static int lookback(GoldenCase c) {
-        if (c.config().has("window_left")) {
-            return c.intConfig("window_left");
+        String key = c.config().has("window_left") ? "window_left" : "window_size";
+        int value = c.intConfig(key);
+        int lookback = key.equals("window_left") ? value : value / 2;
+        if (lookback < 0) {
+            throw new GoldenFormatException("golden case '" + c.name() + "': config " + key + " " + value
+                    + " gives a negative lookback (" + c.location() + ")");
         }
-        return c.intConfig("window_size") / 2;
+        return lookback;
     }
 
     // ---------------------------------------------------------------- fused
 
     private static Prepared hybrid(GoldenCase c) {
-        Shape qs = c.spec("q").shape();
+        Shape qs = shape(c, "q", 4, "batch, heads, seq, feature_dim");
         int b = qs.dim(0);
         int h = qs.dim(1);
         int l = qs.dim(2);
         int f = qs.dim(3);
-        int dv = c.spec("v").shape().dim(3);
+        int dv = shape(c, "v", 4, "batch, heads, seq, head_dim").dim(3);
         String mapName = c.config().path("feature_map").asText("TaylorExp");
         if (!mapName.equals("TaylorExp")) {
             throw new GoldenFormatException("golden case '" + c.name() + "': hybrid_attn with feature_map '" + mapName
                     + "' is not supported (TaylorExp only)");
         }
         int lookback = c.intConfig("lookback");
+        if (lookback < 0) {
+            throw new GoldenFormatException("golden case '" + c.name() + "': config lookback " + lookback
+                    + " is negative (" + c.location() + ")");
+        }
+        // two states (whole and stepped), each a Taylor far state and a ring of lookback + 1 keys and values
+        requireState(c, "the fused states (window of lookback " + lookback + ")", 2L * b * h,
+                1, Math.addExact(Math.multiplyExact(new Taylor(f).outputDim(), dv + 1L),
+                        Math.multiplyExact(lookback + 1L, (long) f + dv)));
         BasedAttentionSpec spec = new BasedAttentionSpec(new Taylor(f), lookback,
                 OptionalDouble.of(c.doubleConfig("scale", 1.0 / Math.sqrt(f))),
                 c.doubleConfig("eps", LinearAttentionSpec.DEFAULT_EPS));
@@ -316,10 +335,12 @@ final class GoldenOps {
     // ---------------------------------------------------------------- layers
 
     private static Prepared linearLayer(GoldenCase c) {
-        int d = c.intConfig("d_model");
-        int h = c.intConfig("heads");
-        int f = c.intConfig("feature_dim");
+        int d = positive(c, "d_model");
+        int h = positive(c, "heads");
+        int f = positive(c, "feature_dim");
         int hd = c.intConfig("head_dim", d / h);
+        requireState(c, "the linear-attention states", 2L * shape(c, "x", 3, "batch, seq, d_model").dim(0) * h,
+                new Taylor(f).outputDim(), hd + 1L);
         LinearAttentionSpec spec = new LinearAttentionSpec(new Taylor(f),
                 c.doubleConfig("eps", LinearAttentionSpec.DEFAULT_EPS), PrefillAlgorithm.AUTO,
                 LinearAttentionSpec.DEFAULT_CHUNK, false);
@@ -332,24 +353,29 @@ final class GoldenOps {
     }
 
     private static Prepared slidingLayer(GoldenCase c) {
-        int d = c.intConfig("d_model");
-        int h = c.intConfig("heads");
+        int d = positive(c, "d_model");
+        int h = positive(c, "heads");
         int hd = c.intConfig("head_dim", d / h);
+        int lookback = lookback(c);
+        requireState(c, "the window rings of lookback " + lookback, 2L * shape(c, "x", 3, "batch, seq, d_model").dim(0)
+                * h, lookback + 1L, 2L * hd);
         OptionalDouble scale = c.config().has("softmax_scale") ? OptionalDouble.of(c.doubleConfig("softmax_scale"))
                 : OptionalDouble.empty();
-        SlidingWindowLayer.Config config = new SlidingWindowLayer.Config(d, h, new SlidingWindowSpec(lookback(c), scale),
+        SlidingWindowLayer.Config config = new SlidingWindowLayer.Config(d, h, new SlidingWindowSpec(lookback, scale),
                 c.intConfig("rotary_dim", hd), c.doubleConfig("rotary_emb_base", SlidingWindowLayer.DEFAULT_ROTARY_BASE),
                 c.has("Wqkv.bias"), c.has("out_proj.bias"), Math.max(2048, c.spec("x").shape().dim(1)));
         return layer(c, config, t -> Requirement.of(t, Operation.PLUMBING, Operation.SLIDING_WINDOW), (s, st) -> {});
     }
 
     private static Prepared convLayer(GoldenCase c) {
-        int d = c.intConfig("d_model");
+        int d = positive(c, "d_model");
         Shape conv = c.spec("conv.conv.weight").shape();
         if (conv.rank() != 3 || conv.dim(1) != 1) {
             throw new GoldenFormatException("golden case '" + c.name() + "': conv.conv.weight " + conv
                     + " is not a depthwise [inner, 1, kernel] weight");
         }
+        requireState(c, "the convolution states", 2L * shape(c, "x", 3, "batch, seq, d_model").dim(0), conv.dim(0),
+                conv.dim(2));
         BaseConvLayer.Config config = new BaseConvLayer.Config(new BaseConvSpec(d, c.intConfig("d_inner", conv.dim(0)),
                 conv.dim(2)));
         return layer(c, config, t -> Requirement.of(t, Operation.PLUMBING, Operation.CAUSAL_CONV), (s, st) -> {
@@ -413,8 +439,34 @@ final class GoldenOps {
     // ---------------------------------------------------------------- whole model
 
     private static Prepared tinyLm(GoldenCase c) {
-        c.spec("input_ids");
-        c.spec("logits");
+        LayerStack.Config config = LayerStackGoldenRunner.config(c);
+        Shape ids = shape(c, "input_ids", 2, "batch, seq");
+        if (!c.spec("input_ids").dtype().equals("int32")) {
+            throw new GoldenFormatException("golden case '" + c.name() + "', tensor 'input_ids': dtype "
+                    + c.spec("input_ids").dtype() + ", expected int32");
+        }
+        Shape logitShape = shape(c, "logits", 3, "batch, seq, padded_vocab");
+        if (!logitShape.equals(Shape.of(ids.dim(0), ids.dim(1), config.vocabSize()))) {
+            throw new GoldenFormatException("golden case '" + c.name() + "', tensor 'logits': shape " + logitShape
+                    + ", expected [" + ids.dim(0) + ", " + ids.dim(1) + ", " + config.vocabSize() + "]");
+        }
+        long tokens = (long) ids.dim(0) * ids.dim(1);
+        long weightElements = c.tensors().values().stream().filter(t -> t.role().equals("weight"))
+                .mapToLong(t -> t.shape().elementCount()).reduce(0, (a, b) -> b > Long.MAX_VALUE - a ? Long.MAX_VALUE
+                        : a + b);
+        long bytes = GoldenCase.addBytes(c.name(), 0, weightElements, 8, "the weights");
+        bytes = GoldenCase.addBytes(c.name(), bytes, ids.dim(0), LayerStackGoldenRunner.stateElements(config) * 8,
+                "the state");
+        bytes = GoldenCase.addBytes(c.name(), bytes, tokens, (config.vocabSize() + 16L * config.modelDim()) * 8,
+                "the activations");
+        GoldenCase.requireBudget(c.name(), bytes, "the model's weights, state and activations in float64");
+        int[] idValues = c.ints("input_ids");
+        for (int i = 0; i < idValues.length; i++) {
+            if (idValues[i] < 0 || idValues[i] >= config.vocabSize()) {
+                throw new GoldenFormatException("golden case '" + c.name() + "', tensor 'input_ids': element " + i
+                        + " is " + idValues[i] + ", expected a token id in [0, " + config.vocabSize() + ")");
+            }
+        }
         return new Prepared(t -> Requirement.of(t).withModels(), (s, runners) -> {
             GoldenModelRunner runner = runners.stream().filter(r -> r.supports(c)).findFirst().orElse(null);
             if (runner == null) {
@@ -434,6 +486,41 @@ final class GoldenOps {
 
     private static Tolerances.Kind kind(int seq) {
         return seq > 128 ? Tolerances.Kind.LONG : Tolerances.Kind.SINGLE;
+    }
+
+    /** @return the shape of {@code tensor}, refusing one of another rank (its dimensions named in the message) */
+    private static Shape shape(GoldenCase c, String tensor, int rank, String dims) {
+        Shape s = c.spec(tensor).shape();
+        if (s.rank() != rank) {
+            throw new GoldenFormatException("golden case '" + c.name() + "', tensor '" + tensor + "': shape " + s
+                    + " has rank " + s.rank() + ", " + c.op() + " expects rank " + rank + " [" + dims + "] ("
+                    + c.location() + ")");
+        }
+        return s;
+    }
+
+    private static int positive(GoldenCase c, String key) {
+        int v = c.intConfig(key);
+        if (v < 1) {
+            throw new GoldenFormatException("golden case '" + c.name() + "': config " + key + " is " + v
+                    + ", expected >= 1 (" + c.location() + ")");
+        }
+        return v;
+    }
+
+    /**
+     * Refuses a case whose states ({@code rows × a × b} float64 values, the largest the runner allocates) do not fit
+     * the case budget, before anything is allocated.
+     */
+    private static void requireState(GoldenCase c, String what, long rows, long a, long b) {
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(rows, a), b), 8L);
+        } catch (ArithmeticException e) {
+            throw new GoldenFormatException("golden case '" + c.name() + "': " + what + " needs more bytes than a"
+                    + " 64-bit count holds (" + c.location() + ")", e);
+        }
+        GoldenCase.requireBudget(c.name(), bytes, what + " (" + rows + " x " + a + " x " + b + " float64 values)");
     }
 
     private static void checkShape(GoldenCase c, String tensor, Shape expected) {

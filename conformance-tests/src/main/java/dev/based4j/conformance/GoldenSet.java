@@ -1,7 +1,6 @@
 package dev.based4j.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import java.io.IOException;
@@ -21,7 +20,6 @@ import java.util.function.Supplier;
  * that names the case and the file.
  */
 public final class GoldenSet {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String BUNDLED = "golden/";
 
     private final String origin;
@@ -31,7 +29,22 @@ public final class GoldenSet {
     private GoldenSet(String origin, List<GoldenCase> cases) {
         this.origin = origin;
         this.cases = List.copyOf(cases);
-        this.prepared = cases.stream().map(GoldenOps::prepare).toList();
+        this.prepared = cases.stream().map(GoldenSet::prepare).toList();
+    }
+
+    /**
+     * Prepares a case; whatever its configuration makes the SDK refuse (a negative lookback, a shape of the wrong
+     * rank, an overflowing size) is the case's fault, so it is a format error naming the case, never a backend FAIL.
+     */
+    private static GoldenOps.Prepared prepare(GoldenCase c) {
+        try {
+            return GoldenOps.prepare(c);
+        } catch (GoldenFormatException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new GoldenFormatException("golden case '" + c.name() + "' (" + c.op() + "): " + c.location()
+                    + " describes a case the SDK refuses: " + e, e);
+        }
     }
 
     /**
@@ -71,18 +84,22 @@ public final class GoldenSet {
         if (source.size("index.json") >= 0) {
             JsonNode index;
             try {
-                index = JSON.readTree(source.read("index.json"));
+                index = GoldenCase.JSON.readTree(source.read("index.json", GoldenCase.MAX_CASE_JSON_BYTES));
             } catch (IOException e) {
                 throw new GoldenFormatException("golden index " + source.describe("index.json") + " is not valid JSON: "
                         + GoldenSet.jsonProblem(e), e);
             }
-            JsonNode list = index.get("cases");
+            JsonNode list = index == null ? null : index.get("cases");
             if (list == null || !list.isArray()) {
                 throw new GoldenFormatException("golden index " + source.describe("index.json")
                         + " has no 'cases' array");
             }
             for (JsonNode entry : list) {
                 String name = entry.isTextual() ? entry.asText() : entry.path("name").asText("");
+                if (name.contains("/") || name.contains("\\") || name.equals("..") || name.equals(".")) {
+                    throw new GoldenFormatException("golden index " + source.describe("index.json")
+                            + " names a case outside its folder: " + entry);
+                }
                 if (name.isEmpty()) {
                     throw new GoldenFormatException("golden index " + source.describe("index.json")
                             + " has an entry without a name: " + entry);

@@ -15,14 +15,28 @@ sealed interface GoldenSource {
     /** @return a description of {@code relative} for messages (a path or a resource name) */
     String describe(String relative);
 
-    /** @return the size of {@code relative} in bytes, or -1 when it does not exist */
+    /** @return the size of {@code relative} in bytes, or -1 when it does not exist or is not a regular file */
     long size(String relative);
 
-    /** @return the bytes of {@code relative} */
-    byte[] read(String relative) throws IOException;
+    /**
+     * @return the bytes of {@code relative}
+     * @throws IOException when it cannot be read, is not a regular file, or holds more than {@code limit} bytes (it
+     *     is then not read further)
+     */
+    byte[] read(String relative, long limit) throws IOException;
 
     /** @return the sub-folders that hold a {@code case.json} (for folders without {@code index.json}) */
     List<String> caseFolders() throws IOException;
+
+    /** @return all of {@code in}, refusing (without reading further) a stream of more than {@code limit} bytes */
+    private static byte[] readAtMost(InputStream in, long limit, String what) throws IOException {
+        int cap = (int) Math.min(limit, Integer.MAX_VALUE - 8);
+        byte[] bytes = in.readNBytes(cap);
+        if (bytes.length == cap && in.read() >= 0) {
+            throw new IOException(what + " holds more than " + cap + " bytes");
+        }
+        return bytes;
+    }
 
     /** A folder on disk. */
     record Folder(Path root) implements GoldenSource {
@@ -42,8 +56,14 @@ sealed interface GoldenSource {
         }
 
         @Override
-        public byte[] read(String relative) throws IOException {
-            return Files.readAllBytes(root.resolve(relative));
+        public byte[] read(String relative, long limit) throws IOException {
+            Path p = root.resolve(relative);
+            if (!Files.isRegularFile(p)) {
+                throw new IOException(p + " is not a regular file");
+            }
+            try (InputStream in = Files.newInputStream(p)) {
+                return readAtMost(in, limit, p.toString());
+            }
         }
 
         @Override
@@ -89,12 +109,12 @@ sealed interface GoldenSource {
         }
 
         @Override
-        public byte[] read(String relative) throws IOException {
+        public byte[] read(String relative, long limit) throws IOException {
             try (InputStream in = GoldenSet.class.getResourceAsStream(base + relative)) {
                 if (in == null) {
                     throw new IOException("no resource " + base + relative);
                 }
-                return in.readAllBytes();
+                return readAtMost(in, limit, base + relative);
             }
         }
 

@@ -37,36 +37,80 @@ public final class LayerStackGoldenRunner implements GoldenModelRunner {
 
     @Override
     public HostTensor logits(Backend backend, DType dtype, GoldenCase golden) {
-        JsonNode cfg = golden.config();
-        int d = golden.intConfig("d_model");
-        List<MixerConfig> mixers = new ArrayList<>();
-        for (JsonNode type : cfg.get("layer_types")) {
-            mixers.add(switch (type.asText()) {
-                case "BaseConv" -> BaseConvLayer.Config.of(d);
-                case "LinearAttention" -> {
-                    int heads = golden.intConfig("la_num_heads");
-                    yield new LinearAttentionLayer.Config(d, heads, d / heads,
-                            LinearAttentionSpec.of(new Taylor(golden.intConfig("feature_dim"))));
-                }
-                case "SlidingAttention" -> SlidingWindowLayer.Config.of(d, golden.intConfig("n_head"),
-                        golden.intConfig("window_size") / 2);
-                default -> throw new GoldenFormatException("golden case '" + golden.name()
-                        + "': layer type '" + type.asText() + "' is not one of BaseConv, LinearAttention, SlidingAttention");
-            });
-        }
-        LayerStack.Config config = new LayerStack.Config(golden.intConfig("padded_vocab_size"), mixers,
-                new SwiGluMlp.Config(d, golden.intConfig("gated_mlp_hidden")),
-                golden.doubleConfig("layer_norm_epsilon"), true);
+        LayerStack.Config config = config(golden);
         Map<String, HostTensor> weights = new HashMap<>();
         golden.tensors().values().stream().filter(t -> t.role().equals("weight"))
                 .forEach(t -> weights.put(t.name(), golden.tensor(t.name(), DType.F32)));
         int[] ids = golden.ints("input_ids");
         int batch = golden.spec("input_ids").shape().dim(0);
         int seq = golden.spec("input_ids").shape().dim(1);
-        try (LayerStack stack = LayerStack.load(backend, dtype, WeightSource.of(weights), config);
+        LayerStack stack;
+        try {
+            stack = LayerStack.load(backend, dtype, WeightSource.of(weights), config);
+        } catch (IllegalArgumentException e) {
+            // a weight missing from the case or of the wrong shape: the case's fault, not the backend's
+            throw new GoldenFormatException("golden case '" + golden.name() + "' (" + golden.location() + "): "
+                    + e.getMessage(), e);
+        }
+        try (stack;
                 LayerStack.State state = stack.newState(batch);
                 Tensor logits = stack.prefill(ids, batch, seq, state)) {
             return backend.download(logits);
         }
+    }
+
+    /**
+     * The stack a {@code tiny_lm} case describes: its {@code layer_types}, widths and heads, SwiGLU MLPs, RMSNorm,
+     * tied head.
+     *
+     * @throws GoldenFormatException naming the case and the key when the configuration does not describe a stack
+     */
+    static LayerStack.Config config(GoldenCase golden) {
+        try {
+            JsonNode cfg = golden.config();
+            int d = golden.intConfig("d_model");
+            JsonNode types = cfg.get("layer_types");
+            if (types == null || !types.isArray() || types.isEmpty()) {
+                throw new GoldenFormatException("golden case '" + golden.name() + "': config.layer_types: expected a"
+                        + " non-empty list of layer types");
+            }
+            List<MixerConfig> mixers = new ArrayList<>();
+            for (JsonNode type : types) {
+                mixers.add(switch (type.asText()) {
+                    case "BaseConv" -> BaseConvLayer.Config.of(d);
+                    case "LinearAttention" -> {
+                        int heads = golden.intConfig("la_num_heads");
+                        yield new LinearAttentionLayer.Config(d, heads, d / heads,
+                                LinearAttentionSpec.of(new Taylor(golden.intConfig("feature_dim"))));
+                    }
+                    case "SlidingAttention" -> SlidingWindowLayer.Config.of(d, golden.intConfig("n_head"),
+                            golden.intConfig("window_size") / 2);
+                    default -> throw new GoldenFormatException("golden case '" + golden.name()
+                            + "': layer type '" + type.asText()
+                            + "' is not one of BaseConv, LinearAttention, SlidingAttention");
+                });
+            }
+            return new LayerStack.Config(golden.intConfig("padded_vocab_size"), mixers,
+                    new SwiGluMlp.Config(d, golden.intConfig("gated_mlp_hidden")),
+                    golden.doubleConfig("layer_norm_epsilon"), true);
+        } catch (IllegalArgumentException e) {
+            throw new GoldenFormatException("golden case '" + golden.name() + "' (" + golden.location() + "): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** @return elements of the recurrent state of one sequence of {@code config} (for budgets), saturating */
+    static long stateElements(LayerStack.Config config) {
+        long total = 0;
+        for (MixerConfig m : config.mixers()) {
+            long n = switch (m) {
+                case LinearAttentionLayer.Config c -> (long) c.heads() * c.spec().expandedDim() * (c.headDim() + 1L);
+                case SlidingWindowLayer.Config c -> c.window().isUnbounded() ? (long) c.maxTokens() * 2 * c.modelDim()
+                        : ((long) c.window().lookback() + 1) * 2 * c.modelDim();
+                default -> 16L * m.modelDim();
+            };
+            total = n > Long.MAX_VALUE - total ? Long.MAX_VALUE : total + n;
+        }
+        return total;
     }
 }

@@ -105,6 +105,65 @@ class KitSelfTest {
     }
 
     @Nested
+    class GoldenComparison {
+        @org.junit.jupiter.api.io.TempDir
+        java.nio.file.Path dir;
+
+        /** An Identity feature-map case of x = (∞, 1, 4, 9), whose true output is x, expecting {@code expected}. */
+        private CaseResult run(double[] expected, DType dtype) throws java.io.IOException {
+            java.nio.file.Path c = java.nio.file.Files.createDirectories(dir.resolve("identity_inf"));
+            java.nio.file.Files.writeString(c.resolve("case.json"), """
+                    {"name": "identity_inf", "op": "feature_map", "byte_order": "little",
+                     "config": {"feature_map": "Identity", "input_dim": 4, "temp": 1.0},
+                     "tensors": {
+                       "x": {"role": "input", "shape": [1, 1, 1, 4], "dtype": "float32", "file": "x.f32"},
+                       "phi": {"role": "output", "shape": [1, 1, 1, 4], "dtype": "float32", "file": "phi.f32",
+                               "file_f64": "phi.f64"}}}
+                    """);
+            java.nio.ByteBuffer x = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            java.nio.ByteBuffer f32 = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            java.nio.ByteBuffer f64 = java.nio.ByteBuffer.allocate(32).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (double v : new double[] {Double.POSITIVE_INFINITY, 1, 4, 9}) {
+                x.putFloat((float) v);
+            }
+            for (double v : expected) {
+                f32.putFloat((float) v);
+                f64.putDouble(v);
+            }
+            java.nio.file.Files.write(c.resolve("x.f32"), x.array());
+            java.nio.file.Files.write(c.resolve("phi.f32"), f32.array());
+            java.nio.file.Files.write(c.resolve("phi.f64"), f64.array());
+            return GoldenSet.load(c).conformanceCases().stream().filter(k -> k.dtype() == dtype).findFirst()
+                    .orElseThrow().run(ReferenceBackend.create(), ReferenceBackend::create);
+        }
+
+        @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+        @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "F64"})
+        void anInfiniteExpectedValueDoesNotHideItsWrongNeighbours(DType dtype) throws java.io.IOException {
+            CaseResult r = run(new double[] {Double.POSITIVE_INFINITY, 777, -555, 1e9}, dtype);
+            assertThat(r.verdict()).as(r.message()).isEqualTo(Verdict.FAIL);
+            assertThat(r.message()).contains("phi: max relative error");
+        }
+
+        @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+        @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "F64"})
+        void theTrueValuesWithTheSameInfinityPass(DType dtype) throws java.io.IOException {
+            CaseResult r = run(new double[] {Double.POSITIVE_INFINITY, 1, 4, 9}, dtype);
+            assertThat(r.verdict()).as(r.message()).isEqualTo(Verdict.PASS);
+        }
+
+        @Test
+        void anInfiniteExpectedValueMustBeMatchedExactly() throws java.io.IOException {
+            CaseResult wrongSign = run(new double[] {Double.NEGATIVE_INFINITY, 1, 4, 9}, DType.F64);
+            assertThat(wrongSign.verdict()).as(wrongSign.message()).isEqualTo(Verdict.FAIL);
+            assertThat(wrongSign.message()).contains("phi[0] is Infinity, expected exactly -Infinity");
+            CaseResult finite = run(new double[] {3e38, 1, 4, 9}, DType.F64);
+            assertThat(finite.verdict()).as("an infinite output where a finite value is expected: %s",
+                    finite.message()).isEqualTo(Verdict.FAIL);
+        }
+    }
+
+    @Nested
     class Resuming {
         @Test
         void aStateSavedHereResumesOnEveryOtherBackendServiceLoaderFinds() {

@@ -27,7 +27,7 @@ import java.util.SequencedMap;
  * <caption>config.json keys</caption>
  * <tr><th>key</th><th>absent means</th><th>accepted</th></tr>
  * <tr><td>{@code n_embd} (alias {@code hidden_size})</td><td>required</td><td>divisible by {@code n_head}</td></tr>
- * <tr><td>{@code n_layer} (alias {@code num_hidden_layers})</td><td>required</td><td>≥ 1</td></tr>
+ * <tr><td>{@code n_layer} (alias {@code num_hidden_layers})</td><td>required</td><td>1..{@value #MAX_LAYERS}</td></tr>
  * <tr><td>{@code n_head} (alias {@code num_attention_heads})</td><td>required</td><td>heads of the sliding-window
  *     layers</td></tr>
  * <tr><td>{@code n_inner}</td><td>{@code int(8·n_embd/3)}</td><td>MLP width, rounded up to a multiple of 256</td></tr>
@@ -42,7 +42,8 @@ import java.util.SequencedMap;
  *     {@code input_dim} = {@code feature_dim}</td></tr>
  * <tr><td>{@code alt_mixer.parallel_implementation}</td><td>quadratic</td><td>quadratic, linear (eps 1e-12);
  *     fla_parallel, fla_chunk (eps 1e-6, as the original FLA kernels); {@code alt_mixer.eps} overrides</td></tr>
- * <tr><td>{@code alt_mixer_2.window_size}</td><td>128</td><td>W ≥ 0, mapped to {@code lookback = W/2}</td></tr>
+ * <tr><td>{@code alt_mixer_2.window_size}</td><td>128</td><td>W ≥ 0 with {@code W/2 ≤ }{@value #MAX_LOOKBACK}, mapped to
+ *     {@code lookback = W/2}</td></tr>
  * <tr><td>{@code alt_mixer_2.num_heads}</td><td>n_head</td><td>must equal {@code n_head} (the original code
  *     overrides it with {@code n_head})</td></tr>
  * <tr><td>{@code rotary_emb_fraction}, {@code rotary_emb_base}</td><td>1 *, 10000</td><td>rotary dimension =
@@ -72,6 +73,14 @@ import java.util.SequencedMap;
  * {@code l_max}, {@code layer_idx}; {@code kernel_sizes} in {@code mixer}; {@code causal} in {@code alt_mixer_2}
  * (must be true). Any other key is an error that names it.
  *
+ * <h2>Strictness</h2>
+ * The file is one JSON object and nothing after it; duplicate keys are refused; integers must be exact and fit an
+ * int ({@code 4294967297} is refused, never read as 1; {@code 1} and {@code 0} are the only numbers read as
+ * booleans); every derived weight dimension ({@code 3·n_embd}, {@code expand_proj·n_embd},
+ * {@code 2·n_inner}, the padded vocabulary, {@code num_heads·feature_dim}, ...) must fit an int and the model's
+ * element counts a long. What the model then needs in memory is checked against the budget when it is loaded
+ * ({@link BasedModel#load}), before anything is allocated.
+ *
  * @param modelDim {@code n_embd}, D
  * @param layerCount {@code n_layer}
  * @param vocabSize the tokenizer's vocabulary, {@code vocab_size}
@@ -98,6 +107,12 @@ public record BasedConfig(
         BaseConv baseConv,
         boolean tieWordEmbeddings,
         OptionalInt eosTokenId) {
+
+    /** The most layers a configuration may have: more could not be described by a checkpoint anyone can load. */
+    public static final int MAX_LAYERS = 1 << 16;
+
+    /** The longest window lookback: a window state rings {@code lookback + 1} tokens, at most 2²⁴. */
+    public static final int MAX_LOOKBACK = (1 << 24) - 1;
 
     /** Top-level keys that {@link #parse} accepts and ignores, comma-separated. */
     public static final String IGNORED_KEYS_TEXT = "architectures, torch_dtype, transformers_version, _name_or_path, "
@@ -180,8 +195,9 @@ public record BasedConfig(
         public SlidingWindow {
             positive("n_head", heads);
             positive("head_dim", headDim);
-            if (windowSize < 0) {
-                throw new IllegalArgumentException("alt_mixer_2.window_size: expected >= 0, got " + windowSize);
+            if (windowSize < 0 || windowSize / 2 > MAX_LOOKBACK) {
+                throw new IllegalArgumentException("alt_mixer_2.window_size: expected 0.." + (2 * MAX_LOOKBACK + 1)
+                        + ", got " + windowSize);
             }
             if (lookback != windowSize / 2) {
                 throw new IllegalArgumentException("lookback: expected window_size/2 = " + windowSize / 2 + ", got "
@@ -232,6 +248,9 @@ public record BasedConfig(
     public BasedConfig {
         positive("n_embd", modelDim);
         positive("n_layer", layerCount);
+        if (layerCount > MAX_LAYERS) {
+            throw new IllegalArgumentException("n_layer: expected at most " + MAX_LAYERS + ", got " + layerCount);
+        }
         positive("vocab_size", vocabSize);
         if (paddedVocabSize < vocabSize) {
             throw new IllegalArgumentException("paddedVocabSize: expected >= vocab_size " + vocabSize + ", got "
@@ -254,6 +273,10 @@ public record BasedConfig(
         if (slidingWindow.heads() * slidingWindow.headDim() != modelDim) {
             throw new IllegalArgumentException("n_head: " + slidingWindow.heads() + " heads of " + slidingWindow.headDim()
                     + " do not make n_embd " + modelDim);
+        }
+        if (3L * modelDim > Integer.MAX_VALUE || (long) baseConv.expandProj() * modelDim > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("n_embd: " + modelDim + " with mixer.expand_proj " + baseConv.expandProj()
+                    + " makes a weight dimension (3·n_embd or expand_proj·n_embd) above " + Integer.MAX_VALUE);
         }
         if (baseConv.expandProj() * modelDim % 2 != 0) {
             throw new IllegalArgumentException("mixer.expand_proj: expand_proj·n_embd must be even, got "
@@ -416,32 +439,48 @@ public record BasedConfig(
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new CheckpointException("tiny_lm case config: not valid JSON: " + e.getOriginalMessage(), e);
         }
-        for (String key : List.of("d_model", "n_layer", "n_head", "la_num_heads", "feature_dim", "window_size",
-                "n_inner", "alt_mixer_layers", "alt_mixer_2_layers", "vocab_size")) {
-            if (c == null || !c.has(key)) {
-                throw new CheckpointException("tiny_lm case config: missing key " + key);
-            }
+        if (c == null || !c.isObject()) {
+            throw new CheckpointException("tiny_lm case config: expected a JSON object");
         }
         var o = ConfigJson.MAPPER.createObjectNode();
-        o.put("n_embd", c.get("d_model").asInt());
-        o.put("n_layer", c.get("n_layer").asInt());
-        o.put("n_head", c.get("n_head").asInt());
-        o.put("n_inner", c.get("n_inner").asInt());
-        o.put("vocab_size", c.get("vocab_size").asInt());
-        o.put("pad_vocab_size_multiple", c.has("pad_vocab_size_multiple") ? c.get("pad_vocab_size_multiple").asInt() : 1);
-        o.put("layer_norm_epsilon", c.has("layer_norm_epsilon") ? c.get("layer_norm_epsilon").asDouble() : 1e-5);
-        o.set("alt_mixer_layers", c.get("alt_mixer_layers"));
-        o.set("alt_mixer_2_layers", c.get("alt_mixer_2_layers"));
-        o.putObject("alt_mixer").put("num_heads", c.get("la_num_heads").asInt())
-                .put("feature_dim", c.get("feature_dim").asInt());
-        o.putObject("alt_mixer_2").put("window_size", c.get("window_size").asInt());
+        o.put("n_embd", caseInt(c, "d_model"));
+        o.put("n_layer", caseInt(c, "n_layer"));
+        o.put("n_head", caseInt(c, "n_head"));
+        o.put("n_inner", caseInt(c, "n_inner"));
+        o.put("vocab_size", caseInt(c, "vocab_size"));
+        o.put("pad_vocab_size_multiple", c.hasNonNull("pad_vocab_size_multiple") ? caseInt(c, "pad_vocab_size_multiple")
+                : 1);
+        if (c.hasNonNull("layer_norm_epsilon")) {
+            if (!c.get("layer_norm_epsilon").isNumber()) {
+                throw new CheckpointException("tiny_lm case config: layer_norm_epsilon: expected a number, got "
+                        + c.get("layer_norm_epsilon"));
+            }
+            o.put("layer_norm_epsilon", c.get("layer_norm_epsilon").asDouble());
+        }
+        for (String key : List.of("alt_mixer_layers", "alt_mixer_2_layers")) {
+            if (!c.has(key)) {
+                throw new CheckpointException("tiny_lm case config: missing key " + key);
+            }
+            o.set(key, c.get(key));
+        }
+        o.putObject("alt_mixer").put("num_heads", caseInt(c, "la_num_heads")).put("feature_dim", caseInt(c, "feature_dim"));
+        o.putObject("alt_mixer_2").put("window_size", caseInt(c, "window_size"));
         o.putObject("mixer").put("expand_proj", 4);
-        BasedConfig config = parse(o.toString());
-        if (c.has("padded_vocab_size") && c.get("padded_vocab_size").asInt() != config.paddedVocabSize()) {
+        BasedConfig config;
+        try {
+            config = parse(o.toString());
+        } catch (CheckpointException e) {
+            throw new CheckpointException("tiny_lm case config: " + e.getMessage()
+                    .replace("n_embd", "d_model").replace("alt_mixer.num_heads", "la_num_heads")
+                    .replace("alt_mixer.feature_dim", "feature_dim").replace("alt_mixer_2.window_size", "window_size"), e);
+        }
+        if (c.has("padded_vocab_size") && !(ConfigJson.exactInt(c.get("padded_vocab_size"))
+                && c.get("padded_vocab_size").asInt() == config.paddedVocabSize())) {
             throw new CheckpointException("tiny_lm case config: padded_vocab_size " + c.get("padded_vocab_size")
                     + " contradicts vocab_size and pad_vocab_size_multiple (" + config.paddedVocabSize() + ")");
         }
-        if (c.has("gated_mlp_hidden") && c.get("gated_mlp_hidden").asInt() != config.mlp().hidden()) {
+        if (c.has("gated_mlp_hidden") && !(ConfigJson.exactInt(c.get("gated_mlp_hidden"))
+                && c.get("gated_mlp_hidden").asInt() == config.mlp().hidden())) {
             throw new CheckpointException("tiny_lm case config: gated_mlp_hidden " + c.get("gated_mlp_hidden")
                     + " contradicts n_inner rounded up to 256 (" + config.mlp().hidden() + ")");
         }
@@ -461,9 +500,38 @@ public record BasedConfig(
         return config;
     }
 
+    /** An integer of a tiny_lm case's config, exactly (never wrapped into range). */
+    private static int caseInt(com.fasterxml.jackson.databind.JsonNode c, String key) {
+        com.fasterxml.jackson.databind.JsonNode v = c.get(key);
+        if (v == null || v.isNull()) {
+            throw new CheckpointException("tiny_lm case config: missing key " + key);
+        }
+        if (!ConfigJson.exactInt(v)) {
+            throw new CheckpointException("tiny_lm case config: " + key + ": expected an integer in ["
+                    + Integer.MIN_VALUE + ", " + Integer.MAX_VALUE + "], got " + v);
+        }
+        return v.asInt();
+    }
+
+    /**
+     * @return elements of the decode state of one sequence: linear-attention states in the canonical layout, window
+     *     rings and convolution windows
+     */
+    public long stateElementsPerSequence() {
+        return ModelFootprint.of(this).stateElements();
+    }
+
+    /**
+     * @return an upper estimate of the elements one token of a prefill holds at once: its logits, the MLP's
+     *     intermediates, a few model-wide vectors and the Taylor features of q and k
+     */
+    public long activationElementsPerToken() {
+        return ModelFootprint.of(this).activationElementsPerToken();
+    }
+
     /** @return weights of the model in elements (the tied head counted once) */
     public long parameterCount() {
-        return weightShapes().values().stream().mapToLong(Shape::elementCount).sum();
+        return ModelFootprint.of(this).weightElements();
     }
 
     private static void positive(String name, int value) {

@@ -65,12 +65,14 @@ public final class BasedModel implements AutoCloseable {
     private record Ends(Tensor embedding, RmsNorm finalNorm, Tensor head) {}
 
     private final BasedConfig config;
+    private final ModelFootprint footprint;
     private final LayerStack stack;
     private final AutoCloseable owned;
     private final Ends ends;
 
     private BasedModel(BasedConfig config, LayerStack stack, AutoCloseable owned, Ends ends) {
         this.config = config;
+        this.footprint = ModelFootprint.of(config);
         this.stack = stack;
         this.owned = owned;
         this.ends = ends;
@@ -101,11 +103,21 @@ public final class BasedModel implements AutoCloseable {
 
     /**
      * Loads a checkpoint directory ({@code config.json} + safetensors, see {@link Checkpoint}). Every tensor's
-     * presence and shape is checked against the config from the headers before anything is uploaded. On the CPU
-     * backend, F32 weights stored as F32 are views of the memory-mapped file.
+     * presence and shape is checked against the config from the headers, and the weights, the state of one sequence
+     * and one token's activations against the host-memory budget ({@link MemoryBudget}), before anything is read or
+     * uploaded. Each weight is then read into memory this process owns and checked to be finite before it is handed
+     * to the backend, so the model computes on exactly the bytes that were checked: the files are closed when the
+     * load returns, and changing them afterwards changes nothing. A weight file modified while the load reads it is
+     * refused.
+     *
+     * <p>Memory: the host copy of a weight is what the CPU backend computes on (it takes read-only host memory
+     * without copying it again), so a 360M checkpoint takes its 1.45 GB once, in memory the process owns rather than
+     * in the page cache; other backends copy each weight to their device, and its host copy is freed by the garbage
+     * collector.
      *
      * @param listener progress per tensor, or null
-     * @throws CheckpointException naming the file and the tensor or key that is wrong
+     * @throws CheckpointException naming the file and the tensor or key that is wrong, or the keys, bytes and budget
+     *     when the model does not fit in memory
      */
     public static BasedModel load(Path directory, Backend backend, DType dtype, LoadListener listener) {
         Objects.requireNonNull(backend, "backend");
@@ -114,10 +126,18 @@ public final class BasedModel implements AutoCloseable {
         try {
             BasedConfig config = ck.config();
             checkAgainstConfig(ck, config);
-            return build(backend, config, ck.weights(dtype), dtype, listener, ck);
-        } catch (RuntimeException | Error e) {
+            ModelFootprint.of(config).requireFits(ck.directory().resolve(Checkpoint.CONFIG_FILE).toString(), config,
+                    dtype, 1, 1);
+            BasedModel model = build(backend, config, ck.weights(dtype), dtype, listener, null);
+            try {
+                ck.checkUnchanged();
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+            return model;
+        } finally {
             ck.close();
-            throw e;
         }
     }
 
@@ -186,6 +206,7 @@ public final class BasedModel implements AutoCloseable {
             throw new IllegalArgumentException("dtype: backend " + backend.name() + " computes in "
                     + backend.capabilities().precisions() + ", not " + dtype.label());
         }
+        ModelFootprint.of(config).requireFits("config", config, dtype, 1, 1);
         WeightSource source = weights;
         if (listener != null) {
             long[] done = {0};
@@ -260,6 +281,9 @@ public final class BasedModel implements AutoCloseable {
      */
     public static BasedModel random(Backend backend, BasedConfig config, long seed, DType dtype) {
         Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(dtype, "dtype");
+        // the random weights are made on the host before anything else: check they fit first
+        ModelFootprint.of(config).requireFits("config", config, dtype, 1, 1);
         return fromWeights(backend, config, WeightSource.of(LayerStack.randomWeights(stackConfig(config), seed)), dtype);
     }
 
@@ -306,14 +330,22 @@ public final class BasedModel implements AutoCloseable {
         return stack;
     }
 
-    /** @return a fresh state for {@code batch} sequences that start together; close it when done */
+    /**
+     * @return a fresh state for {@code batch} sequences that start together; close it when done
+     * @throws IllegalArgumentException when {@code batch} is below 1, or naming the keys, bytes and budget when the
+     *     state of that many sequences does not fit the host-memory budget ({@link MemoryBudget})
+     */
     public LayerStack.State newState(int batch) {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch: expected >= 1, got " + batch);
+        }
+        footprint.requireFits("batch " + batch, config, dtype(), batch, 1);
         return stack.newState(batch);
     }
 
     /** @return bytes of backend memory the decode state of {@code batch} sequences occupies, whatever their length */
     public long stateBytes(int batch) {
-        try (LayerStack.State s = stack.newState(batch)) {
+        try (LayerStack.State s = newState(batch)) {
             return s.sizeInBytes();
         }
     }
@@ -325,6 +357,9 @@ public final class BasedModel implements AutoCloseable {
      * @return logits {@code [batch, seq, paddedVocabSize]}, a backend tensor the caller closes
      */
     public Tensor prefill(int[] ids, int batch, int seq, LayerStack.State state) {
+        if (batch >= 1 && seq >= 1) {
+            footprint.requireFits("prefill of " + batch + " x " + seq + " tokens", config, dtype(), batch, seq);
+        }
         return stack.prefill(ids, batch, seq, state);
     }
 

@@ -22,8 +22,9 @@ import java.util.TreeSet;
 
 /**
  * A model directory in the Hugging Face layout: {@code config.json} plus either {@code model.safetensors} or
- * {@code model.safetensors.index.json} with its shards. Every weight file is memory-mapped and its header checked
- * when the checkpoint opens.
+ * {@code model.safetensors.index.json} with its shards. Every weight file is opened and its header checked when the
+ * checkpoint opens; tensors are read into host memory this process owns and checked when asked for
+ * ({@link SafetensorsFile#tensor}), so nothing read depends on the file afterwards.
  *
  * <p>Tensor names are normalised as the original {@code from_pretrained_hf} does: a leading {@code model.} is
  * dropped and keys containing {@code metrics} (training counters) are skipped.
@@ -73,7 +74,7 @@ public final class Checkpoint implements AutoCloseable {
                     + CONFIG_FILE + " and " + WEIGHTS_FILE + ")");
         }
         Path configFile = directory.resolve(CONFIG_FILE);
-        if (!Files.isRegularFile(configFile)) {
+        if (!Files.exists(configFile)) {
             throw new CheckpointException(directory + ": no " + CONFIG_FILE);
         }
         BasedConfig config = BasedConfig.read(configFile);
@@ -82,9 +83,9 @@ public final class Checkpoint implements AutoCloseable {
             Map<String, Located> tensors = new LinkedHashMap<>();
             Path index = directory.resolve(INDEX_FILE);
             Path single = directory.resolve(WEIGHTS_FILE);
-            if (Files.isRegularFile(index)) {
+            if (Files.exists(index)) {
                 openSharded(directory, index, files, tensors);
-            } else if (Files.isRegularFile(single)) {
+            } else if (Files.exists(single)) {
                 SafetensorsFile f = SafetensorsFile.open(single);
                 files.add(f);
                 for (String stored : f.entries().keySet()) {
@@ -141,7 +142,7 @@ public final class Checkpoint implements AutoCloseable {
             SafetensorsFile shard = shards.get(shardName);
             if (shard == null) {
                 Path p = directory.resolve(shardName);
-                if (!Files.isRegularFile(p)) {
+                if (!Files.exists(p)) {
                     throw new CheckpointException(index + ": shard '" + shardName + "' (holding '" + e.getKey()
                             + "') does not exist");
                 }
@@ -176,7 +177,7 @@ public final class Checkpoint implements AutoCloseable {
         return config;
     }
 
-    /** @return the mapped weight files */
+    /** @return the weight files */
     public List<SafetensorsFile> files() {
         return files;
     }
@@ -204,8 +205,10 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     /**
-     * @return tensor {@code name} as {@code dtype} (a view of the mapping for F32 stored as F32)
-     * @throws CheckpointException naming the tensor when it is missing, listing a few present names
+     * @return tensor {@code name} as {@code dtype}, read and checked into host memory this process owns
+     *     ({@link SafetensorsFile#tensor})
+     * @throws CheckpointException naming the tensor when it is missing, or the file when it cannot be read or holds a
+     *     value that is not finite
      */
     public HostTensor tensor(String name, DType dtype) {
         Located l = tensors.get(name);
@@ -221,7 +224,15 @@ public final class Checkpoint implements AutoCloseable {
         return name -> tensor(name, dtype);
     }
 
-    /** Unmaps every file. Tensors viewed from the mapping are unusable afterwards. Idempotent. */
+    /**
+     * @throws CheckpointException naming the first weight file that was modified, truncated or replaced since the
+     *     checkpoint was opened (tensors read before and after the change would come from different files)
+     */
+    public void checkUnchanged() {
+        files.forEach(SafetensorsFile::checkUnchanged);
+    }
+
+    /** Closes every file. Tensors already read stay valid. Idempotent. */
     @Override
     public void close() {
         files.forEach(SafetensorsFile::close);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -23,9 +24,10 @@ import java.util.TreeSet;
 /** Reads and writes the {@code config.json} of BASED checkpoints; the key table is on {@link BasedConfig}. */
 final class ConfigJson {
     /**
-     * The JSON reader of every checkpoint file: duplicate keys refused, and Jackson's read limits set for files that
-     * may come from anywhere (nesting, string and number lengths, whole document), so a hostile file is refused
-     * before it makes a large allocation.
+     * The JSON reader of every checkpoint file: duplicate keys and anything after the top-level value refused, and
+     * Jackson's read limits set for files that may come from anywhere (nesting, string and number lengths, whole
+     * document), so a hostile file is refused before it makes a large allocation. Integers are read exactly: a value
+     * that does not fit where it goes is refused, never wrapped (see {@link #exactInt}).
      */
     static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder()
@@ -37,6 +39,7 @@ final class ConfigJson {
                     .build())
             .build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(SerializationFeature.INDENT_OUTPUT);
 
     private static final Set<String> IGNORED = Set.copyOf(Arrays.asList(BasedConfig.IGNORED_KEYS_TEXT.split(",\\s*")));
@@ -74,16 +77,28 @@ final class ConfigJson {
         int d = top.aliasedInt("n_embd", "hidden_size", null);
         int layers = top.aliasedInt("n_layer", "num_hidden_layers", null);
         int nHead = top.aliasedInt("n_head", "num_attention_heads", null);
+        atLeastOne("n_embd", d);
+        atLeastOne("n_layer", layers);
+        atLeastOne("n_head", nHead);
+        if (layers > BasedConfig.MAX_LAYERS) {
+            // each block holds at least two norms and an MLP of 3·256·n_embd weights, at 2 bytes at the least
+            throw new CheckpointException("n_layer: " + layers + " is above the limit of " + BasedConfig.MAX_LAYERS
+                    + " layers; with n_embd " + d + " their weights alone would need at least "
+                    + String.format(java.util.Locale.ROOT, "%.3g", (double) layers * 770 * d * 2) + " bytes");
+        }
+        // every weight dimension is an int: the widest are 3·n_embd (Wqkv) and expand_proj·n_embd (in_proj)
+        fitsInt("n_embd", d, 3L * d, "3·n_embd (the rows of the window layers' Wqkv)");
         if (d % nHead != 0) {
             throw new CheckpointException("n_head: " + nHead + " does not divide n_embd " + d);
         }
         int vocab = top.integer("vocab_size", 50257);
         int multiple = top.integer("pad_vocab_size_multiple", 8);
-        if (vocab < 1 || multiple < 1) {
-            throw new CheckpointException("vocab_size and pad_vocab_size_multiple: expected >= 1, got " + vocab
-                    + " and " + multiple);
-        }
-        int padded = Math.toIntExact(Math.ceilDiv((long) vocab, multiple) * multiple);
+        atLeastOne("vocab_size", vocab);
+        atLeastOne("pad_vocab_size_multiple", multiple);
+        long paddedLong = Math.ceilDiv((long) vocab, multiple) * multiple;
+        fitsInt("vocab_size", vocab, paddedLong, "vocab_size rounded up to pad_vocab_size_multiple " + multiple
+                + " (the rows of the embedding)");
+        int padded = (int) paddedLong;
         double eps = top.number("layer_norm_epsilon", 1e-5);
 
         int positions = top.aliasedInt("n_positions", "max_position_embeddings", 0);
@@ -104,11 +119,14 @@ final class ConfigJson {
         top.requireNull("word_embed_proj_dim", "an embedding projection is not part of BASED");
 
         OptionalInt nInner = top.optionalInt("n_inner");
-        int hidden0 = nInner.isPresent() ? nInner.getAsInt() : (int) (8L * d / 3);
+        long hidden0 = nInner.isPresent() ? nInner.getAsInt() : 8L * d / 3;
         if (hidden0 < 1) {
             throw new CheckpointException("n_inner: expected >= 1, got " + hidden0);
         }
-        int hidden = Math.ceilDiv(hidden0, MLP_MULTIPLE) * MLP_MULTIPLE;
+        long hiddenLong = Math.ceilDiv(hidden0, MLP_MULTIPLE) * MLP_MULTIPLE;
+        fitsInt(nInner.isPresent() ? "n_inner" : "n_embd", nInner.isPresent() ? nInner.getAsInt() : d, 2 * hiddenLong,
+                "2·(n_inner rounded up to " + MLP_MULTIPLE + ") (the rows of mlp.fc1)");
+        int hidden = (int) hiddenLong;
         top.require("mlp_fc1_bias", false, "the SwiGLU MLP of BASED has no biases");
         top.require("mlp_fc2_bias", false, "the SwiGLU MLP of BASED has no biases");
         BasedConfig.Mlp mlp = new BasedConfig.Mlp(hidden);
@@ -121,10 +139,12 @@ final class ConfigJson {
             throw new CheckpointException("alt_mixer_layers and alt_mixer_2_layers: layers " + both
                     + " are in both lists; each layer has one mixer");
         }
-        List<MixerKind> mixers = new ArrayList<>();
+        Set<Integer> laSet = new HashSet<>(laLayers);
+        Set<Integer> swSet = new HashSet<>(swLayers);
+        List<MixerKind> mixers = new ArrayList<>(layers);
         for (int i = 0; i < layers; i++) {
-            mixers.add(swLayers.contains(i) ? MixerKind.SLIDING_WINDOW
-                    : laLayers.contains(i) ? MixerKind.LINEAR_ATTENTION : MixerKind.BASE_CONV);
+            mixers.add(swSet.contains(i) ? MixerKind.SLIDING_WINDOW
+                    : laSet.contains(i) ? MixerKind.LINEAR_ATTENTION : MixerKind.BASE_CONV);
         }
 
         // head_dim / n_head_kv feed the attention layers of the original code; only the plain values are supported
@@ -141,10 +161,17 @@ final class ConfigJson {
 
         BasedConfig.LinearAttention la = readLinearAttention(top, d, !laLayers.isEmpty());
         BasedConfig.SlidingWindow sw = readSlidingWindow(top, d, nHead, !swLayers.isEmpty());
-        BasedConfig.BaseConv conv = readBaseConv(top, mixers.contains(MixerKind.BASE_CONV));
+        BasedConfig.BaseConv conv = readBaseConv(top, d, mixers.contains(MixerKind.BASE_CONV));
         boolean tie = top.bool("tie_word_embeddings", true);
         OptionalInt eos = top.optionalInt("eos_token_id");
-        return new BasedConfig(d, layers, vocab, padded, eps, mixers, mlp, la, sw, conv, tie, eos);
+        BasedConfig config = new BasedConfig(d, layers, vocab, padded, eps, mixers, mlp, la, sw, conv, tie, eos);
+        try {
+            ModelFootprint.of(config);
+        } catch (ArithmeticException e) {
+            throw new CheckpointException("n_layer " + layers + ", n_embd " + d + ", vocab_size " + vocab + ", n_inner "
+                    + hidden + ": the model's weights or state have more elements than a 64-bit count holds", e);
+        }
+        return config;
     }
 
     private static BasedConfig.LinearAttention readLinearAttention(Keys top, int d, boolean used) {
@@ -155,10 +182,18 @@ final class ConfigJson {
         m.target("LinearAttention");
         int heads = m.integer("num_heads", 16);
         int f = m.integer("feature_dim", 16);
-        if (heads < 1 || d % heads != 0 && m.optionalInt("head_dim").isEmpty()) {
+        atLeastOne("alt_mixer.num_heads", heads);
+        atLeastOne("alt_mixer.feature_dim", f);
+        OptionalInt headDimKey = m.optionalInt("head_dim");
+        if (d % heads != 0 && headDimKey.isEmpty()) {
             throw new CheckpointException("alt_mixer.num_heads: " + heads + " does not divide n_embd " + d);
         }
-        int headDim = m.integer("head_dim", d / heads);
+        int headDim = headDimKey.isPresent() ? headDimKey.getAsInt() : d / heads;
+        atLeastOne("alt_mixer.head_dim", headDim);
+        // the Taylor map of f inputs has 1 + f + f² features; q/k projections have heads·f rows, v heads·head_dim
+        fitsInt("alt_mixer.feature_dim", f, 1 + (long) f + (long) f * f, "1 + f + f² (the Taylor features)");
+        fitsInt("alt_mixer.feature_dim", f, (long) heads * f, "num_heads·feature_dim (the rows of proj_q)");
+        fitsInt("alt_mixer.head_dim", headDim, (long) heads * headDim, "num_heads·head_dim (the rows of proj_v)");
         OptionalInt kvHeads = m.optionalInt("num_key_value_heads");
         if (kvHeads.isPresent() && kvHeads.getAsInt() != heads) {
             throw new CheckpointException("alt_mixer.num_key_value_heads: " + kvHeads.getAsInt()
@@ -170,7 +205,7 @@ final class ConfigJson {
             JsonNode in = fm.take("input_dim");
             if (in != null && !in.isNull()) {
                 boolean interpolation = in.isTextual() && in.asText().equals("${..feature_dim}");
-                if (!interpolation && !(in.canConvertToExactIntegral() && in.asInt() == f)) {
+                if (!interpolation && !(exactInt(in) && in.asInt() == f)) {
                     throw new CheckpointException("alt_mixer.feature_map.input_dim: " + in
                             + " contradicts alt_mixer.feature_dim " + f);
                 }
@@ -213,8 +248,10 @@ final class ConfigJson {
                         + nHead + " (the original code builds the window layers with n_head heads)");
             }
             window = m.integer("window_size", 128);
-            if (window < 0) {
-                throw new CheckpointException("alt_mixer_2.window_size: expected >= 0, got " + window);
+            if (window < 0 || window / 2 > BasedConfig.MAX_LOOKBACK) {
+                throw new CheckpointException("alt_mixer_2.window_size: expected 0.." + (2 * BasedConfig.MAX_LOOKBACK + 1)
+                        + " (a ring of window_size/2 + 1 tokens, at most " + (BasedConfig.MAX_LOOKBACK + 1)
+                        + "), got " + window);
             }
             m.require("causal", true, "the window attention of a language model is causal");
             m.ignore(Set.of("l_max", "layer_idx"));
@@ -224,7 +261,7 @@ final class ConfigJson {
                 scaleWeights, inverseLayer);
     }
 
-    private static BasedConfig.BaseConv readBaseConv(Keys top, boolean used) {
+    private static BasedConfig.BaseConv readBaseConv(Keys top, int d, boolean used) {
         Keys m = top.object("mixer", used);
         if (m == null) {
             return new BasedConfig.BaseConv(4, 3);
@@ -232,6 +269,8 @@ final class ConfigJson {
         m.target("BaseConv");
         int expand = m.integer("expand_proj", 4);
         int kernel = m.integer("kernel_size", 3);
+        atLeastOne("mixer.expand_proj", expand);
+        fitsInt("mixer.expand_proj", expand, (long) expand * d, "expand_proj·n_embd (the rows of in_proj)");
         m.require("use_bias", true, "the BaseConv of BASED has biases on in_proj and out_proj");
         m.require("use_cuda", false,
                 "use_cuda trains the convolution with a bias (conv.conv.bias) that BaseConv otherwise lacks");
@@ -310,6 +349,28 @@ final class ConfigJson {
         return c.paddedVocabSize();
     }
 
+    private static void atLeastOne(String key, long value) {
+        if (value < 1) {
+            throw new CheckpointException(key + ": expected >= 1, got " + value);
+        }
+    }
+
+    /** Refuses a key whose value makes a weight dimension ({@code what}, {@code size}) larger than an int. */
+    private static void fitsInt(String key, long value, long size, String what) {
+        if (size > Integer.MAX_VALUE) {
+            throw new CheckpointException(key + ": " + value + " makes " + what + " = " + size + ", above the largest"
+                    + " tensor dimension " + Integer.MAX_VALUE);
+        }
+    }
+
+    /**
+     * @return whether {@code v} is a number with an integral value that fits an int exactly ({@code 4.0} does,
+     *     {@code 4294967297} and {@code 4.5} do not): a value is never wrapped or rounded into range
+     */
+    static boolean exactInt(JsonNode v) {
+        return v != null && v.isNumber() && v.canConvertToExactIntegral() && v.canConvertToInt();
+    }
+
     /** One JSON object whose keys are taken one by one; what is left at {@link #finish()} is an error. */
     private static final class Keys {
         private final String path;
@@ -356,8 +417,10 @@ final class ConfigJson {
             if (v == null || v.isNull()) {
                 return OptionalInt.empty();
             }
-            if (!v.isNumber() || !v.canConvertToExactIntegral() || !v.canConvertToInt()) {
-                throw new CheckpointException(name(key) + ": expected an integer, got " + v);
+            if (!exactInt(v)) {
+                throw new CheckpointException(name(key) + ": expected an integer" + (v.isNumber()
+                        && v.canConvertToExactIntegral() ? " in [" + Integer.MIN_VALUE + ", " + Integer.MAX_VALUE + "]"
+                                : "") + ", got " + v);
             }
             return OptionalInt.of(v.asInt());
         }
@@ -386,8 +449,8 @@ final class ConfigJson {
             if (v == null || v.isNull()) {
                 return absent;
             }
-            if (!v.isNumber()) {
-                throw new CheckpointException(name(key) + ": expected a number, got " + v);
+            if (!v.isNumber() || !Double.isFinite(v.asDouble())) {
+                throw new CheckpointException(name(key) + ": expected a finite number, got " + v);
             }
             return v.asDouble();
         }
@@ -400,7 +463,7 @@ final class ConfigJson {
             if (v.isBoolean()) {
                 return v.asBoolean();
             }
-            if (v.isNumber() && v.canConvertToExactIntegral() && (v.asInt() == 0 || v.asInt() == 1)) {
+            if (exactInt(v) && (v.asInt() == 0 || v.asInt() == 1)) {
                 return v.asInt() == 1;
             }
             throw new CheckpointException(name(key) + ": expected true or false, got " + v);
@@ -451,7 +514,7 @@ final class ConfigJson {
             List<Integer> out = new ArrayList<>();
             for (Iterator<JsonNode> it = v.elements(); it.hasNext(); ) {
                 JsonNode e = it.next();
-                if (!e.isNumber() || !e.canConvertToExactIntegral() || e.asInt() < 0 || e.asInt() >= layers) {
+                if (!exactInt(e) || e.asInt() < 0 || e.asInt() >= layers) {
                     throw new CheckpointException(name(key) + ": expected layer indices in [0, " + layers + "), got "
                             + e);
                 }
@@ -485,6 +548,9 @@ final class ConfigJson {
             JsonNode t = take("_target_");
             if (t == null || t.isNull()) {
                 return;
+            }
+            if (!t.isTextual()) {
+                throw new CheckpointException(name("_target_") + ": expected a class name, got " + t);
             }
             String s = t.asText();
             String cls = s.substring(s.lastIndexOf('.') + 1);

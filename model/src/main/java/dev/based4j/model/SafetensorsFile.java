@@ -6,15 +6,19 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -27,23 +31,34 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * One safetensors file, memory-mapped read-only. Layout: an 8-byte little-endian header length {@code n}, {@code n}
- * bytes of JSON ({@code {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}}),
- * then the tensor data, offsets relative to its start.
+ * One safetensors file, opened for reading. Layout: an 8-byte little-endian header length {@code n}, {@code n} bytes
+ * of JSON ({@code {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}}), then the
+ * tensor data, offsets relative to its start.
  *
- * <p>The header is untrusted input. {@link #open} checks all of it before any tensor byte is read: the header length
- * is capped at {@link #MAX_HEADER_BYTES} and must fit in the file; every entry has exactly a known dtype, a shape of
+ * <p>The header is untrusted input. {@link #open} checks all of it before any tensor byte is read: the file must be
+ * a regular file; the header length is capped at {@link #MAX_HEADER_BYTES}, must fit in the file and in what the
+ * heap can give; the JSON has nothing after its object; every entry has exactly a known dtype, a shape of
  * non-negative dimensions and two offsets; its byte length equals elements × element size; sorted by offset, the
  * tensors tile the data section exactly (no overlap, no gap, nothing past the end, nothing left over), as the
  * reference implementation demands.
  *
- * <p>{@link #tensor} returns F32 data stored as F32 as a view of the mapping (no copy: the page cache holds it);
- * every other pair is converted into a new host tensor. Closing unmaps the file; views taken from it are unusable
- * afterwards (access throws {@link IllegalStateException}). Thread-safe for reading.
+ * <p>{@link #tensor} reads a tensor into host memory this process owns (never a view of the file) and checks every
+ * value: a NaN or infinite weight is refused naming the tensor and the first bad element. The bytes handed on are
+ * therefore the bytes that were checked: a file that is overwritten or truncated afterwards cannot change them, and
+ * a file truncated while it is being read gives a {@link CheckpointException} naming it (a memory-mapped view would
+ * crash the JVM with {@link InternalError} on the first page past the new end, or silently compute with the new
+ * bytes). {@link #checkUnchanged()} tells whether the file was modified since it was opened, so that a load that
+ * read some tensors before and some after a rewrite is refused rather than used. Thread-safe for reading.
  */
 public final class SafetensorsFile implements AutoCloseable {
     /** The largest header accepted, in bytes (the reference implementation's limit). */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
+
+    /** Heap taken by a parsed header per byte of JSON, at most: the bytes, the decoded text and the JSON tree. */
+    static final long HEADER_HEAP_FACTOR = 16;
+
+    /** Bytes read from the file at a time when a tensor is converted to another element type. */
+    private static final int CHUNK_BYTES = 1 << 20;
 
     /** Element types a safetensors header may name. */
     public enum StoredType {
@@ -126,57 +141,110 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     private final Path path;
-    private final Arena arena;
-    private final MemorySegment data;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final long dataBytes;
+    private final FileState opened;
     private final Map<String, Entry> entries;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment data, Map<String, Entry> entries,
-            Map<String, String> metadata) {
+    /** What identifies the content of a file: if any part changes, the file was modified. */
+    private record FileState(Object key, long size, FileTime modified) {
+        static FileState of(Path file) throws IOException {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            return new FileState(a.fileKey(), a.size(), a.lastModifiedTime());
+        }
+    }
+
+    private SafetensorsFile(Path path, FileChannel channel, long dataStart, long dataBytes, FileState opened,
+            Map<String, Entry> entries, Map<String, String> metadata) {
         this.path = path;
-        this.arena = arena;
-        this.data = data;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.dataBytes = dataBytes;
+        this.opened = opened;
         this.entries = entries;
         this.metadata = metadata;
     }
 
     /**
-     * Maps {@code file} and checks its header.
+     * Opens {@code file} and checks its header.
      *
-     * @throws CheckpointException naming the file (and the tensor) when it cannot be read, is truncated, or its
-     *     header is malformed, too large or inconsistent with the file
+     * @throws CheckpointException naming the file (and the tensor) when it is not a regular file, cannot be read, is
+     *     truncated, or its header is malformed, too large or inconsistent with the file
      */
     public static SafetensorsFile open(Path file) {
         Objects.requireNonNull(file, "file");
-        Arena arena = Arena.ofShared();
+        // a FIFO would block the open until a writer comes, a device would never end: refuse both before opening
+        UntrustedFiles.requireRegularFile(file);
+        FileChannel ch;
+        FileState state;
         try {
-            MemorySegment all;
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                long size = ch.size();
-                if (size < 8) {
-                    throw new CheckpointException(file + ": truncated: " + size
-                            + " bytes, but a safetensors file starts with an 8-byte header length");
-                }
-                all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+            state = FileState.of(file);
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        try {
+            long size;
+            try {
+                size = ch.size();
             } catch (IOException e) {
                 throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
             }
-            long n = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0);
+            if (size < 8) {
+                throw new CheckpointException(file + ": truncated: " + size
+                        + " bytes, but a safetensors file starts with an 8-byte header length");
+            }
+            ByteBuffer lengthField = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(file, ch, lengthField, 0, size);
+            long n = lengthField.getLong(0);
             if (n < 2 || n > MAX_HEADER_BYTES) {
                 throw new CheckpointException(file + ": header length " + Long.toUnsignedString(n)
                         + " bytes is outside 2.." + MAX_HEADER_BYTES + " (not a safetensors file, or a corrupt one)");
             }
-            if (n > all.byteSize() - 8) {
+            if (n > size - 8) {
                 throw new CheckpointException(file + ": truncated: the header claims " + n + " bytes but the file has "
-                        + (all.byteSize() - 8) + " after the length field");
+                        + (size - 8) + " after the length field");
             }
-            byte[] headerBytes = all.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
-            MemorySegment data = all.asSlice(8 + n);
-            Header h = parseHeader(file, headerBytes, data.byteSize());
-            return new SafetensorsFile(file, arena, data, h.entries, h.metadata);
-        } catch (RuntimeException e) {
-            arena.close();
+            long heap = MemoryBudget.heapBytes();
+            if (n * HEADER_HEAP_FACTOR > heap) {
+                throw new CheckpointException(file + ": a header of " + n + " bytes needs up to " + n * HEADER_HEAP_FACTOR
+                        + " bytes of heap to parse, above the " + heap + " bytes " + MemoryBudget.heapSource());
+            }
+            ByteBuffer header = ByteBuffer.allocate((int) n);
+            readFully(file, ch, header, 8, size);
+            Header h = parseHeader(file, header.array(), size - 8 - n);
+            return new SafetensorsFile(file, ch, 8 + n, size - 8 - n, state, h.entries, h.metadata);
+        } catch (RuntimeException | Error e) {
+            closeQuietly(ch);
             throw e;
+        }
+    }
+
+    /** Reads {@code dst.remaining()} bytes at {@code position}; the end of the file first is a truncation. */
+    private static void readFully(Path file, FileChannel ch, ByteBuffer dst, long position, long sizeAtOpen) {
+        long at = position;
+        try {
+            while (dst.hasRemaining()) {
+                int n = ch.read(dst, at);
+                if (n < 0) {
+                    throw new CheckpointException(file + ": truncated while being read: needs bytes up to "
+                            + (at + dst.remaining()) + " but the file now ends at " + ch.size() + " (it had "
+                            + sizeAtOpen + " bytes when opened); the file was changed during the load");
+                }
+                at += n;
+            }
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // nothing was read that depends on it
         }
     }
 
@@ -337,14 +405,17 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** @return bytes of tensor data */
     public long dataBytes() {
-        return data.byteSize();
+        return dataBytes;
     }
 
     /**
-     * The tensor {@code name} as {@code target}: a view of the mapping when it is stored as F32 and {@code target} is
-     * F32, otherwise a converted copy.
+     * Reads tensor {@code name} as {@code target} into host memory this process owns: read-only, freed by the garbage
+     * collector once nothing refers to it. F32 stored as F32 (and F64 as F64) is read as is; other floating-point
+     * types are converted. Every value is checked to be finite, also after a narrowing conversion.
      *
-     * @throws CheckpointException naming the tensor when it is absent, not floating point, or has no element
+     * @throws CheckpointException naming the file and the tensor when it is absent, not floating point, has no
+     *     element, is larger than the host-memory budget ({@link MemoryBudget}), holds a NaN or infinite value (the
+     *     first one is named with its index), or the file was truncated since it was opened
      * @throws IllegalStateException when the file is closed
      */
     public HostTensor tensor(String name, DType target) {
@@ -362,49 +433,142 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new CheckpointException(path + ": tensor '" + name + "' has shape " + e.shapeText()
                     + "; weights need at least one dimension and one element");
         }
+        if (!channel.isOpen()) {
+            throw new IllegalStateException(path + ": closed");
+        }
+        long bytes = Math.multiplyExact(e.elementCount(), (long) target.byteSize());
+        long budget = MemoryBudget.hostBytes();
+        if (bytes > budget) {
+            throw new CheckpointException(path + ": tensor '" + name + "' " + e.shapeText() + " needs " + bytes
+                    + " bytes of host memory as " + target.label() + ", above the budget of " + budget + " bytes ("
+                    + MemoryBudget.hostSource() + ")");
+        }
         int[] dims = e.shape().stream().mapToInt(Long::intValue).toArray();
-        Shape shape = Shape.of(dims);
-        MemorySegment src = data.asSlice(e.offset(), e.byteLength());
-        if (e.dtype() == StoredType.F32 && target == DType.F32) {
-            return HostTensor.wrap(src, shape, DType.F32);
+        HostTensor out = HostTensor.allocate(Shape.of(dims), target);
+        MemorySegment dst = out.segment();
+        long from = dataStart + e.offset();
+        if (e.dtype() == StoredType.F32 && target == DType.F32 || e.dtype() == StoredType.F64 && target == DType.F64) {
+            // read a chunk straight into place, then check it while it is still in the cache
+            for (long done = 0; done < bytes; ) {
+                int n = (int) Math.min(bytes - done, CHUNK_BYTES);
+                MemorySegment chunk = dst.asSlice(done, n);
+                readFully(path, channel, chunk.asByteBuffer(), from + done, opened.size());
+                checkFinite(e, chunk, done / target.byteSize(), target);
+                done += n;
+            }
+        } else {
+            convert(e, from, dst, target);
         }
-        if (e.dtype() == StoredType.F64 && target == DType.F64) {
-            return HostTensor.wrap(src, shape, DType.F64);
-        }
-        HostTensor out = HostTensor.allocate(shape, target);
-        convert(e.dtype(), src, out);
-        return out;
+        return HostTensor.wrap(dst.asReadOnly(), out.shape(), target);
     }
 
-    private static void convert(StoredType from, MemorySegment src, HostTensor out) {
-        long n = out.shape().elementCount();
-        MemorySegment dst = out.segment();
-        ValueLayout.OfShort s16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-        ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-        ValueLayout.OfDouble f64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-        boolean toF32 = out.dtype() == DType.F32;
-        for (long i = 0; i < n; i++) {
-            double v = switch (from) {
-                case F64 -> src.getAtIndex(f64, i);
-                case F32 -> src.getAtIndex(f32, i);
-                case F16 -> Float.float16ToFloat(src.getAtIndex(s16, i));
-                case BF16 -> Float.intBitsToFloat((src.getAtIndex(s16, i) & 0xFFFF) << 16);
-                default -> throw new IllegalStateException("not floating point: " + from);
-            };
-            if (toF32) {
-                dst.setAtIndex(f32, i, (float) v);
-            } else {
-                dst.setAtIndex(f64, i, v);
+    /**
+     * Checks the elements of {@code seg}, which start at element {@code first} of the tensor: a value is finite when
+     * its exponent bits are not all ones, so the check reads the bits and never converts.
+     */
+    private void checkFinite(Entry e, MemorySegment seg, long first, DType type) {
+        if (type == DType.F32) {
+            long n = seg.byteSize() / 4;
+            for (long i = 0; i < n; i++) {
+                if ((seg.getAtIndex(I32_LE, i) & 0x7F80_0000) == 0x7F80_0000) {
+                    throw notFinite(e, first + i, seg.getAtIndex(F32_LE, i), null);
+                }
+            }
+        } else {
+            long n = seg.byteSize() / 8;
+            for (long i = 0; i < n; i++) {
+                if ((seg.getAtIndex(I64_LE, i) & 0x7FF0_0000_0000_0000L) == 0x7FF0_0000_0000_0000L) {
+                    throw notFinite(e, first + i, seg.getAtIndex(F64_LE, i), null);
+                }
             }
         }
     }
 
-    /** Unmaps the file. Idempotent. */
+    private CheckpointException notFinite(Entry e, long index, double value, DType narrowedTo) {
+        StringBuilder at = new StringBuilder();
+        long rest = index;
+        List<Long> shape = e.shape();
+        long[] coords = new long[shape.size()];
+        for (int d = shape.size() - 1; d >= 0; d--) {
+            coords[d] = rest % shape.get(d);
+            rest /= shape.get(d);
+        }
+        for (long c : coords) {
+            at.append(at.isEmpty() ? "[" : ", ").append(c);
+        }
+        at.append(']');
+        return new CheckpointException(path + ": tensor '" + e.name() + "' " + e.shapeText() + " element " + at
+                + " (index " + index + ") is " + value + (narrowedTo == null ? ""
+                        : ", beyond the range of " + narrowedTo.label()) + "; weights must be finite (the"
+                + " checkpoint is damaged, or the model diverged in training)");
+    }
+
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort S16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64_LE =
+            ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Reads the stored elements a chunk at a time and writes them converted, checking each. */
+    private void convert(Entry e, long from, MemorySegment dst, DType target) {
+        StoredType stored = e.dtype();
+        int size = stored.byteSize();
+        ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES);
+        MemorySegment src = MemorySegment.ofBuffer(chunk);
+        long n = e.elementCount();
+        boolean toF32 = target == DType.F32;
+        for (long first = 0; first < n; ) {
+            int count = (int) Math.min(n - first, CHUNK_BYTES / size);
+            chunk.clear().limit(count * size);
+            readFully(path, channel, chunk, from + first * size, opened.size());
+            for (int i = 0; i < count; i++) {
+                double v = switch (stored) {
+                    case F64 -> src.getAtIndex(F64_LE, i);
+                    case F32 -> src.getAtIndex(F32_LE, i);
+                    case F16 -> Float.float16ToFloat(src.getAtIndex(S16_LE, i));
+                    case BF16 -> Float.intBitsToFloat((src.getAtIndex(S16_LE, i) & 0xFFFF) << 16);
+                    default -> throw new IllegalStateException("not floating point: " + stored);
+                };
+                if (!Double.isFinite(v)) {
+                    throw notFinite(e, first + i, v, null);
+                }
+                if (toF32) {
+                    float f = (float) v;
+                    if (Float.isInfinite(f)) {
+                        throw notFinite(e, first + i, v, DType.F32);
+                    }
+                    dst.setAtIndex(F32_LE, first + i, f);
+                } else {
+                    dst.setAtIndex(F64_LE, first + i, v);
+                }
+            }
+            first += count;
+        }
+    }
+
+    /**
+     * @throws CheckpointException naming the file when it was modified, truncated, extended or replaced since
+     *     {@link #open}: tensors read before and after such a change come from different files
+     */
+    public void checkUnchanged() {
+        FileState now;
+        try {
+            now = FileState.of(path);
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": changed while it was being read: " + e.getMessage(), e);
+        }
+        if (!now.equals(opened)) {
+            throw new CheckpointException(path + ": changed while it was being read (" + opened.size() + " bytes"
+                    + " modified " + opened.modified() + " when opened, now " + now.size() + " bytes modified "
+                    + now.modified() + "); the weights read mix two versions of the file, load it again");
+        }
+    }
+
+    /** Closes the file. Tensors already read stay valid. Idempotent. */
     @Override
     public void close() {
-        if (arena.scope().isAlive()) {
-            arena.close();
-        }
+        closeQuietly(channel);
     }
 
     @Override

@@ -7,6 +7,14 @@ import java.util.random.RandomGenerator;
 /**
  * Picks the next token from one row of logits, as {@link GenerationOptions} describes: greedy, or temperature,
  * top-k and top-p sampling over the first {@code vocabSize} ids.
+ *
+ * <p>Sampling works in log space: each candidate's weight is {@code exp((logit − max) / temperature)}, a division of
+ * a value ≤ 0 by the temperature, so it is correct for every finite temperature &gt; 0. The largest logit always
+ * weighs exactly 1 and the others underflow to 0 as the temperature shrinks, so a tiny temperature (down to
+ * {@link Double#MIN_VALUE}) draws the largest logit, as greedy does; only when several ids share the largest logit
+ * does it draw among them uniformly (the limit of the softmax), where greedy takes the lowest id. Multiplying by
+ * {@code 1/temperature} instead would overflow to infinity below about 5.6e-309 and turn the largest logit's weight
+ * into {@code 0·∞ = NaN}.
  */
 public final class Sampler {
     private final GenerationOptions options;
@@ -62,12 +70,13 @@ public final class Sampler {
         int k = options.topK() == 0 ? vocabSize : Math.min(options.topK(), vocabSize);
         int[] ids = new int[k];
         double[] p = new double[k];
-        double invT = 1.0 / options.temperature();
+        double temperature = options.temperature();
         double sum = 0;
         for (int j = 0; j < k; j++) {
             int id = Integer.MAX_VALUE - (int) keys[vocabSize - 1 - j];
             ids[j] = id;
-            p[j] = Math.exp((logits[offset + id] - (double) max) * invT);
+            // (logit − max) ≤ 0 divided by T > 0: 0 for the maximum whatever T is, −∞ at worst (weight 0), never NaN
+            p[j] = Math.exp((logits[offset + id] - (double) max) / temperature);
             sum += p[j];
         }
         // top-p: the smallest prefix whose mass reaches topP (at least one token)

@@ -29,6 +29,12 @@ import java.util.OptionalInt;
  *
  * <p>Encoding adds no special tokens (GPT-2 adds none) and never truncates or pads. Thread-safe; close it to free
  * the native tokenizer.
+ *
+ * <p>The native library aborts the whole JVM when it panics, so everything it is handed is checked first: a
+ * {@code tokenizer.json} may hold only the components and regular expressions known not to make it panic (the list
+ * and the reasons are in {@code TokenizerJsonCheck}; anything else is refused with a {@link CheckpointException}
+ * naming the component), the bytes checked are the bytes handed over, and a text to encode (or ids to decode) is at
+ * most {@value #MAX_TEXT_CHARS} characters and within the host-memory budget.
  */
 public final class TextTokenizer implements AutoCloseable {
     /** The file most checkpoints ship. */
@@ -39,6 +45,15 @@ public final class TextTokenizer implements AutoCloseable {
     public static final String MERGES_FILE = "merges.txt";
     /** GPT-2's end-of-text token. */
     public static final String END_OF_TEXT = "<|endoftext|>";
+
+    /**
+     * The longest text {@link #encode} hands to the native tokenizer, in chars, and the most ids {@link #decode}
+     * takes. The native side holds about {@value #NATIVE_BYTES_PER_CHAR} bytes per char of text while it encodes.
+     */
+    public static final int MAX_TEXT_CHARS = 1 << 22;
+
+    /** Native memory an encoding takes per char of text, at most (measured: about 240). */
+    static final long NATIVE_BYTES_PER_CHAR = 512;
 
     private static final Map<String, String> OPTIONS = Map.of(
             "addSpecialTokens", "false", "truncation", "false", "padding", "false", "modelMaxLength", "100000000");
@@ -51,10 +66,13 @@ public final class TextTokenizer implements AutoCloseable {
         this.source = source;
     }
 
-    /** @return whether {@code directory} holds {@code tokenizer.json} or {@code vocab.json} + {@code merges.txt} */
+    /**
+     * @return whether {@code directory} holds {@code tokenizer.json} or {@code vocab.json} + {@code merges.txt} (of
+     *     any kind: {@link #load} refuses one that is not a regular file, naming it)
+     */
     public static boolean isPresent(Path directory) {
-        return Files.isRegularFile(directory.resolve(TOKENIZER_FILE))
-                || Files.isRegularFile(directory.resolve(VOCAB_FILE)) && Files.isRegularFile(directory.resolve(MERGES_FILE));
+        return Files.exists(directory.resolve(TOKENIZER_FILE))
+                || Files.exists(directory.resolve(VOCAB_FILE)) && Files.exists(directory.resolve(MERGES_FILE));
     }
 
     /**
@@ -65,12 +83,12 @@ public final class TextTokenizer implements AutoCloseable {
     public static TextTokenizer load(Path directory) {
         Objects.requireNonNull(directory, "directory");
         Path json = directory.resolve(TOKENIZER_FILE);
-        if (Files.isRegularFile(json)) {
+        if (Files.exists(json)) {
             return fromTokenizerJson(json);
         }
         Path vocab = directory.resolve(VOCAB_FILE);
         Path merges = directory.resolve(MERGES_FILE);
-        if (Files.isRegularFile(vocab) && Files.isRegularFile(merges)) {
+        if (Files.exists(vocab) && Files.exists(merges)) {
             return fromVocabAndMerges(vocab, merges);
         }
         throw new CheckpointException(directory + ": no " + TOKENIZER_FILE + " and no " + VOCAB_FILE + " + "
@@ -80,12 +98,16 @@ public final class TextTokenizer implements AutoCloseable {
     /**
      * Loads a {@code tokenizer.json}.
      *
-     * @throws CheckpointException naming the file when it cannot be read or is not a tokenizer
+     * @throws CheckpointException naming the file when it cannot be read or is not a tokenizer, and the component,
+     *     key or pattern when it holds one the native tokenizer could panic on (see the class comment)
      */
     public static TextTokenizer fromTokenizerJson(Path file) {
         Objects.requireNonNull(file, "file");
-        UntrustedFiles.checkSize(file, UntrustedFiles.TOKENIZER_LIMIT);
-        try (InputStream in = Files.newInputStream(file)) {
+        byte[] bytes = UntrustedFiles.readBytes(file, UntrustedFiles.TOKENIZER_LIMIT);
+        UntrustedFiles.decode(file, bytes);
+        TokenizerJsonCheck.check(file, bytes);
+        // the bytes checked are the bytes handed over: the file is not read a second time
+        try (InputStream in = new ByteArrayInputStream(bytes)) {
             return new TextTokenizer(HuggingFaceTokenizer.newInstance(in, OPTIONS), file.toString());
         } catch (IOException | RuntimeException e) {
             throw new CheckpointException(file + ": not a usable tokenizer: " + e.getMessage(), e);
@@ -117,7 +139,7 @@ public final class TextTokenizer implements AutoCloseable {
         root.putNull("padding");
         ArrayNode added = root.putArray("added_tokens");
         JsonNode eot = vocab.get(END_OF_TEXT);
-        if (eot != null && eot.canConvertToInt()) {
+        if (eot != null && eot.isIntegralNumber() && ConfigJson.exactInt(eot) && eot.asInt() >= 0) {
             ObjectNode t = added.addObject();
             t.put("id", eot.asInt());
             t.put("content", END_OF_TEXT);
@@ -142,9 +164,9 @@ public final class TextTokenizer implements AutoCloseable {
         ObjectNode v = model.putObject("vocab");
         for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().canConvertToInt() || !e.getValue().isIntegralNumber()) {
+            if (!e.getValue().isIntegralNumber() || !ConfigJson.exactInt(e.getValue()) || e.getValue().asInt() < 0) {
                 throw new CheckpointException(vocabFile + ": token '" + e.getKey() + "' has id " + e.getValue()
-                        + ", expected an integer");
+                        + ", expected an integer in [0, " + Integer.MAX_VALUE + "]");
             }
             v.put(e.getKey(), e.getValue().asInt());
         }
@@ -178,9 +200,14 @@ public final class TextTokenizer implements AutoCloseable {
         return n;
     }
 
-    /** @return the token ids of {@code text} (no special tokens added) */
+    /**
+     * @return the token ids of {@code text} (no special tokens added)
+     * @throws IllegalArgumentException when {@code text} is longer than {@value #MAX_TEXT_CHARS} chars or its
+     *     encoding would not fit the host-memory budget ({@link MemoryBudget})
+     */
     public int[] encode(String text) {
         Objects.requireNonNull(text, "text");
+        checkLength("text", text.length(), "chars");
         Encoding e = tokenizer.encode(text, false, false);
         long[] ids = e.getIds();
         int[] out = new int[ids.length];
@@ -196,6 +223,7 @@ public final class TextTokenizer implements AutoCloseable {
      */
     public String decode(int[] ids) {
         Objects.requireNonNull(ids, "ids");
+        checkLength("ids", ids.length, "ids");
         long[] l = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0) {
@@ -206,13 +234,32 @@ public final class TextTokenizer implements AutoCloseable {
         return tokenizer.decode(l, false);
     }
 
-    /** @return the id of the token spelled {@code token} (for example {@link #END_OF_TEXT}), if it has one */
+    /**
+     * @return the id of the token spelled {@code token} (for example {@link #END_OF_TEXT}), if it has one
+     * @throws IllegalArgumentException when {@code token} is longer than {@value #MAX_TEXT_CHARS} chars
+     */
     public OptionalInt tokenId(String token) {
         Objects.requireNonNull(token, "token");
+        checkLength("token", token.length(), "chars");
         Encoding e = tokenizer.encode(token, false, false);
         long[] ids = e.getIds();
         return ids.length == 1 && tokenizer.decode(ids, false).equals(token) ? OptionalInt.of((int) ids[0])
                 : OptionalInt.empty();
+    }
+
+    /** Bounds what is handed to the native tokenizer: by the fixed limit, then by the host-memory budget. */
+    private static void checkLength(String name, int length, String unit) {
+        if (length > MAX_TEXT_CHARS) {
+            throw new IllegalArgumentException(name + ": " + length + " " + unit + ", above the limit of "
+                    + MAX_TEXT_CHARS + " handed to the native tokenizer at once; split it");
+        }
+        long needs = length * NATIVE_BYTES_PER_CHAR;
+        long budget = MemoryBudget.hostBytes();
+        if (needs > budget) {
+            throw new IllegalArgumentException(name + ": " + length + " " + unit + " need up to " + needs
+                    + " bytes of native memory to tokenize, above the host-memory budget of " + budget + " bytes ("
+                    + MemoryBudget.hostSource() + ")");
+        }
     }
 
     /** @return a decoder that turns generated ids into text piece by piece */

@@ -28,29 +28,87 @@ final class UntrustedFiles {
      *     {@code limit} bytes, or not UTF-8
      */
     static String readText(Path file, long limit) {
+        return decode(file, readBytes(file, limit));
+    }
+
+    /**
+     * @return the file's bytes, read through one open channel so that exactly the size checked is read
+     * @throws CheckpointException naming the file when it is not a regular file, too large, or changes size while
+     *     being read
+     */
+    static byte[] readBytes(Path file, long limit) {
         checkSize(file, limit);
-        try {
-            byte[] bytes = Files.readAllBytes(file);
-            if (bytes.length > limit) {
-                throw new CheckpointException(file + ": grew to " + bytes.length + " bytes while being read, above the "
-                        + limit + "-byte limit");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size > limit) {
+                throw new CheckpointException(file + ": grew to " + size + " bytes while being read, above the " + limit
+                        + "-byte limit");
             }
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new CheckpointException(file + ": not valid UTF-8", e);
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) size);
+            while (buf.hasRemaining()) {
+                if (ch.read(buf) < 0) {
+                    throw new CheckpointException(file + ": truncated while being read (" + buf.position() + " of "
+                            + size + " bytes)");
+                }
+            }
+            if (ch.read(java.nio.ByteBuffer.allocate(1)) > 0) {
+                throw new CheckpointException(file + ": grew while being read (more than the " + size
+                        + " bytes it had when opened)");
+            }
+            return buf.array();
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
         }
     }
 
+    /** @return {@code bytes} as strict UTF-8 */
+    static String decode(Path file, byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new CheckpointException(file + ": not valid UTF-8", e);
+        }
+    }
+
+    /** Heap a text file takes per byte of it while it is read and parsed, at most: bytes, text and JSON tree. */
+    static final long TEXT_HEAP_FACTOR = 8;
+
     /**
-     * @throws CheckpointException naming the file when it is not a regular file or is larger than {@code limit}
+     * @throws CheckpointException naming the file when it is missing or not a regular file (a FIFO would block the
+     *     reader until a writer comes, a device such as {@code /dev/zero} would never end)
+     */
+    static void requireRegularFile(Path file) {
+        if (Files.isRegularFile(file)) {
+            return;
+        }
+        throw new CheckpointException(file + ": " + (Files.exists(file) ? "not a regular file (" + kind(file)
+                + "); expected a file of the checkpoint" : "no such file"));
+    }
+
+    /** @return what a path that is not a regular file is, for messages */
+    static String kind(Path file) {
+        try {
+            var a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+            if (a.isDirectory()) {
+                return "a directory";
+            }
+            if (a.isOther()) {
+                return "a FIFO, socket or device";
+            }
+            return "not a regular file";
+        } catch (IOException e) {
+            return "unreadable: " + e.getMessage();
+        }
+    }
+
+    /**
+     * @throws CheckpointException naming the file when it is not a regular file, is larger than {@code limit}, or
+     *     would take more heap to read and parse ({@value #TEXT_HEAP_FACTOR} times its size) than the heap can give
      */
     static void checkSize(Path file, long limit) {
-        if (!Files.isRegularFile(file)) {
-            throw new CheckpointException(file + ": cannot read: not a regular file");
-        }
+        requireRegularFile(file);
         long size;
         try {
             size = Files.size(file);
@@ -60,6 +118,12 @@ final class UntrustedFiles {
         if (size > limit) {
             throw new CheckpointException(file + ": " + size + " bytes is above the " + limit
                     + "-byte limit for this kind of file (refused before reading it)");
+        }
+        long heap = MemoryBudget.heapBytes();
+        if (size * TEXT_HEAP_FACTOR > heap) {
+            throw new CheckpointException(file + ": " + size + " bytes needs up to " + size * TEXT_HEAP_FACTOR
+                    + " bytes of heap to read and parse, above the " + heap + " bytes " + MemoryBudget.heapSource()
+                    + " (refused before reading it)");
         }
     }
 }

@@ -47,7 +47,7 @@ class SafetensorsTest {
     @Nested
     class Reads {
         @Test
-        void f32AsAViewOfTheMappedFile() {
+        void f32IntoReadOnlyMemoryTheProcessOwns() {
             Map<String, HostTensor> w = new LinkedHashMap<>();
             w.put("a", random(1, 3, 4));
             w.put("b.weight", random(2, 5));
@@ -58,7 +58,9 @@ class SafetensorsTest {
                 HostTensor a = f.tensor("a", DType.F32);
                 assertThat(a.shape()).isEqualTo(Shape.of(3, 4));
                 assertThat(a.toFloatArray()).as("seed 1").containsExactly(w.get("a").toFloatArray());
-                assertThat(a.segment().isMapped()).as("F32 stored as F32 is not copied").isTrue();
+                assertThat(a.segment().isMapped()).as("not a view of the file, which could change under it").isFalse();
+                assertThat(a.segment().isReadOnly()).as("read-only, so the CPU backend takes it without a copy")
+                        .isTrue();
                 assertThat(f.tensor("b.weight", DType.F64).toDoubleArray()).as("seed 2")
                         .containsExactly(w.get("b.weight").toDoubleArray());
             }
