@@ -2,6 +2,7 @@ package dev.based4j.cuda;
 
 import dev.based4j.Setting;
 import dev.based4j.cuda.device.KernelImages;
+import dev.based4j.cuda.driver.CudaDriver;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -62,7 +63,7 @@ public final class CudaSettings {
      *     a regular file (a folder, a FIFO, a device: loading it could block or fail obscurely)
      */
     public static String driverLibrary() {
-        return library(DRIVER_LIBRARY).orElse(dev.based4j.cuda.driver.CudaDriver.defaultLibrary());
+        return library(DRIVER_LIBRARY).orElse(CudaDriver.defaultLibrary());
     }
 
     /**
