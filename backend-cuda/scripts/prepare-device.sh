@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs what a machine with an NVIDIA GPU but without Java or Maven needs to check and time the CUDA backend, into
-# one ignored folder (default .device/ at the repository root, about 42 MB): a jlink'ed JDK 25 runtime, every
+# one ignored folder (default .device/ at the repository root, about 46 MB): a jlink'ed JDK 25 runtime, every
 # module's jar with its runtime dependencies, the CUDA backend's test classes with their test dependencies, and the
 # JUnit console launcher.
 # Run from the repository root on the build machine (it needs nvcc to package the PTX):

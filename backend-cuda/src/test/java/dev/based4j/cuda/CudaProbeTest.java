@@ -146,6 +146,18 @@ class CudaProbeTest {
         }
 
         @Test
+        void aDeviceOrdinalBeyondTheDriversDevices() {
+            Availability here = new CudaBackendProvider().probe();
+            assumeTrue(here.usable(), () -> "CUDA backend not usable here: " + here.reason());
+            set(CudaSettings.DEVICE, String.valueOf(CudaSettings.MAX_DEVICE_ORDINAL));
+            Availability a = new CudaBackendProvider().probe();
+            assertThat(a.misconfigured()).isTrue();
+            assertThat(a.reason()).contains("based4j.cuda.device").contains("device " + CudaSettings.MAX_DEVICE_ORDINAL
+                    + " requested but the driver sees");
+            assertThat(a.fix()).contains("0..");
+        }
+
+        @Test
         void selectionRefusesToFallBackToAnotherBackend() {
             assumeTrue(Settings.BACKEND.configured().isEmpty(), "a backend is named by the environment");
             set(CudaSettings.DEVICE, "gpu0");
