@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Checks and times the CUDA backend on a GPU machine, in one command of under 8 minutes. Run from the repository
-# root with the folder that prepare-device.sh filled (default .device/) carried along:
+# Checks and times the CUDA backend on a machine with an NVIDIA GPU, in one command that finishes in under 8
+# minutes. The machine needs the NVIDIA driver and Python with PyTorch (for the anchor), not Java or Maven: run
+# prepare-device.sh on a build machine first and copy its folder (default .device/) to the repository root here.
 #   backend-cuda/scripts/device-run.sh [DIR]
 # Steps, each under its own time limit so that a hang cannot eat the rest:
 #   1. the GPU, the driver and every backend's probe (as `based4j info` prints it)
-#   2. the conformance kit and the golden cases on `cuda`, the backend's own kernel tests (f32 and f64 against the
-#      float64 reference), the probe and PTX tests
+#   2. the conformance kit and the golden cases on `cuda`, the backend's own kernel and engine tests (f32 and f64
+#      against the float64 reference, device-side state backups), the probe, settings and PTX tests
 #   3. the same kernel tests once more with the kernels compiled by NVRTC (the toolkit's, or PyTorch's) at run time
 #      instead of the packaged PTX
 #   4. CudaTimings: copy bandwidth, f32 matmul, prefill B=8 H=16 N=8192 f=16 dv=64, decode at batch 1/64/256,
 #      window and fused layers, the 360M-shape stack
 #   5. the same math in PyTorch (scripts/torch_reference.py) and the table of ratios
-# Results go to $OUT (the device tool's folder; ./device-out elsewhere): run.log, junit/*.xml,
-# cuda-timings.properties, performance-table.md.
+# Results go to $OUT when it is set, else ./device-out: run.log, junit/*.xml, cuda-timings.properties,
+# performance-table.md.
 set -uo pipefail
 dir=${1:-.device}
 out=${OUT:-$PWD/device-out}
@@ -28,7 +29,7 @@ java="$jre/jre/bin/java"
 flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
 begin=$(date +%s)
 say() { printf '\n== %s (t=%ds)\n' "$*" $(( $(date +%s) - begin )) | tee -a "$log"; }
-[ -x "$java" ] || { echo "device-run: no Java runtime at $java: run prepare-device.sh and carry $dir" | tee -a "$log"; exit 1; }
+[ -x "$java" ] || { echo "device-run: no Java runtime at $java: run prepare-device.sh on a build machine and copy its $dir here" | tee -a "$log"; exit 1; }
 
 say "GPU and driver"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee -a "$log"
@@ -42,7 +43,8 @@ print((sorted(p for d in nvidia.__path__ for p in glob.glob(os.path.join(d, "*",
 echo "NVRTC: ${nvrtc:-not found}" | tee -a "$log"
 
 tests=(--select-class dev.based4j.cuda.CudaConformanceTest --select-class dev.based4j.cuda.CudaKernelsTest
-       --select-class dev.based4j.cuda.CudaProbeTest --select-class dev.based4j.cuda.KernelImagesTest
+       --select-class dev.based4j.cuda.CudaEngineTest --select-class dev.based4j.cuda.CudaProbeTest
+       --select-class dev.based4j.cuda.ProbeDeadlineTest --select-class dev.based4j.cuda.device.KernelImagesTest
        --select-class dev.based4j.cuda.CudaErrorsTest)
 say "conformance kit, golden cases and kernel tests on cuda (packaged PTX)"
 junit=(-cp "$dir/junit-console.jar:$dir/lib/*" org.junit.platform.console.ConsoleLauncher execute --disable-banner)

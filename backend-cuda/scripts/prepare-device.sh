@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Packs what the GPU machine (which has no Java and no Maven) needs to check and time the CUDA backend, into one
-# ignored folder (default .device/ at the repository root): a jlink'ed JDK 25 runtime, every module's jar with
-# its runtime dependencies, the CUDA backend's test classes with their test dependencies, and the JUnit console
-# launcher. The same idea as the shared make-device-runtime.sh, extended by the test side.
+# Packs what a machine with an NVIDIA GPU but without Java or Maven needs to check and time the CUDA backend, into
+# one ignored folder (default .device/ at the repository root, about 46 MB): a jlink'ed JDK 25 runtime, every
+# module's jar with its runtime dependencies, the CUDA backend's test classes with their test dependencies, and the
+# JUnit console launcher.
 # Run from the repository root on the build machine (it needs nvcc to package the PTX):
 #   backend-cuda/scripts/prepare-device.sh [DIR]
-# Then, with the device tool, from the repository root and carrying DIR:
+# Then copy DIR to the repository root of the GPU machine and run there:
 #   backend-cuda/scripts/device-run.sh [DIR]
 set -euo pipefail
 dir=${1:-.device}
@@ -14,7 +14,8 @@ jdk=${JDK25:-${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}}
 [ -f backend-cuda/pom.xml ] || { echo "prepare-device: run from the repository root" >&2; exit 1; }
 export JAVA_HOME=$jdk
 
-grep -qxF "/$dir/" .git/info/exclude 2>/dev/null || echo "/$dir/" >> "$(git rev-parse --git-path info/exclude)"
+# keep DIR out of git: .gitignore names .device/; another folder goes to the repository's exclude file
+git check-ignore -q "$dir/" 2>/dev/null || echo "/$dir/" >> "$(git rev-parse --git-path info/exclude)"
 rm -rf "$dir" && mkdir -p "$dir/lib"
 
 # 1. build the modules, then copy the CUDA backend's runtime and test dependencies (the API, the conformance kit
@@ -42,12 +43,12 @@ mv "$dir"/junit/junit-platform-console-standalone-*.jar "$dir/junit-console.jar"
 rm -f "$dir"/lib/junit-*.jar "$dir"/lib/opentest4j-*.jar "$dir"/lib/apiguardian-*.jar
 
 # 3. a Java runtime with the modules the jars use (java.xml for the JUnit reports, java.sql for Jackson,
-#    java.desktop for AssertJ's bean introspection), stored uncompressed and carried as one xz archive: about a
-#    third of the size of jlink's own compression, which keeps the carried folder under the 64 MiB limit
+#    java.desktop for AssertJ's bean introspection), stored uncompressed and packed as one xz archive: about a
+#    third of the size of jlink's own compression, so the folder stays small to copy
 rm -rf "$dir/jre.tmp"
 "$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.unsupported,jdk.incubator.vector,java.xml,java.sql,java.desktop \
   --strip-debug --no-header-files --no-man-pages --compress=zip-0 --output "$dir/jre.tmp/jre" 2>/dev/null
 tar -C "$dir/jre.tmp" -cf - jre | xz -9 -T0 > "$dir/jre.tar.xz"
 rm -rf "$dir/jre.tmp"
 
-du -sh "$dir" | awk '{print "prepare-device: " $1 " in " $2 " (what the device tool carries must stay under 64 MiB)"}'
+du -sh "$dir" | awk '{print "prepare-device: " $1 " in " $2}'

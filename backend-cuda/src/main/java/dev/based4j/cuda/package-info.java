@@ -1,7 +1,6 @@
 /**
  * The CUDA backend: {@link dev.based4j.cuda.CudaBackendProvider} (probe and creation),
- * {@link dev.based4j.cuda.CudaBackend} (the kernel surface on one GPU), {@link dev.based4j.cuda.CudaTensor}
- * (device memory), {@link dev.based4j.cuda.CudaContext} (primary context, stream, modules) and
- * {@link dev.based4j.cuda.KernelImages} (packaged PTX or NVRTC).
+ * {@link dev.based4j.cuda.CudaEngine} (the kernel families on one GPU, and {@link dev.based4j.cuda.CudaEngine.CudaInfo},
+ * the device's details from {@code backend.unwrap(CudaInfo.class)}) and {@link dev.based4j.cuda.CudaSettings}.
  */
 package dev.based4j.cuda;

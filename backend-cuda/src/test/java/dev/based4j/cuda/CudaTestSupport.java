@@ -28,7 +28,7 @@ final class CudaTestSupport {
         }
         assumeTrue(availability.usable(), () -> "CUDA backend not usable here: " + availability.reason());
         if (shared == null) {
-            shared = new CudaBackendProvider().create();
+            shared = new CudaBackendProvider().create().open(CudaBackendProvider.NAME);
         }
         return shared;
     }
@@ -68,13 +68,6 @@ final class CudaTestSupport {
 
     static double[] download(Backend b, Tensor t) {
         return b.download(t).toDoubleArray();
-    }
-
-    /** Writes host values into an existing tensor (for states prepared on the host). */
-    static void fill(Backend b, Tensor target, double[] data) {
-        try (Tensor src = upload(b, data, target.dtype(), target.shape().dims())) {
-            ((CudaBackend) b).copy(src, target);
-        }
     }
 
     /** @return max|out − ref| / max(1, max|ref|) */

@@ -5,8 +5,8 @@ import dev.based4j.attention.BasedAttentionSpec;
 import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.PrefillAlgorithm;
 import dev.based4j.attention.SlidingWindowSpec;
-import dev.based4j.cuda.CudaBackend;
-import dev.based4j.cuda.CudaTensor;
+import dev.based4j.cuda.device.CudaBuffer;
+import dev.based4j.cuda.device.CudaContext;
 import dev.based4j.featuremap.Taylor;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.Backend;
@@ -60,15 +60,17 @@ public final class CudaTimings {
                 40);
     }
 
-    private final CudaBackend backend;
+    private final Backend backend;
+    private final CudaContext context;
     private final Sizes sizes;
     private final Path file;
     private final Map<String, String> results = new LinkedHashMap<>();
     private final PrintStream log = System.out;
     private final SplittableRandom random = new SplittableRandom(20260101);
 
-    private CudaTimings(CudaBackend backend, Sizes sizes, Path file) {
+    private CudaTimings(Backend backend, CudaContext context, Sizes sizes, Path file) {
         this.backend = backend;
+        this.context = context;
         this.sizes = sizes;
         this.file = file;
     }
@@ -87,13 +89,12 @@ public final class CudaTimings {
             }
             return;
         }
-        Backend selected = Backends.select("cuda");
-        if (!(selected instanceof CudaBackend cuda)) {
-            throw new IllegalStateException("backend 'cuda' is not the CUDA backend: " + selected);
-        }
         Sizes sizes = args.length > 1 && args[1].equals("smoke") ? Sizes.SMOKE : Sizes.FULL;
-        try (cuda) {
-            new CudaTimings(cuda, sizes, args.length > 0 ? Path.of(args[0]) : null).run();
+        try (Backend cuda = Backends.select("cuda")) {
+            // the device context, for the copies timed on raw device memory and for CUDA events on the stream
+            CudaContext context = cuda.unwrap(CudaContext.class).orElseThrow(() -> new IllegalStateException(
+                    "backend 'cuda' is not the CUDA backend of this module: " + cuda));
+            new CudaTimings(cuda, context, sizes, args.length > 0 ? Path.of(args[0]) : null).run();
         }
     }
 
@@ -120,21 +121,37 @@ public final class CudaTimings {
     // ---------------------------------------------------------------- ceilings
 
     private void copyBandwidth() {
-        long elements = sizes.copyElements();
-        Shape s = Shape.of((int) (elements >> 10), 1024);
-        try (Tensor a = backend.allocate(s, DType.F32); Tensor b = backend.allocate(s, DType.F32)) {
-            double ms = median(3, 10, () -> backend.copy(a, b));
-            put("copy.d2d.gb_per_s", 2.0 * elements * 4 / (ms * 1e6));
+        long bytes = sizes.copyElements() * 4;
+        try (DeviceMemory a = new DeviceMemory(bytes); DeviceMemory b = new DeviceMemory(bytes)) {
+            double ms = median(3, 10, () -> context.copy(a.buffer(), 0, b.buffer(), 0, bytes));
+            // bytes read plus bytes written
+            put("copy.d2d.gb_per_s", 2.0 * bytes / (ms * 1e6));
         }
-        long hostElements = sizes.hostElements();
-        try (Arena arena = Arena.ofConfined(); Tensor dst = backend.allocate(Shape.of((int) (hostElements >> 10), 1024),
-                DType.F32)) {
-            MemorySegment host = arena.allocate(hostElements * 4, 64);
+        long hostBytes = sizes.hostElements() * 4;
+        try (Arena arena = Arena.ofConfined(); DeviceMemory dst = new DeviceMemory(hostBytes)) {
+            MemorySegment host = arena.allocate(hostBytes, 64);
             host.fill((byte) 1);
-            long ptr = ((CudaTensor) dst).pointer();
-            double ms = median(1, 5, () -> backend.context().driver().memcpyHtoDAsync(ptr, host, hostElements * 4,
-                    backend.context().stream()));
-            put("copy.h2d_pageable.gb_per_s", hostElements * 4 / (ms * 1e6));
+            double ms = median(1, 5, () -> context.run(() -> context.driver().memcpyHtoDAsync(dst.buffer().pointer(),
+                    host, hostBytes, context.stream())));
+            put("copy.h2d_pageable.gb_per_s", hostBytes / (ms * 1e6));
+        }
+    }
+
+    /** Raw device memory for the copy ceilings, outside any tensor. */
+    private final class DeviceMemory implements AutoCloseable {
+        private final CudaBuffer buffer;
+
+        DeviceMemory(long bytes) {
+            buffer = new CudaBuffer(context.call(() -> context.allocate(bytes)), bytes);
+        }
+
+        CudaBuffer buffer() {
+            return buffer;
+        }
+
+        @Override
+        public void close() {
+            context.release(buffer.pointer());
         }
     }
 
@@ -234,7 +251,7 @@ public final class CudaTimings {
             for (int i = -1; i < ms.length; i++) {
                 Tensor[] logits = new Tensor[1];
                 try (LayerStack.State state = stack.newState(1)) {
-                    double t = backend.elapsedMillis(() -> logits[0] = stack.prefill(prompt, 1, seq, state));
+                    double t = context.elapsedMillis(() -> logits[0] = stack.prefill(prompt, 1, seq, state));
                     logits[0].close();
                     if (i >= 0) {
                         ms[i] = t;
@@ -253,7 +270,7 @@ public final class CudaTimings {
                     backend.synchronize();
                     int steps = 20;
                     long start = System.nanoTime();
-                    double device = backend.elapsedMillis(() -> {
+                    double device = context.elapsedMillis(() -> {
                         for (int i = 0; i < steps; i++) {
                             stack.decode(step, state).close();
                         }
@@ -277,7 +294,7 @@ public final class CudaTimings {
         backend.synchronize();
         double[] ms = new double[reps];
         for (int i = 0; i < reps; i++) {
-            ms[i] = backend.elapsedMillis(work);
+            ms[i] = context.elapsedMillis(work);
         }
         Arrays.sort(ms);
         return ms[reps / 2];

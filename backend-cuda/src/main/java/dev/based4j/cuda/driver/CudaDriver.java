@@ -9,6 +9,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -146,12 +147,25 @@ public final class CudaDriver {
                 : "libcuda.so.1";
     }
 
+    /**
+     * Opens a native library. A path is opened only when it names a regular file: the system loader would block
+     * forever opening a FIFO, and a folder or device is never a library.
+     *
+     * @throws NativeLibraryException naming the library when it cannot be opened, or is a path to something that
+     *     is not a regular file
+     */
     static SymbolLookup lookup(String library) {
+        boolean path = library.indexOf('/') >= 0 || library.indexOf('\\') >= 0;
         try {
-            boolean path = library.indexOf('/') >= 0 || library.indexOf('\\') >= 0;
-            return path
-                    ? SymbolLookup.libraryLookup(Path.of(library), Arena.global())
-                    : SymbolLookup.libraryLookup(library, Arena.global());
+            if (path) {
+                Path file = Path.of(library);
+                if (Files.exists(file) && !Files.isRegularFile(file)) {
+                    throw new NativeLibraryException(library, "cannot load " + library
+                            + ": not a regular file (a folder, a FIFO or a device), so not opened", null);
+                }
+                return SymbolLookup.libraryLookup(file, Arena.global());
+            }
+            return SymbolLookup.libraryLookup(library, Arena.global());
         } catch (IllegalArgumentException | IllegalCallerException e) {
             throw new NativeLibraryException(library, "cannot load " + library + ": " + e.getMessage(), e);
         }

@@ -1,13 +1,14 @@
 package dev.based4j.cuda.kernels;
 
-import dev.based4j.cuda.CudaContext;
-import dev.based4j.cuda.Scratch;
+import dev.based4j.cuda.device.CudaBuffer;
+import dev.based4j.cuda.device.CudaContext;
+import dev.based4j.cuda.device.Scratch;
 import dev.based4j.featuremap.AllPoly;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.featuremap.Performer;
 import dev.based4j.featuremap.Relu;
+import dev.based4j.spi.FeatureMapFamily;
 import dev.based4j.tensor.DType;
-import dev.based4j.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -18,7 +19,7 @@ import java.util.Map;
  * Feature maps φ ({@code feature_map.cu}) and the device-side parameters every kernel that evaluates φ needs:
  * the map kind, ReLU's floor and the weight matrices of Performer and AllPoly, uploaded once per map and type.
  */
-public final class FeatureMapKernels extends KernelFamily {
+public final class FeatureMapKernels extends KernelFamily implements FeatureMapFamily<CudaBuffer> {
     private static final int MAX_CACHED = 32;
     private static final int BLOCK = 256;
 
@@ -41,12 +42,11 @@ public final class FeatureMapKernels extends KernelFamily {
         super(context, scratch, "feature_map");
     }
 
-    /** φ over the last dimension of {@code x [..., seq, d]} into {@code out [..., seq, D]}. */
-    public void apply(FeatureMap map, Tensor x, Tensor out) {
-        int seq = x.shape().dim(-2);
-        int d = map.inputDim();
-        int rows = Math.toIntExact(x.shape().elementCount() / ((long) seq * d));
-        apply(map, ptr(x), ptr(out), rows, seq, x.dtype());
+    /** φ over the last dimension of {@code x [rows, seq, d]} into {@code out [rows, seq, D]}. */
+    @Override
+    public void apply(FeatureMapFamily.Call<CudaBuffer> c) {
+        int rows = int32("rows", c.rows());
+        context.run(() -> apply(c.map(), ptr(c.x()), ptr(c.out()), rows, c.seq(), c.dtype()));
     }
 
     /** φ of {@code rows × seq} vectors at {@code x} into {@code out} (device pointers). */
@@ -120,7 +120,7 @@ public final class FeatureMapKernels extends KernelFamily {
         }
     }
 
-    /** Frees the uploaded weights. */
+    /** Frees the uploaded weights; the caller holds the context's lock. */
     public void close() {
         for (long[] w : weights.values()) {
             try {

@@ -1,15 +1,15 @@
 package dev.based4j.cuda.kernels;
 
-import dev.based4j.cuda.CudaContext;
-import dev.based4j.cuda.CudaTensor;
-import dev.based4j.cuda.Scratch;
+import dev.based4j.cuda.device.CudaBuffer;
+import dev.based4j.cuda.device.CudaContext;
+import dev.based4j.cuda.device.Scratch;
 import dev.based4j.cuda.driver.KernelArgs;
 import dev.based4j.tensor.DType;
-import dev.based4j.tensor.Tensor;
 
 /**
  * Base of the kernel families: finds a family's kernels in its module by name and element type ({@code _f32},
- * {@code _f64}) and sizes grids. Families enqueue on the context's stream and never synchronise.
+ * {@code _f64}) and sizes grids. Families enqueue on the context's stream and never synchronise; each SPI call runs
+ * under the context's lock ({@link CudaContext#run}).
  */
 public abstract class KernelFamily {
     /** The device. */
@@ -32,9 +32,21 @@ public abstract class KernelFamily {
         return context.kernel(module, base + (dtype == DType.F32 ? "_f32" : "_f64"));
     }
 
-    /** @return the device pointer of a tensor of this backend */
-    protected static long ptr(Tensor t) {
-        return ((CudaTensor) t).pointer();
+    /** @return the device pointer of a buffer */
+    protected static long ptr(CudaBuffer b) {
+        return b.pointer();
+    }
+
+    /**
+     * @return {@code value} as an {@code int} kernel argument
+     * @throws IllegalArgumentException naming {@code what} when it exceeds what the kernels index with 32 bits
+     */
+    protected static int int32(String what, long value) {
+        if (value < 0 || value > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("shapes: " + what + " = " + value + " exceeds the CUDA kernels' limit of "
+                    + Integer.MAX_VALUE);
+        }
+        return (int) value;
     }
 
     /** @return blocks for a grid-stride loop over {@code work} items: enough to fill the device, at least 1 */

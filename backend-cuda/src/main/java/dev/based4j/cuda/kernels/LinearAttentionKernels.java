@@ -1,14 +1,13 @@
 package dev.based4j.cuda.kernels;
 
-import dev.based4j.attention.LinearAttentionSpec;
 import dev.based4j.attention.PrefillAlgorithm;
-import dev.based4j.cuda.CudaContext;
-import dev.based4j.cuda.Scratch;
+import dev.based4j.cuda.device.CudaBuffer;
+import dev.based4j.cuda.device.CudaContext;
+import dev.based4j.cuda.device.Scratch;
 import dev.based4j.featuremap.FeatureMap;
 import dev.based4j.featuremap.Taylor;
-import dev.based4j.state.LinearAttentionState;
+import dev.based4j.spi.LinearAttentionFamily;
 import dev.based4j.tensor.DType;
-import dev.based4j.tensor.Tensor;
 
 /**
  * Linear attention ({@code linear_attention.cu}). Taylor maps with {@code f ≤ 16} run the fused kernels that form
@@ -19,7 +18,7 @@ import dev.based4j.tensor.Tensor;
  * launch per token). Chunk sizes are fixed per element type (64 tokens for f32, 32 for f64; the generic kernel
  * 32): the spec's {@code chunkSize} only changes rounding, never the function, and is not used here.
  */
-public final class LinearAttentionKernels extends KernelFamily {
+public final class LinearAttentionKernels extends KernelFamily implements LinearAttentionFamily<CudaBuffer> {
     /** Largest Taylor input dimension of the fused kernels. */
     public static final int TAYLOR_MAX_F = 16;
     private static final int EV = 64;
@@ -34,26 +33,30 @@ public final class LinearAttentionKernels extends KernelFamily {
         this.featureMaps = featureMaps;
     }
 
-    /** Prefill of {@code q, k [B,H,L,f]}, {@code v [B,H,L,dv]} continuing from {@code state}, into {@code out}. */
-    public void prefill(LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        int bh = q.shape().dim(0) * q.shape().dim(1);
-        int seq = q.shape().dim(2);
-        prefill(spec.featureMap(), spec.algorithm(), ptr(q), ptr(k), ptr(v), ptr(out), 0, ptr(state.kv()),
-                ptr(state.z()), bh, seq, v.shape().dim(3), spec.eps(), 0, q.dtype());
+    /** Prefill of {@code q, k [B,H,L,f]}, {@code v [B,H,L,dv]} continuing from the state, into {@code out}. */
+    @Override
+    public void prefill(LinearAttentionFamily.Call<CudaBuffer> c) {
+        int bh = int32("batch·heads", (long) c.batch() * c.heads());
+        context.run(() -> prefill(c.spec().featureMap(), c.spec().algorithm(), ptr(c.q()), ptr(c.k()), ptr(c.v()),
+                ptr(c.out()), 0, ptr(c.kv()), ptr(c.z()), bh, c.seq(), c.valueDim(), c.spec().eps(), 0, c.dtype()));
     }
 
     /** One token ({@code seq = 1}): update the state, then read out. */
-    public void decode(LinearAttentionSpec spec, Tensor q, Tensor k, Tensor v, LinearAttentionState state, Tensor out) {
-        int bh = q.shape().dim(0) * q.shape().dim(1);
-        int dv = v.shape().dim(3);
-        FeatureMap map = spec.featureMap();
-        if (decodeFits(map, dv, q.dtype())) {
-            decodeToken(map, ptr(q), ptr(k), ptr(v), ptr(out), ptr(state.kv()), ptr(state.z()), bh, 1, 0, dv,
-                    spec.eps(), q.dtype());
-        } else {
-            generic(map, ptr(q), ptr(k), ptr(v), ptr(out), 0, ptr(state.kv()), ptr(state.z()), bh, 1, dv,
-                    spec.eps(), 0, q.dtype());
-        }
+    @Override
+    public void decode(LinearAttentionFamily.Call<CudaBuffer> c) {
+        int bh = int32("batch·heads", (long) c.batch() * c.heads());
+        int dv = c.valueDim();
+        FeatureMap map = c.spec().featureMap();
+        DType dtype = c.dtype();
+        context.run(() -> {
+            if (decodeFits(map, dv, dtype)) {
+                decodeToken(map, ptr(c.q()), ptr(c.k()), ptr(c.v()), ptr(c.out()), ptr(c.kv()), ptr(c.z()), bh, 1, 0,
+                        dv, c.spec().eps(), dtype);
+            } else {
+                generic(map, ptr(c.q()), ptr(c.k()), ptr(c.v()), ptr(c.out()), 0, ptr(c.kv()), ptr(c.z()), bh, 1, dv,
+                        c.spec().eps(), 0, dtype);
+            }
+        });
     }
 
     /**

@@ -1,18 +1,18 @@
 package dev.based4j.cuda.kernels;
 
 import dev.based4j.attention.SlidingWindowSpec;
-import dev.based4j.cuda.CudaContext;
-import dev.based4j.cuda.Scratch;
-import dev.based4j.state.WindowState;
+import dev.based4j.cuda.device.CudaBuffer;
+import dev.based4j.cuda.device.CudaContext;
+import dev.based4j.cuda.device.Scratch;
+import dev.based4j.spi.SlidingWindowFamily;
 import dev.based4j.tensor.DType;
-import dev.based4j.tensor.Tensor;
 
 /**
  * Sliding-window softmax attention over the ring buffer ({@code sliding_window.cu}): prefill reads positions
  * before the call from the ring and the rest from the call's inputs, then stores the call's last tokens in the
  * ring; decode attends and stores in one launch for every head of every sequence.
  */
-public final class SlidingWindowKernels extends KernelFamily {
+public final class SlidingWindowKernels extends KernelFamily implements SlidingWindowFamily<CudaBuffer> {
     static final int QUERIES_PER_BLOCK = 16;
     static final int KEYS_PER_TILE = 32;
     static final int VALUE_COLUMNS = 128;
@@ -27,32 +27,38 @@ public final class SlidingWindowKernels extends KernelFamily {
         super(context, scratch, "sliding_window");
     }
 
-    /** Prefill continuing from the ring in {@code state}. */
-    public void prefill(SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
-        int dk = q.shape().dim(3);
-        attend(ptr(q), ptr(k), ptr(v), ptr(out), ptr(state.keys()), ptr(state.values()),
-                q.shape().dim(0) * q.shape().dim(1), q.shape().dim(2), dk, v.shape().dim(3), state.position(),
-                lookback(spec), state.capacity(), spec.scaleFor(dk), 0, 0, 0.0, 0, q.dtype());
-        writeRing(ptr(k), ptr(v), ptr(state.keys()), ptr(state.values()), q.shape().dim(0) * q.shape().dim(1),
-                q.shape().dim(2), dk, v.shape().dim(3), state.position(), state.capacity(), q.dtype());
+    /** Prefill continuing from the ring. */
+    @Override
+    public void prefill(SlidingWindowFamily.Call<CudaBuffer> c) {
+        int bh = int32("batch·heads", (long) c.batch() * c.heads());
+        int dk = c.keyDim();
+        int dv = c.valueDim();
+        context.run(() -> {
+            attend(ptr(c.q()), ptr(c.k()), ptr(c.v()), ptr(c.out()), ptr(c.keys()), ptr(c.values()), bh, c.seq(), dk,
+                    dv, c.position(), lookback(c.spec()), c.capacity(), c.spec().scaleFor(dk), 0, 0, 0.0, 0,
+                    c.dtype());
+            writeRing(ptr(c.k()), ptr(c.v()), ptr(c.keys()), ptr(c.values()), bh, c.seq(), dk, dv, c.position(),
+                    c.capacity(), c.dtype());
+        });
     }
 
     /** One token: attend over the window, then store it in its slot. */
-    public void decode(SlidingWindowSpec spec, Tensor q, Tensor k, Tensor v, WindowState state, Tensor out) {
-        int dk = q.shape().dim(3);
-        int dv = v.shape().dim(3);
-        DType dtype = q.dtype();
+    @Override
+    public void decode(SlidingWindowFamily.Call<CudaBuffer> c) {
+        int bh = int32("batch·heads", (long) c.batch() * c.heads());
+        int dk = c.keyDim();
+        int dv = c.valueDim();
+        DType dtype = c.dtype();
         long shared = ((long) dk + DECODE_WARPS * (VALUE_COLUMNS + 2L)) * dtype.byteSize();
-        long lookback = lookback(spec);
-        long pos = state.position();
-        int cap = state.capacity();
-        double scale = spec.scaleFor(dk);
-        context.launch(kernel("swa_decode", dtype), q.shape().dim(0) * q.shape().dim(1), 1, 1, 32 * DECODE_WARPS,
-                shared, a -> {
-                    a.ptr(ptr(q)).ptr(ptr(k)).ptr(ptr(v)).ptr(ptr(out)).ptr(ptr(state.keys()))
-                            .ptr(ptr(state.values())).i32(dk).i32(dv).i64(pos).i64(lookback).i32(cap);
-                    scalar(a, dtype, scale);
-                });
+        long lookback = lookback(c.spec());
+        long pos = c.position();
+        int cap = c.capacity();
+        double scale = c.spec().scaleFor(dk);
+        context.run(() -> context.launch(kernel("swa_decode", dtype), bh, 1, 1, 32 * DECODE_WARPS, shared, a -> {
+            a.ptr(ptr(c.q())).ptr(ptr(c.k())).ptr(ptr(c.v())).ptr(ptr(c.out())).ptr(ptr(c.keys()))
+                    .ptr(ptr(c.values())).i32(dk).i32(dv).i64(pos).i64(lookback).i32(cap);
+            scalar(a, dtype, scale);
+        }));
     }
 
     /**

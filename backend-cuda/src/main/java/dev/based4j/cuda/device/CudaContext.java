@@ -1,4 +1,4 @@
-package dev.based4j.cuda;
+package dev.based4j.cuda.device;
 
 import dev.based4j.cuda.driver.CudaDriver;
 import dev.based4j.cuda.driver.KernelArgs;
@@ -7,12 +7,15 @@ import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * One device as the backend uses it: the retained primary context, one non-blocking stream on which every copy
- * and kernel is ordered, and the loaded kernel modules. Methods bind the context to the calling thread first, so
- * any thread may call them.
+ * and kernel is ordered, and the loaded kernel modules. Work on the device runs through {@link #run} or
+ * {@link #call}: under one lock (so that intermediate buffers are never shared by two calls in flight) with the
+ * context bound to the calling thread, so any thread may use it.
  */
 public final class CudaContext implements AutoCloseable {
     private final CudaDriver driver;
@@ -29,6 +32,7 @@ public final class CudaContext implements AutoCloseable {
     private final KernelImages.Plan plan;
     private final Map<String, MemorySegment> modules = new LinkedHashMap<>();
     private final Map<String, Kernel> kernels = new ConcurrentHashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
     private volatile boolean closed;
 
     /**
@@ -97,6 +101,21 @@ public final class CudaContext implements AutoCloseable {
         return stream;
     }
 
+    /** @return the device ordinal this context was opened on */
+    public int ordinal() {
+        return ordinal;
+    }
+
+    /** @return the device's memory, bytes */
+    public long totalMemory() {
+        return totalMemory;
+    }
+
+    /** @return the driver's CUDA version, 1000·major + 10·minor */
+    public int driverVersion() {
+        return driverVersion;
+    }
+
     /** @return the device's name, e.g. {@code NVIDIA H200} */
     public String deviceName() {
         return deviceName;
@@ -129,14 +148,41 @@ public final class CudaContext implements AutoCloseable {
                 driverVersion / 1000, driverVersion % 1000 / 10, plan.describe());
     }
 
-    /** Binds the primary context to the calling thread. */
-    public void makeCurrent() {
+    /**
+     * Runs {@code body} under the device's lock with the context bound to the calling thread.
+     *
+     * @throws IllegalStateException when the context was closed
+     */
+    public <T> T call(Supplier<T> body) {
+        lock.lock();
+        try {
+            makeCurrent();
+            return body.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code body} under the device's lock with the context bound to the calling thread.
+     *
+     * @throws IllegalStateException when the context was closed
+     */
+    public void run(Runnable body) {
+        call(() -> {
+            body.run();
+            return null;
+        });
+    }
+
+    /** Binds the primary context to the calling thread (the caller holds the lock, see {@link #run}). */
+    private void makeCurrent() {
         ensureOpen();
         driver.setCurrentContext(context);
     }
 
     /**
-     * @return the kernel {@code name} of {@code module}; its dynamic shared-memory limit is raised to the device's
+     * @return the kernel {@code name} of {@code module} (the caller holds the lock); its dynamic shared-memory limit is raised to the device's
      *     opt-in maximum once, so launches may ask for more than the default 48 KiB
      */
     public Kernel kernel(String module, String name) {
@@ -153,7 +199,7 @@ public final class CudaContext implements AutoCloseable {
     }
 
     /**
-     * Enqueues a launch on the stream.
+     * Enqueues a launch on the stream; the caller holds the lock ({@link #run}).
      *
      * @param sharedBytes dynamic shared memory per block
      * @param arguments appends the kernel's arguments in order
@@ -177,17 +223,80 @@ public final class CudaContext implements AutoCloseable {
         }
     }
 
-    /** @return a new device allocation */
+    /** @return a new device allocation; the caller holds the lock */
     public long allocate(long bytes) {
         return driver.memAlloc(bytes);
     }
 
-    /** Frees a device allocation (the driver waits for work that may still use it). */
+    /** Frees a device allocation (the driver waits for work that may still use it); the caller holds the lock. */
     public void free(long pointer) {
         driver.memFree(pointer);
     }
 
-    /** Waits for everything enqueued and reports errors of earlier launches. */
+    /**
+     * Frees a device allocation from any thread (the free action of a tensor, which may run on the cleaner's
+     * thread). After {@link #close()} it does nothing: releasing the primary context freed the memory.
+     */
+    public void release(long pointer) {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            makeCurrent();
+            driver.memFree(pointer);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Enqueues a copy of {@code bytes} bytes from {@code source} at {@code sourceOffset} to {@code destination} at
+     * {@code destinationOffset} on the stream.
+     *
+     * @throws IllegalArgumentException when the byte range does not lie in both buffers
+     */
+    public void copy(CudaBuffer source, long sourceOffset, CudaBuffer destination, long destinationOffset,
+            long bytes) {
+        if (bytes < 0 || sourceOffset < 0 || destinationOffset < 0 || sourceOffset > source.bytes() - bytes
+                || destinationOffset > destination.bytes() - bytes) {
+            throw new IllegalArgumentException("bytes: " + bytes + " from offset " + sourceOffset + " of "
+                    + source.bytes() + " to offset " + destinationOffset + " of " + destination.bytes()
+                    + " do not fit both buffers");
+        }
+        if (bytes > 0) {
+            run(() -> driver.memcpyDtoDAsync(destination.pointer() + destinationOffset, source.pointer() + sourceOffset,
+                    bytes, stream));
+        }
+    }
+
+    /**
+     * Times device work with CUDA events recorded on the stream around {@code work}, which enqueues on this
+     * context (the backend's kernels do).
+     *
+     * @return milliseconds of device time between the two events
+     */
+    public double elapsedMillis(Runnable work) {
+        MemorySegment[] events = call(() -> new MemorySegment[] {
+            driver.eventCreate(CudaDriver.EVENT_DEFAULT), driver.eventCreate(CudaDriver.EVENT_DEFAULT)
+        });
+        try {
+            run(() -> driver.eventRecord(events[0], stream));
+            work.run();
+            return call(() -> {
+                driver.eventRecord(events[1], stream);
+                driver.eventSynchronize(events[1]);
+                return (double) driver.eventElapsedTime(events[0], events[1]);
+            });
+        } finally {
+            run(() -> {
+                driver.eventDestroy(events[0]);
+                driver.eventDestroy(events[1]);
+            });
+        }
+    }
+
+    /** Waits for everything enqueued and reports errors of earlier launches; the caller holds the lock. */
     public void synchronize() {
         driver.streamSynchronize(stream);
     }
@@ -198,20 +307,28 @@ public final class CudaContext implements AutoCloseable {
         }
     }
 
-    /** Unloads the modules, destroys the stream and releases the primary context. Idempotent. */
+    /**
+     * Unloads the modules, destroys the stream and releases the primary context. Waits for work of other threads
+     * under the lock. Idempotent.
+     */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            quietly(() -> driver.setCurrentContext(context));
+            quietly(() -> driver.streamSynchronize(stream));
+            for (MemorySegment m : modules.values()) {
+                quietly(() -> driver.moduleUnload(m));
+            }
+            quietly(() -> driver.streamDestroy(stream));
+            quietly(() -> driver.primaryContextRelease(device));
+            closed = true;
+        } finally {
+            lock.unlock();
         }
-        quietly(() -> driver.setCurrentContext(context));
-        quietly(() -> driver.streamSynchronize(stream));
-        for (MemorySegment m : modules.values()) {
-            quietly(() -> driver.moduleUnload(m));
-        }
-        quietly(() -> driver.streamDestroy(stream));
-        quietly(() -> driver.primaryContextRelease(device));
-        closed = true;
     }
 
     private static void quietly(Runnable r) {

@@ -1,4 +1,4 @@
-package dev.based4j.cuda;
+package dev.based4j.cuda.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;

@@ -1,4 +1,4 @@
-package dev.based4j.cuda;
+package dev.based4j.cuda.device;
 
 import dev.based4j.cuda.driver.Nvrtc;
 import java.io.IOException;
@@ -38,7 +38,7 @@ public final class KernelImages {
         NVRTC
     }
 
-    /** How the configured {@code based4j.cuda.kernels} setting chooses. */
+    /** How the setting {@code based4j.cuda.kernels} chooses. */
     public enum Mode {
         /** packaged PTX for the device if any fits, else NVRTC */
         AUTO,
@@ -48,15 +48,16 @@ public final class KernelImages {
         NVRTC;
 
         /**
-         * @throws IllegalArgumentException naming the setting when {@code text} is none of auto, ptx, nvrtc
+         * @param text {@code auto}, {@code ptx} or {@code nvrtc}, in any case
+         * @throws IllegalArgumentException naming the value when {@code text} is none of them
          */
         public static Mode parse(String text) {
-            try {
-                return valueOf(text.strip().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(
-                        "based4j.cuda.kernels: expected auto, ptx or nvrtc, got '" + text + "'", e);
-            }
+            return switch (text == null ? "" : text.strip().toLowerCase(Locale.ROOT)) {
+                case "auto" -> AUTO;
+                case "ptx" -> PTX;
+                case "nvrtc" -> NVRTC;
+                default -> throw new IllegalArgumentException("expected auto, ptx or nvrtc, got '" + text + "'");
+            };
         }
     }
 
@@ -189,7 +190,8 @@ public final class KernelImages {
         return resource(SOURCE_ROOT + module + ".cu");
     }
 
-    static String ccText(int cc) {
+    /** @return {@code 9.0} for compute capability 90 */
+    public static String ccText(int cc) {
         return cc / 10 + "." + cc % 10;
     }
 

@@ -1,4 +1,4 @@
-package dev.based4j.cuda;
+package dev.based4j.cuda.device;
 
 import java.util.HashMap;
 import java.util.Map;

@@ -1,9 +1,9 @@
-package dev.based4j.cuda;
+package dev.based4j.cuda.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.based4j.Settings;
+import dev.based4j.cuda.CudaSettings;
 import dev.based4j.cuda.driver.Nvrtc;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,7 +22,7 @@ class NvrtcCompileTest {
     @BeforeAll
     void load() {
         try {
-            nvrtc = Nvrtc.load(Settings.CUDA_NVRTC_LIBRARY.value());
+            nvrtc = Nvrtc.load(CudaSettings.NVRTC_LIBRARY.value());
         } catch (RuntimeException e) {
             assumeTrue(false, "NVRTC not available here: " + e.getMessage());
         }
