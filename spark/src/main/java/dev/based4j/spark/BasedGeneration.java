@@ -124,6 +124,12 @@ public final class BasedGeneration implements Serializable {
                 DEFAULT_BATCH_SIZE, DEFAULT_MAX_PROMPT_TOKENS, false);
     }
 
+    /** @return a copy running another model */
+    public BasedGeneration withModel(ModelSpec spec) {
+        return new BasedGeneration(spec, inputColumn, outputColumn, errorColumn, seedColumn, maxTokens, temperature,
+                topK, topP, seed, stopTokens, batchSize, maxPromptTokens, strict);
+    }
+
     /** @return a copy reading prompts from {@code column}: string (text) or array of integers (token ids) */
     public BasedGeneration withInputColumn(String column) {
         return new BasedGeneration(model, column, outputColumn, errorColumn, seedColumn, maxTokens, temperature, topK,
