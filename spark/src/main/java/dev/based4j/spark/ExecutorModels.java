@@ -59,35 +59,33 @@ final class ExecutorModels {
         }
     }
 
-    /** Finds the folder as {@link ModelSpec} describes: absolute path, shipped folder, working directory. */
+    /** Finds the folder as {@link ModelSpec} describes: absolute path, shipped files, working directory. */
     static Path resolve(String path) {
-        List<String> tried = new ArrayList<>();
         Path given = Path.of(path);
+        List<Path> candidates = new ArrayList<>();
         if (given.isAbsolute()) {
-            if (Files.isDirectory(given)) {
-                return given;
+            candidates.add(given);
+        } else {
+            String shippedRoot = shippedRoot();
+            if (shippedRoot != null) {
+                // an executor's root is its working directory, given as "."
+                candidates.add(Path.of(shippedRoot).toAbsolutePath().resolve(given).normalize());
             }
-            tried.add(given.toString());
+            Path local = given.toAbsolutePath().normalize();
+            if (!candidates.contains(local)) {
+                candidates.add(local);
+            }
         }
-        String shippedRoot = shippedRoot();
-        if (shippedRoot != null && !given.isAbsolute()) {
-            Path shipped = Path.of(shippedRoot).resolve(given);
-            if (Files.isDirectory(shipped)) {
-                return shipped;
+        for (Path c : candidates) {
+            if (Files.isDirectory(c)) {
+                return c;
             }
-            tried.add(shipped + " (files shipped with the job)");
-        }
-        if (!given.isAbsolute()) {
-            Path local = given.toAbsolutePath();
-            if (Files.isDirectory(local)) {
-                return local;
-            }
-            tried.add(local + " (working directory)");
         }
         throw new IllegalStateException("model path '" + path + "': no such folder on this executor; looked at "
-                + String.join(", ", tried) + ". Put the folder on storage every executor mounts at the same absolute"
-                + " path, or ship it with SparkContext.addFile(folder, true) / spark-submit --archives and give its"
-                + " name; it must hold " + Checkpoint.CONFIG_FILE + " and " + Checkpoint.WEIGHTS_FILE);
+                + candidates.stream().map(Path::toString).collect(java.util.stream.Collectors.joining(", "))
+                + ". Put the folder on storage every executor mounts at the same absolute path, or ship it with the"
+                + " job (spark-submit --files DIR/" + Checkpoint.CONFIG_FILE + ",DIR/" + Checkpoint.WEIGHTS_FILE
+                + " with ModelSpec.SHIPPED_FILES, or --archives model.zip#NAME with NAME)");
     }
 
     private static String shippedRoot() {

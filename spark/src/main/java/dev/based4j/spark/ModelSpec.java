@@ -14,8 +14,12 @@ import java.util.Objects;
  * <ol>
  * <li>an absolute path that is a directory there: shared storage mounted at the same place on every machine
  *     (NFS, a parallel file system, a folder baked into the image);</li>
- * <li>the name of a folder shipped with the job: {@code SparkContext.addFile(folder, true)} or
- *     {@code spark-submit --archives model.tar.gz#NAME}, found under {@code SparkFiles.getRootDirectory()};</li>
+ * <li>a path relative to where the job's files land on the executor ({@code SparkFiles.getRootDirectory()}):
+ *     {@link #SHIPPED_FILES} for the files of one model shipped with {@code spark-submit --files
+ *     DIR/config.json,DIR/model.safetensors} (the {@code spark.files} setting), or the name of an archive shipped
+ *     with {@code spark-submit --archives based.zip#NAME} ({@code spark.archives}), which Spark unpacks there. Ship
+ *     them when the application starts: Spark 4 keeps the files of each SparkSession apart, and a file added to
+ *     the SparkContext later does not reach the jobs of a session created before;</li>
  * <li>a path relative to the executor's working directory (where YARN and Kubernetes unpack archives).</li>
  * </ol>
  * A spec whose folder is found nowhere fails the task with a message listing the places looked at.
@@ -28,6 +32,9 @@ import java.util.Objects;
  *     {@link DType#F64}, the reference precision
  */
 public record ModelSpec(String path, String backend, DType weightFormat) implements Serializable {
+    /** The path of a model whose files were shipped one by one with the job ({@code spark-submit --files}). */
+    public static final String SHIPPED_FILES = ".";
+
     /**
      * Validates the fields.
      *
