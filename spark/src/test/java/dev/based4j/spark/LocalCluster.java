@@ -105,7 +105,7 @@ final class LocalCluster {
             if (System.nanoTime() > deadline) {
                 spark.stop();
                 throw new IllegalStateException("local-cluster: " + executors + " executors did not register within"
-                        + " 120 s; see the executors' logs under " + Path.of("work").toAbsolutePath());
+                        + " 120 s; see the executors' logs under " + Path.of(home, "work"));
             }
             try {
                 Thread.sleep(100);
