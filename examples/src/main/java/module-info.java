@@ -5,11 +5,14 @@ module dev.based4j.examples {
     requires dev.based4j.recall;
     requires info.picocli;
     requires dev.based4j.model;
+    requires dev.based4j.server;
+    requires java.net.http;
     requires dev.based4j.onnx;
     requires me.tongfei.progressbar;
     requires com.fasterxml.jackson.databind;
     requires org.knowm.xchart;
     requires java.management;
+    requires jdk.management;
 
     opens dev.based4j.examples to info.picocli;
     exports dev.based4j.examples;

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "based4j", mixinStandardHelpOptions = true, versionProvider = Based4j.Version.class,
         description = "Run BASED linear-attention models and their kernels on interchangeable backends.",
         subcommands = {InfoCommand.class, DemoCommand.class, GenerateCommand.class, ConformanceCommand.class,
-                RecallCommand.class, BenchCommand.class,
+                RecallCommand.class, BenchCommand.class, ServeCommand.class, LoadtestCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Based4j {
     /** Exit status of a usage error or bad input. */

@@ -58,6 +58,11 @@ public final class LayerStackRunner implements SequenceRunner {
         }
     }
 
+    /** @return states handed out and not closed yet */
+    int openStates() {
+        return open.size();
+    }
+
     /** @return the stack it runs */
     public LayerStack stack() {
         return stack;

@@ -90,6 +90,9 @@ public final class OpenAiServer implements AutoCloseable {
                     .port(config.port())
                     .maxPayloadSize(config.maxBodyBytes())
                     .shutdownGracePeriod(Duration.ofSeconds(1))
+                    // a token is a few dozen bytes: Nagle's algorithm would hold it back until the previous one is
+                    // acknowledged and deliver tokens in bursts
+                    .connectionOptions(o -> o.tcpNoDelay(true))
                     .routing(this::routes)
                     .build()
                     .start();
