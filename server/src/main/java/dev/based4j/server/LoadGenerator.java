@@ -11,7 +11,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
@@ -26,7 +25,11 @@ import java.util.stream.Stream;
 /**
  * A load generator for an OpenAI-compatible completions endpoint: at each concurrency level, that many clients send
  * streaming requests back to back until a request count or a time limit is reached, and the level reports
- * aggregate generated tokens per second, time to first token and time per output token (p50, p99).
+ * aggregate generated tokens per second, time to first token and time per output token (p50, p99 over requests).
+ *
+ * <p>Definitions as in vLLM's serving benchmark: time to first token from sending the request to receiving the
+ * first token's chunk; time per output token of a request {@code (t_last − t_first) / (tokens − 1)}, which a client
+ * that reads several queued chunks at once (a busy machine) does not distort as it would single gaps.
  *
  * <p>Every prompt is {@code context} token ids: a shared document of {@code context − suffix} ids (the same for
  * every request, as a system prompt or a document many questions are asked about) followed by {@code suffix} ids
@@ -96,8 +99,8 @@ public final class LoadGenerator {
      * @param seconds from the level's start to its last completion
      * @param ttftP50Ms median time to first token, ms
      * @param ttftP99Ms 99th percentile time to first token, ms
-     * @param tpotP50Ms median time between two tokens of one stream, ms
-     * @param tpotP99Ms 99th percentile time between two tokens of one stream, ms
+     * @param tpotP50Ms median over requests of the time per output token, ms
+     * @param tpotP99Ms 99th percentile over requests of the time per output token, ms
      * @param cachedTokens prompt tokens the server's prefix cache skipped
      */
     public record Level(int concurrency, int requests, int failures, long outputTokens, double seconds,
@@ -176,8 +179,7 @@ public final class LoadGenerator {
         long end = samples.stream().filter(s -> s.error == null).mapToLong(s -> s.endNanos).max().orElse(start);
         List<Sample> ok = samples.stream().filter(s -> s.error == null).toList();
         double[] ttft = ok.stream().mapToDouble(s -> s.ttftNanos / 1e6).sorted().toArray();
-        double[] tpot = ok.stream().flatMapToDouble(s -> Arrays.stream(s.gapsNanos).asDoubleStream().map(g -> g / 1e6))
-                .sorted().toArray();
+        double[] tpot = ok.stream().filter(s -> s.tokens > 1).mapToDouble(s -> s.tpotNanos / 1e6).sorted().toArray();
         return new Level(concurrency, ok.size(), samples.size() - ok.size(),
                 ok.stream().mapToLong(s -> s.tokens).sum(), (end - start) / 1e9, percentile(ttft, 50),
                 percentile(ttft, 99), percentile(tpot, 50), percentile(tpot, 99),
@@ -193,9 +195,9 @@ public final class LoadGenerator {
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }
 
-    private record Sample(long ttftNanos, long[] gapsNanos, int tokens, long cached, long endNanos, String error) {
+    private record Sample(long ttftNanos, double tpotNanos, int tokens, long cached, long endNanos, String error) {
         static Sample failed(String error) {
-            return new Sample(0, new long[0], 0, 0, System.nanoTime(), error);
+            return new Sample(0, 0, 0, 0, System.nanoTime(), error);
         }
     }
 
@@ -232,7 +234,6 @@ public final class LoadGenerator {
             }
             long first = -1;
             long last = -1;
-            List<Long> gaps = new ArrayList<>();
             int tokens = 0;
             long cached = 0;
             int usageTokens = -1;
@@ -262,8 +263,6 @@ public final class LoadGenerator {
                     tokens++;
                     if (first < 0) {
                         first = now;
-                    } else {
-                        gaps.add(now - last);
                     }
                     last = now;
                 }
@@ -275,8 +274,8 @@ public final class LoadGenerator {
             if (usageTokens != tokens) {
                 return Sample.failed("the stream had " + tokens + " token chunks but usage says " + usageTokens);
             }
-            return new Sample(first - t0, gaps.stream().mapToLong(Long::longValue).toArray(), tokens, cached, end,
-                    null);
+            return new Sample(first - t0, tokens > 1 ? (last - first) / (double) (tokens - 1) : 0, tokens, cached,
+                    end, null);
         } catch (IOException e) {
             return Sample.failed(e.toString());
         } catch (InterruptedException e) {

@@ -472,8 +472,9 @@ public final class OpenAiServer implements AutoCloseable {
             }
             os.write(DONE);
             os.flush();
-        } catch (IOException | UncheckedIOException e) {
-            // the client went away: free its slot now
+        } catch (IOException | RuntimeException e) {
+            // the client went away (Helidon reports a closed connection as an unchecked exception of its own):
+            // free the slot now; the response has begun, so there is no status left to send
             t.cancel();
         }
     }

@@ -285,8 +285,10 @@ class SchedulerTest {
         void promptsSharingADocumentResumeItAndGenerateWhatTheyGenerateWithoutTheCache()
                 throws InterruptedException {
             int[] document = TinyModels.prompt(20, 150);
-            List<int[]> ps = List.of(TinyModels.concat(document, TinyModels.prompt(21, 30)),
-                    TinyModels.concat(document, TinyModels.prompt(22, 9)),
+            // the first prompt saves its own longest aligned prefix (192); the second shares 128 aligned tokens with
+            // it and saves them where they diverge (and its own 192); the third and fourth resume those 128
+            List<int[]> ps = List.of(TinyModels.concat(document, TinyModels.prompt(21, 70)),
+                    TinyModels.concat(document, TinyModels.prompt(22, 80)),
                     TinyModels.concat(document, TinyModels.prompt(23, 50)),
                     TinyModels.concat(document, TinyModels.prompt(24, 1)));
             List<GenerationJobFactory> jobs = ps.stream()
@@ -303,7 +305,6 @@ class SchedulerTest {
                 }
                 assertThat(with.stream().map(Outcome::tokens).toList()).as("tokens with the prefix cache vs without")
                         .isEqualTo(without);
-                // the second prompt saves the 128 tokens it shares with the first; the third and fourth resume them
                 assertThat(with.stream().map(o -> o.done().cachedTokens()).toList()).containsExactly(0, 0, 128, 128);
                 assertThat(cache.hits()).isEqualTo(2);
             }
