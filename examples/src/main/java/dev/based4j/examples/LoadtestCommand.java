@@ -221,7 +221,10 @@ final class LoadtestCommand implements Callable<Integer> {
         }
     }
 
-    /** Two panels: aggregate tokens/s and median time per output token against concurrency, a series per run. */
+    /**
+     * Two panels: aggregate tokens/s and median time per output token against concurrency, a series per label and
+     * context; where several runs measured one point (runs repeated to even out a busy machine), their median.
+     */
     static void writeChart(JsonNode root, Path file) {
         System.setProperty("java.awt.headless", "true");
         Map<String, String[]> panels = new LinkedHashMap<>();
@@ -235,27 +238,30 @@ final class LoadtestCommand implements Callable<Integer> {
             c.getStyler().setXAxisLogarithmic(true);
             c.getStyler().setYAxisLogarithmic(true);
             c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+            Map<String, java.util.TreeMap<Integer, List<Double>>> series = new LinkedHashMap<>();
             for (JsonNode run : root.path("runs")) {
-                List<Double> x = new ArrayList<>();
-                List<Double> y = new ArrayList<>();
+                String name = run.path("label").asText() + ", context " + run.path("context").asInt();
                 for (JsonNode l : run.path("levels")) {
                     double v = l.path(p.getKey()).asDouble(Double.NaN);
                     if (v > 0) {
-                        x.add(l.path("concurrency").asDouble());
-                        y.add(v);
+                        series.computeIfAbsent(name, k -> new java.util.TreeMap<>())
+                                .computeIfAbsent(l.path("concurrency").asInt(), k -> new ArrayList<>()).add(v);
                     }
                 }
-                if (x.isEmpty()) {
-                    continue;
-                }
-                String name = run.path("label").asText() + ", context " + run.path("context").asInt();
-                XYSeries s = c.addSeries(name, x.stream().mapToDouble(Double::doubleValue).toArray(),
-                        y.stream().mapToDouble(Double::doubleValue).toArray());
-                s.setMarker(run.path("label").asText().startsWith("based") ? SeriesMarkers.CIRCLE
-                        : SeriesMarkers.SQUARE);
             }
+            series.forEach((name, points) -> {
+                double[] x = points.keySet().stream().mapToDouble(Integer::doubleValue).toArray();
+                double[] y = points.values().stream().mapToDouble(LoadtestCommand::median).toArray();
+                XYSeries s = c.addSeries(name, x, y);
+                s.setMarker(name.startsWith("based") ? SeriesMarkers.CIRCLE : SeriesMarkers.SQUARE);
+            });
             charts.add(c);
         }
         CapacityCharts.writePng(charts, file);
+    }
+
+    private static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }
