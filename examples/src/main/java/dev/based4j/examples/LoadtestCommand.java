@@ -104,6 +104,9 @@ final class LoadtestCommand implements Callable<Integer> {
             + " time per output token against concurrency.")
     Path chart;
 
+    @Option(names = "--draw-only", description = "Run nothing: only draw --chart from the runs of --json FILE.")
+    boolean drawOnly;
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     @Override
@@ -114,6 +117,15 @@ final class LoadtestCommand implements Callable<Integer> {
         }
         if (chart != null && !chart.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
             throw new Based4j.UserError("--chart: expected a .png file, got " + chart);
+        }
+        if (drawOnly) {
+            if (chart == null || json == null || !Files.exists(json)) {
+                throw new Based4j.UserError("--draw-only: needs --chart FILE.png and an existing --json FILE");
+            }
+            writeChart(read(json), chart);
+            out.println("wrote " + chart);
+            out.flush();
+            return 0;
         }
         if (seconds < 1) {
             throw new Based4j.UserError("--time: expected >= 1 second, got " + seconds);
@@ -237,7 +249,7 @@ final class LoadtestCommand implements Callable<Integer> {
                     .theme(Styler.ChartTheme.XChart).build();
             c.getStyler().setXAxisLogarithmic(true);
             c.getStyler().setYAxisLogarithmic(true);
-            c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+            c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
             Map<String, java.util.TreeMap<Integer, List<Double>>> series = new LinkedHashMap<>();
             for (JsonNode run : root.path("runs")) {
                 String name = run.path("label").asText() + ", context " + run.path("context").asInt();
