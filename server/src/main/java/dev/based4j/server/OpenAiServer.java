@@ -9,7 +9,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.based4j.model.GenerationOptions;
 import dev.based4j.server.GenerationEvent.Done;
 import dev.based4j.server.GenerationEvent.FinishReason;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.ServerResponseHeaders;
+import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
@@ -93,6 +96,16 @@ public final class OpenAiServer implements AutoCloseable {
                     // a token is a few dozen bytes: Nagle's algorithm would hold it back until the previous one is
                     // acknowledged and deliver tokens in bursts
                     .connectionOptions(o -> o.tcpNoDelay(true))
+                    // what Helidon refuses before routing (a body over the limit, a malformed request line) gets
+                    // an OpenAI error object too
+                    .directHandlers(d -> d
+                            .addHandler(DirectHandler.EventType.PAYLOAD_TOO_LARGE, (req, type, status, headers,
+                                    message) -> direct(status, headers, new ApiException(413, "invalid_request_error",
+                                    null, "request_too_large", "request body: larger than " + config.maxBodyBytes()
+                                            + " bytes")))
+                            .addHandler(DirectHandler.EventType.BAD_REQUEST, (req, type, status, headers, message)
+                                    -> direct(status, headers, new ApiException(400, "invalid_request_error", null,
+                                    null, "not a valid HTTP request: " + message))))
                     .routing(this::routes)
                     .build()
                     .start();
@@ -552,6 +565,20 @@ public final class OpenAiServer implements AutoCloseable {
         ObjectNode o = JSON.createObjectNode();
         o.set("error", errorObject(e));
         json(res, e.status(), o);
+    }
+
+    private static DirectHandler.TransportResponse direct(Status status, ServerResponseHeaders headers,
+            ApiException e) {
+        ObjectNode o = JSON.createObjectNode();
+        o.set("error", errorObject(e));
+        byte[] body;
+        try {
+            body = JSON.writeValueAsBytes(o);
+        } catch (JsonProcessingException x) {
+            body = new byte[0];
+        }
+        return DirectHandler.TransportResponse.builder().status(status).headers(headers)
+                .header(HeaderNames.CONTENT_TYPE, "application/json").entity(body).keepAlive(false).build();
     }
 
     private static void json(ServerResponse res, int status, ObjectNode body) {

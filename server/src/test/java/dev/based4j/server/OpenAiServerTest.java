@@ -253,6 +253,18 @@ class OpenAiServerTest {
         }
 
         @Test
+        void aBodyOverTheLimitIsA413WithAnErrorObject() throws Exception {
+            ServerConfig d = ServerConfig.defaults();
+            try (OpenAiServer s = start(new ServerConfig(ServerConfig.LOOPBACK, 0, d.scheduler(), 0,
+                    d.maxPromptTokens(), d.maxTotalTokens(), d.requestTimeout(), d.shutdownGrace(), 4096))) {
+                HttpResponse<String> r = post(s, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \""
+                        + "a".repeat(8000) + "\"}");
+                assertThat(r.statusCode()).isEqualTo(413);
+                assertThat(json(r.body()).path("error").path("code").asText()).isEqualTo("request_too_large");
+            }
+        }
+
+        @Test
         void anotherModelIsA404() throws Exception {
             HttpResponse<String> r = post("/v1/completions", "{\"model\": \"gpt-4\", \"prompt\": \"x\"}");
             assertThat(r.statusCode()).isEqualTo(404);
