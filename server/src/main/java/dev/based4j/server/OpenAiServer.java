@@ -99,13 +99,8 @@ public final class OpenAiServer implements AutoCloseable {
                     // what Helidon refuses before routing (a body over the limit, a malformed request line) gets
                     // an OpenAI error object too
                     .directHandlers(d -> d
-                            .addHandler(DirectHandler.EventType.PAYLOAD_TOO_LARGE, (req, type, status, headers,
-                                    message) -> direct(status, headers, new ApiException(413, "invalid_request_error",
-                                    null, "request_too_large", "request body: larger than " + config.maxBodyBytes()
-                                            + " bytes")))
-                            .addHandler(DirectHandler.EventType.BAD_REQUEST, (req, type, status, headers, message)
-                                    -> direct(status, headers, new ApiException(400, "invalid_request_error", null,
-                                    null, "not a valid HTTP request: " + message))))
+                            .addHandler(DirectHandler.EventType.PAYLOAD_TOO_LARGE, this::direct)
+                            .addHandler(DirectHandler.EventType.BAD_REQUEST, this::direct))
                     .routing(this::routes)
                     .build()
                     .start();
@@ -567,8 +562,14 @@ public final class OpenAiServer implements AutoCloseable {
         json(res, e.status(), o);
     }
 
-    private static DirectHandler.TransportResponse direct(Status status, ServerResponseHeaders headers,
-            ApiException e) {
+    private DirectHandler.TransportResponse direct(DirectHandler.TransportRequest req, DirectHandler.EventType type,
+            Status status, ServerResponseHeaders headers, String message) {
+        // Helidon reports a body over the limit as a bad request with status 413
+        ApiException e = status.code() == 413
+                ? new ApiException(413, "invalid_request_error", null, "request_too_large",
+                        "request body: larger than " + config.maxBodyBytes() + " bytes")
+                : new ApiException(status.code(), "invalid_request_error", null, null,
+                        "not a valid HTTP request: " + message);
         ObjectNode o = JSON.createObjectNode();
         o.set("error", errorObject(e));
         byte[] body;
