@@ -239,7 +239,7 @@ public final class OpenAiServer implements AutoCloseable {
                     throw new ApiException(429, "rate_limit_exceeded", null, "queue_full", e.getMessage()
                             + "; retry later");
                 }
-                throw shuttingDown();
+                throw new ApiException(503, "server_error", null, "server_shutting_down", e.getMessage());
             } catch (IllegalArgumentException e) {
                 throw ApiException.invalid(chat ? "messages" : "prompt", e.getMessage());
             }

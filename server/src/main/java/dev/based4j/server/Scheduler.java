@@ -72,7 +72,7 @@ public final class Scheduler implements AutoCloseable {
         public enum Reason {
             /** The queue of waiting jobs is full. */
             QUEUE_FULL,
-            /** The scheduler is shutting down. */
+            /** The scheduler is shutting down (or its thread failed). */
             SHUTTING_DOWN
         }
 
@@ -189,7 +189,11 @@ public final class Scheduler implements AutoCloseable {
         Ticket ticket = new Ticket(this::wake, System.nanoTime());
         lock.lock();
         try {
-            if (!accepting || crash != null) {
+            if (crash != null) {
+                throw new Rejected(Rejected.Reason.SHUTTING_DOWN, "the scheduler failed and takes no more requests: "
+                        + crash);
+            }
+            if (!accepting) {
                 throw new Rejected(Rejected.Reason.SHUTTING_DOWN, "the server is shutting down");
             }
             // jobs that a free slot will take at the next step do not count as queued
