@@ -5,6 +5,8 @@ module dev.based4j.examples {
     requires dev.based4j.recall;
     requires info.picocli;
     requires dev.based4j.model;
+    requires dev.based4j.server;
+    requires java.net.http;
     requires dev.based4j.onnx;
     requires me.tongfei.progressbar;
     requires com.fasterxml.jackson.databind;
