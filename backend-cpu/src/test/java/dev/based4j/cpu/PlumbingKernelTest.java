@@ -40,6 +40,34 @@ class PlumbingKernelTest {
 
     @Nested
     class Linear {
+        @ParameterizedTest(name = "{0}: in {1}, out {2}")
+        @CsvSource({"F32,1024,96", "F32,100,37", "F32,7,5", "F64,100,37"})
+        void aRowGivesTheSameBitsWhateverRowsAreComputedWithIt(DType dtype, int in, int outDim) {
+            long seed = 977L * in + outDim;
+            Random random = new Random(seed);
+            int rows = 301;
+            double[] x = Fixture.gaussian(random, rows * in, 1);
+            double[] w = Fixture.gaussian(random, outDim * in, 1.0 / Math.sqrt(in));
+            double[] b = Fixture.gaussian(random, outDim, 1);
+            try (Tensor xt = upload(backend, x, Shape.of(rows, 1, in), dtype);
+                    Tensor wt = upload(backend, w, Shape.of(outDim, in), dtype);
+                    Tensor bt = upload(backend, b, Shape.of(outDim), dtype);
+                    Tensor all = backend.linear(xt, wt, bt)) {
+                double[] together = download(backend, all);
+                for (int count : new int[] {1, 2, 3, 9, 17, 64}) {
+                    int first = random.nextInt(rows - count + 1);
+                    double[] some = java.util.Arrays.copyOfRange(x, first * in, (first + count) * in);
+                    try (Tensor st = upload(backend, some, Shape.of(count, 1, in), dtype);
+                            Tensor part = backend.linear(st, wt, bt)) {
+                        assertThat(download(backend, part)).as("rows %d..%d computed %d at a time, seed %d", first,
+                                first + count - 1, count, seed)
+                                .containsExactly(java.util.Arrays.copyOfRange(together, first * outDim,
+                                        (first + count) * outDim));
+                    }
+                }
+            }
+        }
+
         @ParameterizedTest(name = "{0} batch {1} seq {2} in {3} out {4} bias {5}")
         @CsvSource({"F32,1,1,7,5,false", "F32,1,1,300,700,true", "F32,2,150,96,200,true", "F32,1,600,33,17,false",
                 "F32,3,5,1024,64,true", "F64,1,1,7,5,true", "F64,2,150,96,200,false", "F64,1,300,40,70,true"})

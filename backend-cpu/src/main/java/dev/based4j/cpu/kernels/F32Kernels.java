@@ -29,10 +29,21 @@ public interface F32Kernels {
 
     /**
      * {@code out[outOffset+r] = Σ_i x[xOffset+i]·w[wIndex + r·ldw + i]} for {@code rows} rows of a weight in tensor
-     * memory: {@code x·Wᵀ} for one row of {@code x} (decode), every weight element streamed once.
+     * memory: {@code x·Wᵀ} for one row of {@code x} (decode), every weight element streamed once; each element as
+     * {@link #dotTile} computes it.
      */
     void dotRows(float[] x, int xOffset, MemorySegment w, long wIndex, long ldw, int rows, int n, float[] out,
             int outOffset);
+
+    /**
+     * {@code out[outOffset + r·ldo + c] = Σ_i x[xOffset + r·ldx + i]·w[wIndex + c·ldw + i]} for {@code r < xRows},
+     * {@code c < wRows}: {@code x·Wᵀ} for a tile of rows of {@code x} against rows of a weight in tensor memory.
+     * Every element is computed the same way whatever the tile's size and the element's place in it (the same
+     * partial sums, summed in the same order), and the same way as {@link #dotRows}: a row of {@code x·Wᵀ} never
+     * depends on how many rows were computed with it.
+     */
+    void dotTile(float[] x, int xOffset, int ldx, int xRows, MemorySegment w, long wIndex, long ldw, int wRows, int n,
+            float[] out, int outOffset, int ldo);
 
     /**
      * {@code y[yOffset+i] += Σ_r p[pOffset+r]·v[vIndex + r·n + i]} over {@code rows} consecutive rows of {@code n}

@@ -89,6 +89,14 @@ public final class PlainF32Kernels implements F32Kernels {
     }
 
     @Override
+    public void dotTile(float[] x, int xOffset, int ldx, int xRows, MemorySegment w, long wIndex, long ldw, int wRows,
+            int n, float[] out, int outOffset, int ldo) {
+        for (int r = 0; r < xRows; r++) {
+            dotRows(x, xOffset + r * ldx, w, wIndex, ldw, wRows, n, out, outOffset + r * ldo);
+        }
+    }
+
+    @Override
     public void accumulateRows(float[] p, int pOffset, MemorySegment v, long vIndex, int rows, int n, float[] y,
             int yOffset) {
         for (int r = 0; r < rows; r++) {

@@ -16,7 +16,6 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
     /** Weight rows per panel of {@link #linear}: copied once per task, reused by every row of the block. */
     private static final int PANEL = 64;
     /** Below this many rows a weight is not copied into panels but read in place. */
-    private static final int FEW_ROWS = 16;
     /** Weight rows per block of the few-rows path. */
     private static final int DECODE_BLOCK = 16;
     /** Elements per task of the element-wise ops. */
@@ -60,29 +59,21 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
             return;
         }
         float[] b = bias == null ? null : Mem.readFloats(bias, 0, outDim);
+        // weight rows per cache block: as many as fill about 32 KiB, so the block stays in L1 while the rows of x pass
+        int block = Math.max(4, Math.min(DECODE_BLOCK, (8192 / Math.max(1, in)) & ~3));
         pool.forEach(tasks, work, task -> {
             int r0 = task / colTasks * ROW_BLOCK;
             int nr = Math.min(ROW_BLOCK, rows - r0);
             int c0 = task % colTasks * width;
             int nc = Math.min(width, outDim - c0);
             float[] xb = Scratch.floats(0, nr * in);
-            float[] panel = Scratch.floats(1, PANEL * in);
             float[] yb = Scratch.floats(2, nr * nc);
             Mem.read(x, (long) r0 * in, xb, 0, nr * in);
-            if (nr < FEW_ROWS) {
-                // decode: each weight row is streamed once from tensor memory, straight into dot products
-                // in blocks of weight rows small enough to stay in cache while each row of x passes over them
-                for (int j0 = 0; j0 < nc; j0 += DECODE_BLOCK) {
-                    int nj = Math.min(DECODE_BLOCK, nc - j0);
-                    for (int r = 0; r < nr; r++) {
-                        kernels.dotRows(xb, r * in, weight, (long) (c0 + j0) * in, in, nj, in, yb, r * nc + j0);
-                    }
-                }
-            }
-            for (int p0 = 0; nr >= FEW_ROWS && p0 < nc; p0 += PANEL) {
-                int pw = Math.min(PANEL, nc - p0);
-                Mem.read(weight, (long) (c0 + p0) * in, panel, 0, pw * in);
-                kernels.matmulTransposed(xb, 0, in, panel, 0, in, yb, p0, nc, nr, in, pw, false);
+            // every output element is one dot product read from the weight where it lies, computed the same way
+            // whatever the number of rows (dotTile): a row's result never depends on the rows batched with it
+            for (int j0 = 0; j0 < nc; j0 += block) {
+                int nj = Math.min(block, nc - j0);
+                kernels.dotTile(xb, 0, in, nr, weight, (long) (c0 + j0) * in, in, nj, in, yb, j0, nc);
             }
             for (int r = 0; r < nr; r++) {
                 if (b != null) {
