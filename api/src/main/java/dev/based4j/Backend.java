@@ -347,6 +347,15 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * A view of {@code x}'s memory with another shape of the same element count (row-major, so {@code [b, seq, d]}
+     * can be read as {@code [b·seq, 1, d]}): nothing is copied. The view is usable while {@code x} is open; closing it
+     * frees nothing; writing one writes the other.
+     *
+     * @throws IllegalArgumentException naming {@code shape} when its element count differs from {@code x}'s
+     */
+    Tensor view(Tensor x, Shape shape);
+
+    /**
      * Copies whole rows along the first dimension: {@code dst[dstRow + i] = src[srcRow + i]} for {@code i <
      * rows}, where {@code src} and {@code dst} have the same type and the same dimensions after the first (for
      * example one sequence's {@code [1, seq, D]} into row {@code r} of a batch's {@code [batch, seq, D]}). They may be

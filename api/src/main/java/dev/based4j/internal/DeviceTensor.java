@@ -23,6 +23,8 @@ public final class DeviceTensor<B> implements Tensor {
     private final DType dtype;
     private final KernelBackend<B> owner;
     private final TensorMemory<B> memory;
+    /** The tensor whose memory a view shows, or null for a tensor that owns its memory. */
+    private final DeviceTensor<B> base;
     private final AtomicReference<Thread> writer = new AtomicReference<>();
     private volatile String closedAt;
     /** Whether an execution plan owns it: close() then leaves it to the plan. */
@@ -34,8 +36,24 @@ public final class DeviceTensor<B> implements Tensor {
         this.dtype = dtype;
         this.owner = owner;
         this.memory = new TensorMemory<>(ledger, allocation, owner.name() + " tensor[" + dtype.label() + " " + shape + "]");
+        this.base = null;
         ledger.add(memory);
         memory.watch(this);
+    }
+
+    /** A view of {@code base}'s memory with another shape of the same element count. */
+    private DeviceTensor(DeviceTensor<B> base, Shape shape) {
+        DeviceTensor<B> root = base.base != null ? base.base : base;
+        this.shape = shape;
+        this.dtype = root.dtype;
+        this.owner = root.owner;
+        this.memory = root.memory;
+        this.base = root;
+    }
+
+    /** @return a view of this tensor's memory as {@code shape}; the caller checked the element count */
+    DeviceTensor<B> view(Shape shape) {
+        return new DeviceTensor<>(this, shape);
     }
 
     @Override
@@ -74,11 +92,14 @@ public final class DeviceTensor<B> implements Tensor {
 
     @Override
     public boolean isClosed() {
-        return closedAt != null || memory.isFreed();
+        return closedAt != null || memory.isFreed() || base != null && base.isClosed();
     }
 
     /** @return where {@link #close()} was called, or {@code null} while open */
     public String closedAt() {
+        if (closedAt == null && base != null && base.isClosed()) {
+            return base.closedAt();
+        }
         String at = closedAt;
         return at == null && memory.isFreed() ? "the closing of backend " + owner.name() : at;
     }
@@ -86,6 +107,11 @@ public final class DeviceTensor<B> implements Tensor {
     /** Hands the tensor to an execution plan: {@link #close()} no longer frees it, {@link #release()} does. */
     void hold() {
         held = true;
+    }
+
+    /** @return whether this is a view of another tensor's memory (closing it frees nothing) */
+    boolean isView() {
+        return base != null;
     }
 
     /** Frees a tensor an execution plan held. */
@@ -101,6 +127,11 @@ public final class DeviceTensor<B> implements Tensor {
         }
         synchronized (this) {
             if (closedAt != null) {
+                return;
+            }
+            if (base != null) {
+                // a view frees nothing: it only stops being usable
+                closedAt = "a close() of the view";
                 return;
             }
             closedAt = StackWalker.getInstance()
@@ -119,6 +150,10 @@ public final class DeviceTensor<B> implements Tensor {
      * @throws IllegalStateException naming {@code name} when another thread is writing it now
      */
     void beginWrite(String name) {
+        if (base != null) {
+            base.beginWrite(name);
+            return;
+        }
         Thread me = Thread.currentThread();
         Thread other = writer.compareAndExchange(null, me);
         if (other != null && other != me) {
@@ -128,6 +163,10 @@ public final class DeviceTensor<B> implements Tensor {
 
     /** Marks the end of a write begun by {@link #beginWrite}. */
     void endWrite() {
+        if (base != null) {
+            base.endWrite();
+            return;
+        }
         writer.compareAndSet(Thread.currentThread(), null);
     }
 
@@ -137,6 +176,10 @@ public final class DeviceTensor<B> implements Tensor {
      * @throws IllegalStateException naming {@code name} when another thread is writing it now
      */
     void checkNotWritten(String name) {
+        if (base != null) {
+            base.checkNotWritten(name);
+            return;
+        }
         Thread other = writer.get();
         if (other != null && other != Thread.currentThread()) {
             throw concurrent(name, other, "read");
@@ -151,6 +194,6 @@ public final class DeviceTensor<B> implements Tensor {
 
     @Override
     public String toString() {
-        return memory.describe();
+        return base == null ? memory.describe() : owner.name() + " view[" + dtype.label() + " " + shape + "] of " + base;
     }
 }

@@ -216,6 +216,22 @@ public final class KernelBackend<B> implements Backend {
     }
 
     @Override
+    public Tensor view(Tensor x, Shape shape) {
+        calls.enter();
+        try {
+            DeviceTensor<B> t = checks.owned("x", x);
+            CallChecks.notNull("shape", shape);
+            if (shape.elementCount() != x.shape().elementCount()) {
+                throw new IllegalArgumentException("shape: expected " + x.shape().elementCount() + " elements like x "
+                        + x.shape() + ", got " + shape + " with " + shape.elementCount());
+            }
+            return owned(t.view(shape));
+        } finally {
+            calls.exit();
+        }
+    }
+
+    @Override
     public void copyRows(Tensor src, int srcRow, Tensor dst, int dstRow, int rows) {
         calls.enter();
         try (WriteClaims claims = new WriteClaims()) {

@@ -333,6 +333,27 @@ public final class LayerStack implements AutoCloseable {
     }
 
     /**
+     * Prefill of token ids that keeps only each sequence's last logits, as generation needs them: the head runs on
+     * {@code batch} rows instead of {@code batch·seq}.
+     *
+     * @return logits {@code [batch, 1, vocab]} of each sequence's last token, a new tensor the caller closes
+     * @throws IllegalStateException when the stack has no embedding or no head
+     */
+    public Tensor prefillLast(int[] ids, int batch, int seq, State state) {
+        LayerSupport.open(closed, "layer stack");
+        StackSteps.checkTokens(this, ids, batch, seq);
+        Backend b = backend();
+        int d = modelDim();
+        try (Tensor x = b.embedding(embedding, ids, batch, seq);
+                Tensor h = hidden(x, state, false);
+                Tensor flat = b.view(h, Shape.of(batch, seq * d));
+                Tensor lastFlat = b.slice(flat, (seq - 1) * d, seq * d);
+                Tensor last = b.view(lastFlat, Shape.of(batch, 1, d))) {
+            return b.linear(last, head, null);
+        }
+    }
+
+    /**
      * One decode step of independent sequences, each with a state of its own made by {@code newState(1)} and at its
      * own position (continuous batching): the embedding, norms, MLPs and head run over all of them at once, each
      * mixer once per sequence. Needs a backend with {@link Backend#copyRows}.
@@ -393,24 +414,16 @@ public final class LayerStack implements AutoCloseable {
 
     private Tensor tokens(int[] ids, int batch, int seq, State state, boolean decode) {
         LayerSupport.open(closed, "layer stack");
-        if (embedding == null || head == null) {
-            throw new IllegalStateException("layer stack: has no " + (embedding == null ? "embedding" : "head")
-                    + "; run hidden states through hidden() instead");
-        }
-        if (ids == null) {
-            throw new IllegalArgumentException("ids: expected batch*seq token ids, got null");
-        }
-        LayerSupport.positive("batch", batch);
-        LayerSupport.positive("seq", seq);
-        if (ids.length != (long) batch * seq) {
-            throw new IllegalArgumentException("ids: expected batch*seq = " + (long) batch * seq + " token ids, got "
-                    + ids.length);
-        }
+        StackSteps.checkTokens(this, ids, batch, seq);
         Backend b = backend();
         try (Tensor x = b.embedding(embedding, ids, batch, seq);
                 Tensor h = hidden(x, state, decode)) {
             return b.linear(h, head, null);
         }
+    }
+
+    boolean hasTokens() {
+        return embedding != null && head != null;
     }
 
     void checkState(State state) {

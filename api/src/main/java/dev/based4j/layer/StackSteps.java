@@ -36,6 +36,23 @@ final class StackSteps {
         }
     }
 
+    /** Token ids of a {@code [batch, seq]} step of a stack with an embedding and a head. */
+    static void checkTokens(LayerStack stack, int[] ids, int batch, int seq) {
+        if (!stack.hasTokens()) {
+            throw new IllegalStateException("layer stack: has no embedding and head; run hidden states through"
+                    + " hidden() instead");
+        }
+        if (ids == null) {
+            throw new IllegalArgumentException("ids: expected batch*seq token ids, got null");
+        }
+        LayerSupport.positive("batch", batch);
+        LayerSupport.positive("seq", seq);
+        if (ids.length != (long) batch * seq) {
+            throw new IllegalArgumentException("ids: expected batch*seq = " + (long) batch * seq + " token ids, got "
+                    + ids.length);
+        }
+    }
+
     /** {@link #checkStates}, and one token id in the vocabulary per state. */
     static void checkRows(LayerStack stack, int[] ids, List<LayerStack.State> states) {
         checkStates(stack, states);

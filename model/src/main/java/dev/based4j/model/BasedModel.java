@@ -2,6 +2,7 @@ package dev.based4j.model;
 
 import dev.based4j.layer.BaseConvLayer;
 import dev.based4j.layer.Block;
+import dev.based4j.layer.DecodePlan;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.layer.LinearAttentionLayer;
 import dev.based4j.layer.MixerConfig;
@@ -361,6 +362,26 @@ public final class BasedModel implements AutoCloseable {
             footprint.requireFits("prefill of " + batch + " x " + seq + " tokens", config, dtype(), batch, seq);
         }
         return stack.prefill(ids, batch, seq, state);
+    }
+
+    /**
+     * Prefill that keeps each sequence's last logits only ({@link LayerStack#prefillLast}), as generation needs them.
+     *
+     * @return logits {@code [batch, 1, paddedVocabSize]}, a new tensor the caller closes
+     */
+    public Tensor prefillLast(int[] ids, int batch, int seq, LayerStack.State state) {
+        if (batch >= 1 && seq >= 1) {
+            footprint.requireFits("prefill of " + batch + " x " + seq + " tokens", config, dtype(), batch, seq);
+        }
+        return stack.prefillLast(ids, batch, seq, state);
+    }
+
+    /**
+     * Plans the decode steps of {@code state} ({@link LayerStack#planDecode(LayerStack.State)}): after the first step,
+     * each one replays the recorded kernel calls with no validation and no allocation.
+     */
+    public DecodePlan planDecode(LayerStack.State state) {
+        return stack.planDecode(state);
     }
 
     /**

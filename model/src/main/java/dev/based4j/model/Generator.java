@@ -1,5 +1,6 @@
 package dev.based4j.model;
 
+import dev.based4j.layer.DecodePlan;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Tensor;
@@ -123,6 +124,29 @@ public final class Generator {
             Cancellation cancellation) {
         Objects.requireNonNull(prompts, "prompts");
         Objects.requireNonNull(options, "options");
+        long[] seeds = new long[prompts.size()];
+        for (int i = 0; i < seeds.length; i++) {
+            seeds[i] = options.seed() + i;
+        }
+        return generate(prompts, seeds, options, listener, cancellation);
+    }
+
+    /**
+     * Generates a continuation of every prompt, sampling prompt {@code i} with its own seed {@code seeds[i]}
+     * (instead of {@code options.seed() + i}), so that a prompt's tokens depend on its seed only, not on the other
+     * prompts generated with it or on its place among them.
+     *
+     * @param seeds one per prompt
+     * @throws IllegalArgumentException naming {@code seeds} when their number differs from the prompts'
+     */
+    public Result generate(List<int[]> prompts, long[] seeds, GenerationOptions options, TokenListener listener,
+            Cancellation cancellation) {
+        Objects.requireNonNull(prompts, "prompts");
+        Objects.requireNonNull(options, "options");
+        if (seeds == null || seeds.length != prompts.size()) {
+            throw new IllegalArgumentException("seeds: expected one seed per prompt (" + prompts.size() + "), got "
+                    + (seeds == null ? "null" : seeds.length));
+        }
         if (prompts.isEmpty()) {
             throw new IllegalArgumentException("prompts: expected at least one prompt, got none");
         }
@@ -147,7 +171,7 @@ public final class Generator {
         SplittableRandom[] random = new SplittableRandom[n];
         for (int i = 0; i < n; i++) {
             output.add(new ArrayList<>());
-            random[i] = new SplittableRandom(options.seed() + i);
+            random[i] = new SplittableRandom(seeds[i]);
         }
         Map<Integer, List<Integer>> byLength = new TreeMap<>();
         for (int i = 0; i < n; i++) {
@@ -196,10 +220,11 @@ public final class Generator {
                         List<Integer> out = output.get(g.members.get(j));
                         next[j] = out.get(out.size() - 1);
                     }
-                    float[][] rows;
-                    try (Tensor logits = model.decode(next, g.state)) {
-                        rows = rows(logits, g.members.size(), 1);
+                    if (g.plan == null) {
+                        g.plan = model.planDecode(g.state);
                     }
+                    // the plan owns its logits: valid until its next step, never closed here
+                    float[][] rows = rows(g.plan.step(next), g.members.size(), 1);
                     requireFinite(rows, g, prompts, output);
                     decodeTokens += g.members.size();
                     for (int j = 0; j < next.length; j++) {
@@ -213,6 +238,9 @@ public final class Generator {
             decodeNanos = System.nanoTime() - t1;
         } finally {
             for (Group g : groups) {
+                if (g.plan != null) {
+                    g.plan.close();
+                }
                 g.state.close();
             }
         }
@@ -229,7 +257,17 @@ public final class Generator {
         return cancellation != null && cancellation.isCancelled() || Thread.currentThread().isInterrupted();
     }
 
-    private record Group(List<Integer> members, LayerStack.State state) {
+    /** Prompts of one length, prefilled together into one state, then decoded through one plan. */
+    private static final class Group {
+        final List<Integer> members;
+        final LayerStack.State state;
+        DecodePlan plan;
+
+        Group(List<Integer> members, LayerStack.State state) {
+            this.members = members;
+            this.state = state;
+        }
+
         boolean done(StopReason[] reasons) {
             return members.stream().allMatch(m -> reasons[m] != null);
         }
@@ -266,9 +304,9 @@ public final class Generator {
             for (int j = 0; j < b; j++) {
                 System.arraycopy(prompts.get(g.members.get(j)), from, ids, j * len, len);
             }
-            try (Tensor logits = model.prefill(ids, b, len, g.state)) {
+            try (Tensor logits = model.prefillLast(ids, b, len, g.state)) {
                 if (from + len == length) {
-                    last = rows(logits, b, len);
+                    last = rows(logits, b, 1);
                 }
             }
         }

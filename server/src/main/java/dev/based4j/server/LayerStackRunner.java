@@ -1,5 +1,6 @@
 package dev.based4j.server;
 
+import dev.based4j.layer.DecodePlan;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.state.StateSnapshot;
@@ -16,13 +17,14 @@ import java.util.Objects;
 
 /**
  * A {@link SequenceRunner} on a {@link LayerStack} with an embedding and a head (a {@code BasedModel}'s stack, or a
- * seeded stack of any mixers): each sequence has a batch-1 {@link LayerStack.State} of its own, and a step runs its
- * items one after another.
- *
- * <p>Why one state per sequence: a batched {@code LayerStack.State} has one position for all its rows (rotary
- * angles and the ring slots of sliding windows depend on it), so sequences at different positions cannot share one.
- * A step over many per-sequence states that batches the weight-bound projections is the execution plan's job; this
- * runner keeps the same contract so that such a plan replaces it without touching the scheduler.
+ * seeded stack of any mixers): each sequence has a batch-1 {@link LayerStack.State} of its own (a batched state has
+ * one position for all its rows, and sequences here are at positions of their own). A step runs its prefill chunks
+ * one after another (each keeps only its last logits) and all its decode items as one planned step
+ * ({@link LayerStack#planDecode(List)}): the embedding, norms, MLPs and head run over every decoding sequence at once,
+ * so the weights are read once per step, and each mixer on its own sequence. The plan is recorded once per set of
+ * decoding sequences and replayed while the set stays the same. Every kernel computes a row the same way whatever
+ * rows share its call, so a sequence's logits are those it would get alone. On a backend without device copies
+ * ({@link dev.based4j.Capabilities#copiesRows()}) decode items run one after another too.
  *
  * <p>Saved states are host snapshots ({@link LayerStack.State#snapshots()}); resuming uploads them again. Both copy
  * the tensors bit for bit, so a resumed state gives the logits the original would have given.
@@ -33,6 +35,10 @@ public final class LayerStackRunner implements SequenceRunner {
     private final long maxPositions;
     private final int logitsWidth;
     private final Map<StackState, Boolean> open = new IdentityHashMap<>();
+    private final boolean batched;
+    /** The plan of the last step's decoding sequences, in their order, while they stay the same. */
+    private DecodePlan plan;
+    private List<StackState> planned = List.of();
 
     /**
      * @param stack a stack with an embedding and a head (vocabulary above 0); not closed by this runner
@@ -45,6 +51,7 @@ public final class LayerStackRunner implements SequenceRunner {
         }
         this.stack = stack;
         this.logitsWidth = stack.vocabSize();
+        this.batched = stack.backend().capabilities().copiesRows();
         try (LayerStack.State probe = stack.newState(1)) {
             this.stateBytes = probe.sizeInBytes();
             long max = Long.MAX_VALUE;
@@ -108,42 +115,90 @@ public final class LayerStackRunner implements SequenceRunner {
                         + " the step already advances");
             }
         }
-        List<ItemResult> out = new ArrayList<>(items.size());
-        for (StepItem item : items) {
+        ItemResult[] out = new ItemResult[items.size()];
+        List<Integer> decodes = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            StepItem item = items.get(i);
             StackState s = (StackState) item.state();
+            if (item instanceof Decode && batched) {
+                decodes.add(i);
+                continue;
+            }
             try {
-                out.add(ItemResult.of(switch (item) {
+                out[i] = ItemResult.of(switch (item) {
                     case Prefill p -> {
-                        try (Tensor logits = stack.prefill(p.ids(), 1, p.ids().length, s.state)) {
-                            yield p.wantLogits() ? lastRow(logits, p.ids().length) : null;
+                        try (Tensor logits = stack.prefillLast(p.ids(), 1, p.ids().length, s.state)) {
+                            yield p.wantLogits() ? lastRow(logits, 0) : null;
                         }
                     }
                     case Decode d -> {
                         try (Tensor logits = stack.decode(new int[] {d.id()}, s.state)) {
-                            yield lastRow(logits, 1);
+                            yield lastRow(logits, 0);
                         }
                     }
-                }));
+                });
             } catch (RuntimeException e) {
-                out.add(ItemResult.failed(e));
+                out[i] = ItemResult.failed(e);
             }
         }
-        return out;
+        if (!decodes.isEmpty()) {
+            decodeTogether(items, decodes, out);
+        }
+        return java.util.Arrays.asList(out);
     }
 
-    private float[] lastRow(Tensor logits, int seq) {
-        HostTensor host = stack.backend().download(logits);
-        float[] row = new float[logitsWidth];
-        long base = (long) (seq - 1) * logitsWidth;
+    /** The decode items of a step as one planned step; if it fails, every one of them failed. */
+    private void decodeTogether(List<StepItem> items, List<Integer> decodes, ItemResult[] out) {
+        List<StackState> states = new ArrayList<>(decodes.size());
+        int[] ids = new int[decodes.size()];
+        for (int j = 0; j < ids.length; j++) {
+            Decode d = (Decode) items.get(decodes.get(j));
+            states.add((StackState) d.state());
+            ids[j] = d.id();
+        }
+        try {
+            if (plan == null || !planned.equals(states)) {
+                closePlan();
+                plan = stack.planDecode(states.stream().map(s -> s.state).toList());
+                planned = states;
+            }
+            HostTensor logits = stack.backend().download(plan.step(ids));
+            for (int j = 0; j < ids.length; j++) {
+                out[decodes.get(j)] = ItemResult.of(row(logits, j));
+            }
+        } catch (RuntimeException e) {
+            closePlan();
+            for (int j : decodes) {
+                out[j] = ItemResult.failed(e);
+            }
+        }
+    }
+
+    private void closePlan() {
+        if (plan != null) {
+            plan.close();
+            plan = null;
+            planned = List.of();
+        }
+    }
+
+    private float[] lastRow(Tensor logits, int row) {
+        return row(stack.backend().download(logits), row);
+    }
+
+    /** @return row {@code row} of logits {@code [rows, 1, logitsWidth]} on the host */
+    private float[] row(HostTensor host, int row) {
+        float[] out = new float[logitsWidth];
+        long base = (long) row * logitsWidth;
         if (host.dtype() == dev.based4j.tensor.DType.F32) {
-            java.lang.foreign.MemorySegment.copy(host.segment(), ValueLayout.JAVA_FLOAT, base * Float.BYTES, row, 0,
+            java.lang.foreign.MemorySegment.copy(host.segment(), ValueLayout.JAVA_FLOAT, base * Float.BYTES, out, 0,
                     logitsWidth);
         } else {
             for (int i = 0; i < logitsWidth; i++) {
-                row[i] = (float) host.getDouble(base + i);
+                out[i] = (float) host.getDouble(base + i);
             }
         }
-        return row;
+        return out;
     }
 
     @Override
@@ -179,9 +234,10 @@ public final class LayerStackRunner implements SequenceRunner {
         return s;
     }
 
-    /** Closes every state still open; the stack itself belongs to the caller. */
+    /** Closes the plan and every state still open; the stack itself belongs to the caller. */
     @Override
     public void close() {
+        closePlan();
         for (StackState s : List.copyOf(open.keySet())) {
             s.close();
         }
