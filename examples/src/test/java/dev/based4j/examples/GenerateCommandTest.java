@@ -155,9 +155,13 @@ class GenerateCommandTest {
     }
 
     @Test
-    void aCheckpointWithANanWeightFailsNamingTheFirstBlockWhoseOutputIsNotFinite() {
+    void aCheckpointWhoseFiniteWeightsOverflowFailsNamingTheFirstBlockWhoseOutputIsNotFinite() {
+        // NaN and infinite weights are refused when the file is read; finite weights can still overflow float32
         Map<String, HostTensor> w = new LinkedHashMap<>(tinyWeights(5));
-        w.get("transformer.layers.3.mlp.fc1.weight").setDouble(17, Double.NaN);
+        HostTensor fc1 = w.get("transformer.layers.3.mlp.fc1.weight");
+        for (long i = 0; i < fc1.shape().dim(1); i++) {
+            fc1.setDouble(i, i % 2 == 0 ? 3e38 : -3e38);
+        }
         Checkpoint.write(dir, BasedConfig.tiny(), w, StoredType.F32, 1);
         Run r = run("generate", "--model", dir.toString(), "--prompt-ids", "1,5,9", "--backend", "cpu");
         assertThat(r.status()).isEqualTo(Based4j.CHECK_FAILED);
