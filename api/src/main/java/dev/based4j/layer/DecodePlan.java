@@ -1,7 +1,5 @@
 package dev.based4j.layer;
 
-import dev.based4j.internal.Plans;
-import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.Tensor;
 import java.util.List;
 
@@ -17,31 +15,25 @@ import java.util.List;
  * backend that cannot record (one not made by based4j), steps run eagerly with the same results. Closing the plan
  * frees its workspace, not the stack or the states.
  */
-public final class DecodePlan implements AutoCloseable {
+public final class DecodePlan extends PlannedStep {
     private final LayerStack stack;
-    private final List<LayerStack.State> states;
     private final boolean rows;
     private final int vocab;
-    private Plans.Recording recording;
-    private Tensor logits;
-    private boolean eager;
-    private long steps;
-    private long[] expected;
-    private boolean closed;
 
     DecodePlan(LayerStack stack, List<LayerStack.State> states, boolean rows) {
+        super(stack, states);
         this.stack = stack;
-        this.states = List.copyOf(states);
         this.rows = rows;
         this.vocab = stack.vocabSize();
         if (vocab == 0) {
-            throw new IllegalStateException("layer stack: has no embedding and head; a decode plan takes token ids");
+            throw new IllegalStateException("layer stack: has no embedding and head; a decode plan takes token ids"
+                    + " (plan hidden states with LayerStack.planHidden)");
         }
     }
 
     /** @return sequences per step: the state's batch, or the number of states */
     public int batch() {
-        return rows ? states.size() : states.get(0).layer(0).batch();
+        return rows ? states().size() : states().get(0).layer(0).batch();
     }
 
     /**
@@ -54,41 +46,7 @@ public final class DecodePlan implements AutoCloseable {
      * @throws IllegalStateException when the plan or the stack was closed, or a state moved outside the plan
      */
     public Tensor step(int[] ids) {
-        if (closed) {
-            throw new IllegalStateException("plan: closed; make a new one with LayerStack.planDecode");
-        }
-        if (stack.isClosed()) {
-            throw new IllegalStateException("plan: its layer stack was closed");
-        }
-        checkIds(ids);
-        if (steps > 0) {
-            checkPositions();
-        }
-        if (eager) {
-            if (logits != null) {
-                logits.close();
-            }
-            logits = run(ids);
-        } else if (recording == null) {
-            Tensor[] out = new Tensor[1];
-            recording = Plans.record(stack.backend(), () -> out[0] = run(ids));
-            eager = recording == null;
-            logits = out[0];
-        } else {
-            int[] into = recording.embeddingIds().get(0);
-            System.arraycopy(ids, 0, into, 0, ids.length);
-            recording.replay(steps);
-        }
-        steps++;
-        expected = positions();
-        return logits;
-    }
-
-    private Tensor run(int[] ids) {
-        return rows ? stack.decode(ids, states) : stack.decode(ids, states.get(0));
-    }
-
-    private void checkIds(int[] ids) {
+        checkUsable("Decode");
         int n = batch();
         if (ids == null || ids.length != n) {
             throw new IllegalArgumentException("ids: expected " + n + " token ids (one per sequence), got "
@@ -100,43 +58,12 @@ public final class DecodePlan implements AutoCloseable {
                         "ids: element " + i + " is " + ids[i] + ", expected a token id in [0, " + vocab + ")");
             }
         }
+        return run(() -> rows ? stack.decode(ids, states()) : stack.decode(ids, states().get(0)),
+                r -> System.arraycopy(ids, 0, r.embeddingIds().get(0), 0, ids.length));
     }
 
-    private long[] positions() {
-        long[] p = new long[states.size()];
-        for (int i = 0; i < p.length; i++) {
-            p[i] = states.get(i).position();
-        }
-        return p;
-    }
-
-    private void checkPositions() {
-        for (int i = 0; i < states.size(); i++) {
-            LayerStack.State s = states.get(i);
-            for (RecurrentState layer : s.layers()) {
-                if (layer.isClosed()) {
-                    throw new IllegalStateException("plan: state " + i + " was closed; make a new plan");
-                }
-                if (layer.position() != expected[i]) {
-                    throw new IllegalStateException("plan: state " + i + " is at position " + layer.position()
-                            + " in a layer, the plan left it at " + expected[i] + "; it was decoded or closed outside"
-                            + " the plan: make a new plan");
-                }
-            }
-        }
-    }
-
-    /** Frees the plan's workspace and its last logits. Idempotent. */
     @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        if (recording != null) {
-            recording.close();
-        } else if (logits != null) {
-            logits.close();
-        }
+    long tokensPerStep() {
+        return 1;
     }
 }

@@ -408,6 +408,20 @@ public final class LayerStack implements AutoCloseable {
         return new DecodePlan(this, states, true);
     }
 
+    /**
+     * Plans steps of hidden states over one input tensor ({@link HiddenPlan}): the first step runs {@link #hidden}
+     * and records its kernel calls, later ones replay them.
+     *
+     * @param x {@code [batch, seq, D]} of the stack's backend and type; the plan reads it at every step
+     * @param decode whether the steps are decode steps ({@code seq = 1}, decode kernels)
+     */
+    public HiddenPlan planHidden(State state, Tensor x, boolean decode) {
+        LayerSupport.open(closed, "layer stack");
+        checkState(state);
+        LayerSupport.input("x", x, backend(), dtype(), modelDim(), decode);
+        return new HiddenPlan(this, state, x, decode);
+    }
+
     boolean isClosed() {
         return closed;
     }

@@ -5,6 +5,7 @@ import dev.based4j.attention.SlidingWindowSpec;
 import dev.based4j.layer.BaseConvLayer;
 import dev.based4j.layer.BasedAttentionLayer;
 import dev.based4j.layer.DecodePlan;
+import dev.based4j.layer.HiddenPlan;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.layer.LinearAttentionLayer;
 import dev.based4j.layer.Mixer;
@@ -69,6 +70,7 @@ final class LayerCases {
         stack(list, 0);
         stack(list, 5);
         plannedDecode(list);
+        plannedHidden(list);
         independentSequences(list);
         return list.cases();
     }
@@ -266,6 +268,44 @@ final class LayerCases {
                     s.expect(planned.position() == seq, "planned state at position " + planned.position() + " after "
                             + seq + " tokens");
                     s.compare("logits", got, expected, Tolerances.Kind.LOGITS);
+                });
+    }
+
+    /**
+     * A planned hidden-state step reads its input tensor afresh at every step (the caller refills it between steps) and
+     * gives what the eager {@link LayerStack#hidden} gives, bit for bit.
+     */
+    private static void plannedHidden(CaseList list) {
+        LayerStack.Config c = smallStack();
+        int batch = 2;
+        int steps = 5;
+        list.both("a planned hidden-state step gives the eager step's hidden states bit for bit on a refilled input",
+                "HiddenPlan.step", "x [" + batch + ", 1, " + c.modelDim() + "] refilled before each of " + steps
+                        + " planned decode steps, the stack of the layer-stack cases",
+                t -> Requirement.of(t).withModels(), false, (s, seed) -> {
+                    if (!s.backend().capabilities().copiesRows()) {
+                        s.skip("backend " + s.backend().name() + " supplies no device copy, which refilling the"
+                                + " plan's input needs (copyRows)");
+                    }
+                    int d = c.modelDim();
+                    Map<String, HostTensor> w = LayerStack.randomWeights(c, seed);
+                    Inputs in = new Inputs(seed);
+                    LayerStack stack = s.own(LayerStack.load(s.backend(), s.dtype(), WeightSource.of(w), c));
+                    LayerStack.State eager = s.own(stack.newState(batch));
+                    LayerStack.State planned = s.own(stack.newState(batch));
+                    Tensor x = s.own(s.backend().allocate(Shape.of(batch, 1, d), s.dtype()));
+                    HiddenPlan plan = s.own(stack.planHidden(planned, x, true));
+                    for (int t = 0; t < steps; t++) {
+                        Tensor fresh = s.input("x" + t, in.gaussian(batch * d, 1), Shape.of(batch, 1, d));
+                        s.backend().copyRows(fresh, 0, x, 0, batch);
+                        double[] fromPlan = s.download(plan.step());
+                        double[] fromEager = s.download(s.own(stack.hidden(fresh, eager, true)));
+                        s.expect(java.util.Arrays.equals(fromPlan, fromEager), "planned step " + t
+                                + " differs from the eager step's hidden states");
+                        s.expect(Double.isFinite(fromPlan[0]), "planned step " + t + " gave " + fromPlan[0]);
+                    }
+                    s.expect(planned.position() == steps, "planned state at position " + planned.position()
+                            + " after " + steps + " steps");
                 });
     }
 

@@ -2,6 +2,7 @@ package dev.based4j.examples;
 
 import dev.based4j.Backends;
 import dev.based4j.layer.BaseConvLayer;
+import dev.based4j.layer.DecodePlan;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.model.BasedConfig;
 import dev.based4j.model.BasedModel;
@@ -93,43 +94,58 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("          seeded random weights (seed %d), vocabulary %d%n", seed, VOCAB);
 
             int[] generated = new int[decodeTokens];
-            double prefillSeconds;
-            double decodeSeconds;
+            double[] firstDecodeLogits = null;
+            double prefillCold;
+            double prefillWarm;
             long stateBytesAfterPrefill;
             long stateBytesAfterDecode;
-            double[] firstDecodeLogits;
+            // decode steps: the first COLD_STEPS as the run starts them, the rest once the plan and the JIT are warm
+            double[] stepSeconds = new double[decodeTokens];
             try (LayerStack.State state = stack.newState(1)) {
-                long t0 = System.nanoTime();
                 HostTensor promptLogits;
-                try (Tensor logits = stack.prefill(prompt, 1, promptTokens, state)) {
-                    promptLogits = lastRow(backend.download(logits));
+                long t0 = System.nanoTime();
+                try (Tensor logits = stack.prefillLast(prompt, 1, promptTokens, state)) {
+                    backend.synchronize();
+                    prefillCold = (System.nanoTime() - t0) / 1e9;
+                    promptLogits = backend.download(logits);
                 }
-                prefillSeconds = (System.nanoTime() - t0) / 1e9;
+                prefillWarm = warmPrefill(backend, stack, prompt, control);
                 stateBytesAfterPrefill = stateBytes(state);
                 Random sampler = new Random(seed);
                 int next = sample(promptLogits.toDoubleArray(), sampler);
-                firstDecodeLogits = null;
-                long t1 = System.nanoTime();
-                for (int i = 0; i < decodeTokens; i++) {
-                    if (control.stopRequested()) {
-                        throw control.stopped("after " + i + " of " + decodeTokens + " decoded tokens");
-                    }
-                    generated[i] = next;
-                    try (Tensor logits = stack.decode(new int[] {next}, state)) {
-                        double[] row = backend.download(logits).toDoubleArray();
+                try (DecodePlan plan = stack.planDecode(state)) {
+                    for (int i = 0; i < decodeTokens; i++) {
+                        if (control.stopRequested()) {
+                            throw control.stopped("after " + i + " of " + decodeTokens + " decoded tokens");
+                        }
+                        generated[i] = next;
+                        long t1 = System.nanoTime();
+                        double[] row = backend.download(plan.step(new int[] {next})).toDoubleArray();
+                        stepSeconds[i] = (System.nanoTime() - t1) / 1e9;
                         if (i == 0) {
                             firstDecodeLogits = row;
                         }
                         next = sample(row, sampler);
                     }
                 }
-                decodeSeconds = (System.nanoTime() - t1) / 1e9;
                 stateBytesAfterDecode = stateBytes(state);
             }
-            out.printf("prefill   %d tokens in %.3f s: %,.0f tokens/s%n", promptTokens, prefillSeconds,
-                    promptTokens / prefillSeconds);
-            out.printf("decode    %d tokens in %.3f s: %,.0f tokens/s (%.2f ms/token), sampled at temperature %.1f%n", decodeTokens,
-                    decodeSeconds, decodeTokens / decodeSeconds, 1e3 * decodeSeconds / decodeTokens, TEMPERATURE);
+            double decodeSeconds = java.util.Arrays.stream(stepSeconds).sum();
+            int cold = Math.min(COLD_STEPS, decodeTokens);
+            double coldMs = 1e3 * java.util.Arrays.stream(stepSeconds, 0, cold).sum() / cold;
+            out.printf("prefill   %d tokens: cold (the run's first call) %.3f s, %,.0f tokens/s; warm %.3f s, %,.0f"
+                    + " tokens/s (cold = %.0f%% of warm)%n", promptTokens, prefillCold, promptTokens / prefillCold,
+                    prefillWarm, promptTokens / prefillWarm, 100 * prefillWarm / prefillCold);
+            if (decodeTokens > cold) {
+                double warmMs = 1e3 * java.util.Arrays.stream(stepSeconds, cold, decodeTokens).sum() / (decodeTokens - cold);
+                out.printf("decode    %d tokens in %.3f s through a planned step: first %d %.2f ms/token (cold), the"
+                        + " rest %.2f ms/token, %,.0f tokens/s (warm; cold = %.0f%% of warm), sampled at temperature"
+                        + " %.1f%n", decodeTokens, decodeSeconds, cold, coldMs, warmMs, 1e3 / warmMs,
+                        100 * warmMs / coldMs, TEMPERATURE);
+            } else {
+                out.printf("decode    %d tokens in %.3f s through a planned step: %.2f ms/token (cold), sampled at"
+                        + " temperature %.1f%n", decodeTokens, decodeSeconds, coldMs, TEMPERATURE);
+            }
             out.printf("tokens    %s%n", preview(generated));
             out.printf("          (random weights give peaked logits, so sampled tokens often repeat)%n");
             out.printf("state     %,d bytes after prefill, %,d bytes after %d more tokens (fixed size)%n",
@@ -141,8 +157,8 @@ final class DemoCommand implements Callable<Integer> {
             extended[promptTokens] = generated[0];
             double[] full;
             try (LayerStack.State fresh = stack.newState(1);
-                    Tensor logits = stack.prefill(extended, 1, promptTokens + 1, fresh)) {
-                full = lastRow(backend.download(logits)).toDoubleArray();
+                    Tensor logits = stack.prefillLast(extended, 1, promptTokens + 1, fresh)) {
+                full = backend.download(logits).toDoubleArray();
             }
             double err = relativeError(firstDecodeLogits, full);
             out.printf("carried   decode after prefill(%d) vs prefill(%d): max relative difference %.2e%n",
@@ -168,6 +184,30 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** Decode steps counted as cold: the plan's recording and the first replays, while the JIT compiles them. */
+    static final int COLD_STEPS = 8;
+
+    /** Prefill runs after the first, from fresh states, whose median is the warm figure. */
+    static final int WARM_PREFILLS = 3;
+
+    /** @return the median seconds of {@link #WARM_PREFILLS} more prefills of {@code prompt}, each on a fresh state */
+    private static double warmPrefill(Backend backend, LayerStack stack, int[] prompt, RunControl control) {
+        double[] seconds = new double[WARM_PREFILLS];
+        for (int i = 0; i < seconds.length; i++) {
+            if (control.stopRequested()) {
+                throw control.stopped("while timing the warm prefill");
+            }
+            try (LayerStack.State fresh = stack.newState(1)) {
+                long t0 = System.nanoTime();
+                stack.prefillLast(prompt, 1, prompt.length, fresh).close();
+                backend.synchronize();
+                seconds[i] = (System.nanoTime() - t0) / 1e9;
+            }
+        }
+        java.util.Arrays.sort(seconds);
+        return seconds[seconds.length / 2];
+    }
+
     private static String describe(LayerStack.Config config) {
         int la = 0;
         int swa = 0;
@@ -191,17 +231,6 @@ final class DemoCommand implements Callable<Integer> {
             total += s.sizeInBytes();
         }
         return total;
-    }
-
-    /** @return the last position's logits; only that row is copied (a long prompt's logits do not fit the heap) */
-    private static HostTensor lastRow(HostTensor logits) {
-        int vocab = logits.shape().dim(-1);
-        long from = logits.shape().elementCount() - vocab;
-        double[] last = new double[vocab];
-        for (int i = 0; i < vocab; i++) {
-            last[i] = logits.getDouble(from + i);
-        }
-        return HostTensor.of(last, dev.based4j.tensor.Shape.of(vocab));
     }
 
     /** Softmax sampling at {@link #TEMPERATURE}, seeded, so the run is reproducible. */
