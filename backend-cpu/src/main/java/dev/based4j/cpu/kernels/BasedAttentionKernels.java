@@ -79,8 +79,8 @@ public final class BasedAttentionKernels implements BasedAttentionFamily<CpuBuff
         float[] leaving = Scratch.floats(0, f + dv);
         float[] scores = Scratch.floats(4, cap);
         float[] y = Scratch.floats(3, dv);
-        float[] phiQ = Scratch.floats(7, dw);
-        float[] phiK = Scratch.floats(8, dw);
+        float[] phiQ = Scratch.floats(7, dw + LinearAttentionKernels.VECTOR_ROOM);
+        float[] phiK = Scratch.floats(8, dw + LinearAttentionKernels.VECTOR_ROOM);
         float[] farNum = Scratch.floats(9, dv);
         float[] den = Scratch.floats(10, 1);
         Mem.read(q, (long) bh * f, qh, 0, f);
@@ -92,10 +92,10 @@ public final class BasedAttentionKernels implements BasedAttentionFamily<CpuBuff
             Mem.read(ringV, headV + (long) slot * dv, leaving, f, dv);
             phi.apply(leaving, 0, 0, 1, phiK, 0);
             kernels.updateThenProject(z, (long) bh * d, 1, dw, d, ONE, 0, phiK, 0, phiQ, 0, den, 0);
-            kernels.updateThenProject(kv, (long) bh * dv * d, dv, dw, d, leaving, f, phiK, 0, phiQ, 0, farNum, 0);
+            kernels.updateThenProject(kv, (long) bh * dv * d, dv, dw, dw, leaving, f, phiK, 0, phiQ, 0, farNum, 0);
             farDen = den[0];
         } else {
-            kernels.dotRows(phiQ, 0, kv, (long) bh * dv * d, d, dv, dw, farNum, 0);
+            kernels.dotRows(phiQ, 0, kv, (long) bh * dv * d, dw, dv, dw, farNum, 0);
             farDen = kernels.dot(phiQ, 0, z, (long) bh * d, dw);
         }
         MemorySegment.copy(k, Mem.F32, (long) bh * f * Float.BYTES, ringK, Mem.F32,
@@ -175,9 +175,8 @@ public final class BasedAttentionKernels implements BasedAttentionFamily<CpuBuff
         Mem.read(k, (long) bh * seq * f, keys, old * f, seq * f);
         Mem.read(v, (long) bh * seq * dv, values, old * dv, seq * dv);
         Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
-        for (int c = 0; c < dv; c++) {
-            Mem.read(kv, ((long) bh * dv + c) * dFull, s, c * d, d);
-        }
+        // a head's dv rows of d floats lie back to back at the start of its block (TaylorPacking)
+        Mem.read(kv, (long) bh * dv * dFull, s, 0, dv * d);
         Mem.read(z, (long) bh * dFull, zh, 0, d);
         float scale = (float) spec.effectiveScale();
         double eps = spec.eps();
@@ -212,9 +211,7 @@ public final class BasedAttentionKernels implements BasedAttentionFamily<CpuBuff
             }
         }
         Mem.write(y, 0, out, (long) bh * seq * dv, seq * dv);
-        for (int c = 0; c < dv; c++) {
-            Mem.write(s, c * d, kv, ((long) bh * dv + c) * dFull, d);
-        }
+        Mem.write(s, 0, kv, (long) bh * dv * dFull, dv * d);
         Mem.write(zh, 0, z, (long) bh * dFull, d);
         long keep = Math.max(position, position + seq - cap);
         Ring.scatter(keys, (int) (keep - base), ringK, headK, cap, f, keep, position + seq);
@@ -233,8 +230,8 @@ public final class BasedAttentionKernels implements BasedAttentionFamily<CpuBuff
 
     private void apply(BasedAttentionFamily.Call<CpuBuffer> c) {
         apply(c.dtype(), c.spec(), c.batch(), c.heads(), c.seq(), c.valueDim(), c.q().segment(), c.k().segment(),
-                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap()),
-                c.z().state(c.dtype(), c.spec().featureMap()), c.keys().segment(), c.values().segment(),
+                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap(), c.valueDim()),
+                c.z().state(c.dtype(), c.spec().featureMap(), 1), c.keys().segment(), c.values().segment(),
                 c.position(), c.out().segment());
     }
 }

@@ -17,6 +17,8 @@ public final class CpuBuffer {
      * {@link TaylorPacking} layout of Taylor dimension {@code f}, which only the linear-attention kernels read.
      */
     private volatile int packedTaylor;
+    /** Rows per packed block when {@link #packedTaylor} is not 0. */
+    private int packedBlockRows;
 
     /** @param segment the tensor's memory, sized for its shape and type */
     public CpuBuffer(MemorySegment segment) {
@@ -33,7 +35,7 @@ public final class CpuBuffer {
 
     private synchronized void unpack() {
         if (packedTaylor != 0) {
-            TaylorPacking.unpack(segment, packedTaylor);
+            TaylorPacking.unpack(segment, packedTaylor, packedBlockRows);
             packedTaylor = 0;
         }
     }
@@ -41,19 +43,21 @@ public final class CpuBuffer {
     /**
      * @return the memory of a linear-attention state tensor (or the fused layer's far state) as the kernels take it:
      *     packed when {@link TaylorPacking#applies} (it stays packed until something else reads it), else canonical
+     * @param blockRows rows of one head's block: {@code dv} for {@code kv}, 1 for {@code z}
      */
-    MemorySegment state(DType dtype, FeatureMap map) {
-        return TaylorPacking.applies(dtype, map) ? packedTaylor(map.inputDim()) : segment();
+    MemorySegment state(DType dtype, FeatureMap map, int blockRows) {
+        return TaylorPacking.applies(dtype, map) ? packedTaylor(map.inputDim(), blockRows) : segment();
     }
 
     /**
-     * @return the native memory in the {@link TaylorPacking} layout of Taylor dimension {@code f} (rows of
-     *     {@code 1 + f + f²} floats), packed first when it is not yet
+     * @return the native memory in the {@link TaylorPacking} layout of Taylor dimension {@code f} in blocks of
+     *     {@code blockRows} rows, packed first when it is not yet
      */
-    synchronized MemorySegment packedTaylor(int f) {
-        if (packedTaylor != f) {
+    synchronized MemorySegment packedTaylor(int f, int blockRows) {
+        if (packedTaylor != f || packedBlockRows != blockRows) {
             unpack();
-            TaylorPacking.pack(segment, f);
+            TaylorPacking.pack(segment, f, blockRows);
+            packedBlockRows = blockRows;
             packedTaylor = f;
         }
         return segment;

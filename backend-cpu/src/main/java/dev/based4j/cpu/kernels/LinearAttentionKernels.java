@@ -63,6 +63,9 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<CpuBu
         }
     }
 
+    /** Floats past the end of a row that the vector kernels may read (the widest vector, 512 bits, and then some). */
+    static final int VECTOR_ROOM = 64;
+
     /** One token per head: update the state, then read out; the state's layout is as for {@link #prefill}. */
     public void decode(DType dtype, LinearAttentionSpec spec, int batch, int heads, int valueDim, MemorySegment q,
             MemorySegment k, MemorySegment v, MemorySegment kv, MemorySegment z, MemorySegment out) {
@@ -87,8 +90,9 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<CpuBu
         double eps = spec.eps();
         pool.forEachInRanges(rows, 2L * d * (dv + 1), bh -> {
             float[] in = Scratch.floats(0, 2 * f + dv);
-            float[] phiQ = Scratch.floats(6, dw);
-            float[] phiK = Scratch.floats(7, dw);
+            // room past dw, so that the state kernel reads the last partial vector of each row whole
+            float[] phiQ = Scratch.floats(6, dw + VECTOR_ROOM);
+            float[] phiK = Scratch.floats(7, dw + VECTOR_ROOM);
             float[] num = Scratch.floats(9, dv);
             float[] den = Scratch.floats(10, 1);
             Mem.read(q, (long) bh * f, in, 0, f);
@@ -98,7 +102,7 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<CpuBu
             phi.apply(in, f, 0, 1, phiK, 0);
             kernels.updateThenProject(z, (long) bh * d, 1, dw, d, ONE, 0, phiK, 0, phiQ, 0, den, 0);
             double normaliser = (double) den[0] + eps;
-            kernels.updateThenProject(kv, (long) bh * dv * d, dv, dw, d, in, 2 * f, phiK, 0, phiQ, 0, num, 0);
+            kernels.updateThenProject(kv, (long) bh * dv * d, dv, dw, dw, in, 2 * f, phiK, 0, phiQ, 0, num, 0);
             for (int c = 0; c < dv; c++) {
                 num[c] = (float) (num[c] / normaliser);
             }
@@ -199,9 +203,9 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<CpuBu
         Mem.read(q, (long) bh * seq * f, qh, 0, seq * f);
         Mem.read(k, (long) bh * seq * f, kh, 0, seq * f);
         Mem.read(v, (long) bh * seq * dv, vh, 0, seq * dv);
-        for (int c = 0; c < dv; c++) {
-            Mem.read(kv, ((long) bh * dv + c) * d, s, c * dw, dw);
-        }
+        // a head's dv rows of dw floats lie back to back at the start of its block (TaylorPacking), or are whole
+        // canonical rows (dw = d)
+        Mem.read(kv, (long) bh * dv * d, s, 0, dv * dw);
         Mem.read(z, (long) bh * d, zh, 0, dw);
         for (int n = 0; n < seq; n++) {
             for (int i = 0; i < f; i++) {
@@ -220,9 +224,7 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<CpuBu
         float[] zh = Scratch.floats(4, dw);
         h.phi.stateOut(h.st, h.z, dv, s, zh);
         Mem.write(h.y, 0, out, (long) bh * h.seq * dv, h.seq * dv);
-        for (int c = 0; c < dv; c++) {
-            Mem.write(s, c * dw, kv, ((long) bh * dv + c) * d, dw);
-        }
+        Mem.write(s, 0, kv, (long) bh * dv * d, dv * dw);
         Mem.write(zh, 0, z, (long) bh * d, dw);
     }
 
@@ -472,14 +474,14 @@ public final class LinearAttentionKernels implements LinearAttentionFamily<CpuBu
     @Override
     public void prefill(LinearAttentionFamily.Call<CpuBuffer> c) {
         prefill(c.dtype(), c.spec(), c.batch(), c.heads(), c.seq(), c.valueDim(), c.q().segment(), c.k().segment(),
-                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap()),
-                c.z().state(c.dtype(), c.spec().featureMap()), c.out().segment());
+                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap(), c.valueDim()),
+                c.z().state(c.dtype(), c.spec().featureMap(), 1), c.out().segment());
     }
 
     @Override
     public void decode(LinearAttentionFamily.Call<CpuBuffer> c) {
         decode(c.dtype(), c.spec(), c.batch(), c.heads(), c.valueDim(), c.q().segment(), c.k().segment(),
-                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap()),
-                c.z().state(c.dtype(), c.spec().featureMap()), c.out().segment());
+                c.v().segment(), c.kv().state(c.dtype(), c.spec().featureMap(), c.valueDim()),
+                c.z().state(c.dtype(), c.spec().featureMap(), 1), c.out().segment());
     }
 }

@@ -13,8 +13,10 @@ import java.lang.foreign.MemorySegment;
  * the difference {@code (i,j) − (j,i)} of each pair {@code i < j}.
  *
  * <p>Updates {@code v⊗φ(k)} are symmetric in the pair and read-outs {@code φ(q)·S} see only its sum, so the decode
- * step and the prefill read and write the compact part alone, 56 % of the state, contiguous at the start of each
- * row; the differences (rounding, in states built by updates) are carried untouched. The tensor turns canonical
+ * step and the prefill read and write the compact parts alone, 56 % of the state; the differences (rounding, in
+ * states built by updates) are carried untouched. Rows are packed in blocks (a head's rows of {@code kv}): a block
+ * holds the compact parts of its rows back to back (row stride {@link #compactDim}), then their differences, so a
+ * head's compact state is one contiguous run that the hardware prefetches as a stream. The tensor turns canonical
  * again ({@link #unpack}) before anything else reads it: states that are downloaded, saved or handed to another
  * backend are always in the canonical layout.
  */
@@ -39,60 +41,86 @@ public final class TaylorPacking {
         return 1 + f + f * f;
     }
 
-    /** Rearranges every canonical row of {@code s} (float32, rows of {@link #canonicalDim}) into the packed layout. */
-    public static void pack(MemorySegment s, int f) {
+    /**
+     * Rearranges the canonical rows of {@code s} (float32, rows of {@link #canonicalDim}) into the packed layout, in
+     * blocks of {@code blockRows} consecutive rows (one head's {@code dv} rows of {@code kv}, or the one row of
+     * {@code z}): a block holds its rows' compact parts one after the other (rows of {@link #compactDim} floats),
+     * then their differences, so that the kernels stream a head's compact state as one contiguous run.
+     *
+     * @throws IllegalArgumentException when the rows do not divide into blocks
+     */
+    public static void pack(MemorySegment s, int f, int blockRows) {
         int width = canonicalDim(f);
         int head = 1 + f;
         int compact = compactDim(f);
-        long rows = s.byteSize() / ((long) width * Float.BYTES);
-        float[] in = new float[width];
-        float[] out = new float[width];
-        for (long r = 0; r < rows; r++) {
-            Mem.read(s, r * width, in, 0, width);
-            System.arraycopy(in, 0, out, 0, head);
-            int p = head;
-            int q = compact;
-            for (int i = 0; i < f; i++) {
-                out[p++] = in[head + i * f + i];
-                for (int j = i + 1; j < f; j++) {
-                    float a = in[head + i * f + j];
-                    float b = in[head + j * f + i];
-                    if (a == b) {
-                        out[p++] = a;
-                        out[q++] = 0f;
-                    } else {
-                        out[p++] = (a + b) * 0.5f;
-                        out[q++] = (a - b) * 0.5f;
+        int rest = width - compact;
+        long blocks = blocks(s, width, blockRows);
+        float[] in = new float[blockRows * width];
+        float[] out = new float[blockRows * width];
+        for (long b = 0; b < blocks; b++) {
+            long at = b * blockRows * width;
+            Mem.read(s, at, in, 0, in.length);
+            for (int r = 0; r < blockRows; r++) {
+                int o = r * width;
+                System.arraycopy(in, o, out, r * compact, head);
+                int p = r * compact + head;
+                int q = blockRows * compact + r * rest;
+                for (int i = 0; i < f; i++) {
+                    out[p++] = in[o + head + i * f + i];
+                    for (int j = i + 1; j < f; j++) {
+                        float x = in[o + head + i * f + j];
+                        float y = in[o + head + j * f + i];
+                        if (x == y) {
+                            out[p++] = x;
+                            out[q++] = 0f;
+                        } else {
+                            out[p++] = (x + y) * 0.5f;
+                            out[q++] = (x - y) * 0.5f;
+                        }
                     }
                 }
             }
-            Mem.write(out, 0, s, r * width, width);
+            Mem.write(out, 0, s, at, out.length);
         }
     }
 
-    /** The inverse of {@link #pack}: every packed row back to the canonical layout. */
-    public static void unpack(MemorySegment s, int f) {
+    /** The inverse of {@link #pack}: every block back to canonical rows. */
+    public static void unpack(MemorySegment s, int f, int blockRows) {
         int width = canonicalDim(f);
         int head = 1 + f;
         int compact = compactDim(f);
-        long rows = s.byteSize() / ((long) width * Float.BYTES);
-        float[] in = new float[width];
-        float[] out = new float[width];
-        for (long r = 0; r < rows; r++) {
-            Mem.read(s, r * width, in, 0, width);
-            System.arraycopy(in, 0, out, 0, head);
-            int p = head;
-            int q = compact;
-            for (int i = 0; i < f; i++) {
-                out[head + i * f + i] = in[p++];
-                for (int j = i + 1; j < f; j++) {
-                    float mean = in[p++];
-                    float half = in[q++];
-                    out[head + i * f + j] = mean + half;
-                    out[head + j * f + i] = mean - half;
+        int rest = width - compact;
+        long blocks = blocks(s, width, blockRows);
+        float[] in = new float[blockRows * width];
+        float[] out = new float[blockRows * width];
+        for (long b = 0; b < blocks; b++) {
+            long at = b * blockRows * width;
+            Mem.read(s, at, in, 0, in.length);
+            for (int r = 0; r < blockRows; r++) {
+                int o = r * width;
+                System.arraycopy(in, r * compact, out, o, head);
+                int p = r * compact + head;
+                int q = blockRows * compact + r * rest;
+                for (int i = 0; i < f; i++) {
+                    out[o + head + i * f + i] = in[p++];
+                    for (int j = i + 1; j < f; j++) {
+                        float mean = in[p++];
+                        float half = in[q++];
+                        out[o + head + i * f + j] = mean + half;
+                        out[o + head + j * f + i] = mean - half;
+                    }
                 }
             }
-            Mem.write(out, 0, s, r * width, width);
+            Mem.write(out, 0, s, at, out.length);
         }
+    }
+
+    private static long blocks(MemorySegment s, int width, int blockRows) {
+        long rows = s.byteSize() / ((long) width * Float.BYTES);
+        if (blockRows < 1 || rows % blockRows != 0) {
+            throw new IllegalArgumentException("blockRows: expected a divisor of the " + rows + " rows, got "
+                    + blockRows);
+        }
+        return rows / blockRows;
     }
 }

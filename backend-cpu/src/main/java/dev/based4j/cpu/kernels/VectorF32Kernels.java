@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -645,6 +646,16 @@ public final class VectorF32Kernels implements F32Kernels {
             float t1 = sumLanes(acc1);
             float t2 = sumLanes(acc2);
             float t3 = sumLanes(acc3);
+            if (i < cols && wOffset + i + LANES <= w.length && xOffset + i + LANES <= x.length) {
+                // the last partial vector under a mask, so that a row of 153 is ten vector passes rather than nine
+                // and nine scalar steps
+                long o = (long) i * Float.BYTES;
+                t0 += maskedTail(s, s0 + o, cols - i, w, wOffset + i, x, xOffset + i, u0);
+                t1 += maskedTail(s, s1 + o, cols - i, w, wOffset + i, x, xOffset + i, u1);
+                t2 += maskedTail(s, s2 + o, cols - i, w, wOffset + i, x, xOffset + i, u2);
+                t3 += maskedTail(s, s3 + o, cols - i, w, wOffset + i, x, xOffset + i, u3);
+                i = cols;
+            }
             for (; i < cols; i++) {
                 long o = (long) i * Float.BYTES;
                 float wi = w[wOffset + i];
@@ -681,6 +692,10 @@ public final class VectorF32Kernels implements F32Kernels {
                 acc = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(sv, acc);
             }
             float sum = sumLanes(acc);
+            if (i < cols && wOffset + i + LANES <= w.length && xOffset + i + LANES <= x.length) {
+                sum += maskedTail(s, so + (long) i * Float.BYTES, cols - i, w, wOffset + i, x, xOffset + i, ur);
+                i = cols;
+            }
             for (; i < cols; i++) {
                 long at = so + (long) i * Float.BYTES;
                 float v = s.get(Mem.F32, at) + ur * w[wOffset + i];
@@ -689,6 +704,22 @@ public final class VectorF32Kernels implements F32Kernels {
             }
             out[outOffset + r] = sum;
         }
+    }
+
+    /**
+     * The last {@code n < LANES} elements of a state row as one masked vector: {@code s[j] += u·w[j]}, and the
+     * read-out {@code Σ x[j]·s[j]} returned. {@code w} and {@code x} are read a whole vector far (the caller checked
+     * they reach), their lanes from {@code n} on zeroed; the state is read and written under the mask only.
+     */
+    private static float maskedTail(MemorySegment s, long at, int n, float[] w, int wOffset, float[] x, int xOffset,
+            float u) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, n);
+        ByteOrder order = ByteOrder.nativeOrder();
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector sv = zero.blend(FloatVector.fromArray(SPECIES, w, wOffset), m)
+                .fma(FloatVector.broadcast(SPECIES, u), FloatVector.fromMemorySegment(SPECIES, s, at, order, m));
+        sv.intoMemorySegment(s, at, order, m);
+        return sumLanes(zero.blend(FloatVector.fromArray(SPECIES, x, xOffset), m).mul(sv));
     }
 
     @Override

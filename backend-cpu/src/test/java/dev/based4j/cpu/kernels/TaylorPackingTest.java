@@ -7,9 +7,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
-/** The packed state layout: a permutation of each row that keeps every pair's sum and difference. */
+/**
+ * The packed state layout: a permutation of each block of rows that keeps every pair's sum and difference, with the
+ * block's compact parts back to back at its start.
+ */
 class TaylorPackingTest {
     private static final int ROWS = 7;
 
@@ -23,9 +26,15 @@ class TaylorPackingTest {
         return Mem.readAllFloats(s);
     }
 
-    @ParameterizedTest(name = "f = {0}")
-    @ValueSource(ints = {1, 3, 16})
-    void packedRowsStartWithTheCompactFeaturesInTheOrderOfTheCompactMap(int f) {
+    /** @return where the compact part of {@code row} starts in the packed layout */
+    private static int compactAt(int row, int f, int blockRows) {
+        int width = TaylorPacking.canonicalDim(f);
+        return row / blockRows * blockRows * width + row % blockRows * TaylorPacking.compactDim(f);
+    }
+
+    @ParameterizedTest(name = "f = {0}, blocks of {1} rows")
+    @CsvSource({"1, 1", "3, 1", "16, 1", "3, 7", "16, 7"})
+    void packedBlocksStartWithTheirRowsCompactFeaturesInTheOrderOfTheCompactMap(int f, int blockRows) {
         int width = TaylorPacking.canonicalDim(f);
         Random r = new Random(f);
         float[] canonical = new float[ROWS * width];
@@ -34,14 +43,15 @@ class TaylorPackingTest {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = rows(arena, canonical);
-            TaylorPacking.pack(s, f);
+            TaylorPacking.pack(s, f, blockRows);
             float[] packed = read(s);
             for (int row = 0; row < ROWS; row++) {
                 int o = row * width;
+                int c = compactAt(row, f, blockRows);
                 for (int e = 0; e < 1 + f; e++) {
-                    assertThat(packed[o + e]).isEqualTo(canonical[o + e]);
+                    assertThat(packed[c + e]).isEqualTo(canonical[o + e]);
                 }
-                int p = o + 1 + f;
+                int p = c + 1 + f;
                 for (int i = 0; i < f; i++) {
                     for (int j = i; j < f; j++) {
                         double mean = ((double) canonical[o + 1 + f + i * f + j] + canonical[o + 1 + f + j * f + i]) / 2;
@@ -53,9 +63,9 @@ class TaylorPackingTest {
         }
     }
 
-    @ParameterizedTest(name = "f = {0}")
-    @ValueSource(ints = {1, 3, 16})
-    void aSymmetricStateComesBackBitForBit(int f) {
+    @ParameterizedTest(name = "f = {0}, blocks of {1} rows")
+    @CsvSource({"1, 1", "3, 1", "16, 1", "3, 7", "16, 7"})
+    void aSymmetricStateComesBackBitForBit(int f, int blockRows) {
         int width = TaylorPacking.canonicalDim(f);
         Random r = new Random(100 + f);
         float[] canonical = new float[ROWS * width];
@@ -74,15 +84,15 @@ class TaylorPackingTest {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = rows(arena, canonical);
-            TaylorPacking.pack(s, f);
-            TaylorPacking.unpack(s, f);
+            TaylorPacking.pack(s, f, blockRows);
+            TaylorPacking.unpack(s, f, blockRows);
             assertThat(read(s)).containsExactly(canonical);
         }
     }
 
-    @ParameterizedTest(name = "f = {0}")
-    @ValueSource(ints = {3, 16})
-    void anAsymmetricStateKeepsBothEntriesOfEveryPairThroughACompactUpdate(int f) {
+    @ParameterizedTest(name = "f = {0}, blocks of {1} rows")
+    @CsvSource({"3, 1", "16, 1", "3, 7", "16, 7"})
+    void anAsymmetricStateKeepsBothEntriesOfEveryPairThroughACompactUpdate(int f, int blockRows) {
         int width = TaylorPacking.canonicalDim(f);
         int compact = TaylorPacking.compactDim(f);
         Random r = new Random(200 + f);
@@ -96,15 +106,15 @@ class TaylorPackingTest {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = rows(arena, canonical);
-            TaylorPacking.pack(s, f);
+            TaylorPacking.pack(s, f, blockRows);
             float[] packed = read(s);
             for (int row = 0; row < ROWS; row++) {
                 for (int e = 0; e < compact; e++) {
-                    packed[row * width + e] += delta[row * compact + e];
+                    packed[compactAt(row, f, blockRows) + e] += delta[row * compact + e];
                 }
             }
             MemorySegment.copy(packed, 0, s, Mem.F32, 0, packed.length);
-            TaylorPacking.unpack(s, f);
+            TaylorPacking.unpack(s, f, blockRows);
             float[] after = read(s);
             for (int row = 0; row < ROWS; row++) {
                 int o = row * width;
@@ -121,6 +131,17 @@ class TaylorPackingTest {
                     }
                 }
             }
+        }
+    }
+
+    @ParameterizedTest(name = "blocks of {0} rows")
+    @CsvSource({"0", "2", "-1"})
+    void rowsThatDoNotDivideIntoBlocksAreRefused(int blockRows) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = rows(arena, new float[ROWS * TaylorPacking.canonicalDim(3)]);
+            org.assertj.core.api.Assertions.assertThatIllegalArgumentException()
+                    .isThrownBy(() -> TaylorPacking.pack(s, 3, blockRows))
+                    .withMessageContaining("blockRows").withMessageContaining(Integer.toString(blockRows));
         }
     }
 }
