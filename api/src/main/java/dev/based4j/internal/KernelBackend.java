@@ -47,8 +47,11 @@ public final class KernelBackend<B> implements Backend {
     private final StateBackups<B> backups;
     private final CallChecks<B> checks;
     private final PlumbingChecks<B> plumbingChecks;
-    /** The step being recorded for an execution plan, or null; only its thread records. */
-    private volatile Capture capture;
+    /** The steps being recorded for execution plans, by the thread that records each. */
+    private final java.util.concurrent.ConcurrentHashMap<Thread, Capture> captures =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** How many steps are being recorded: 0 lets every call skip the lookup. */
+    private volatile int recordings;
 
     /** Use {@link Engine#open(String)}. */
     public KernelBackend(String name, Engine<B> engine) {
@@ -68,23 +71,25 @@ public final class KernelBackend<B> implements Backend {
 
     /** @return the capture the current thread records into, or null */
     private Capture recording() {
-        Capture c = capture;
-        return c != null && c.isRecording(Thread.currentThread()) ? c : null;
+        return recordings == 0 ? null : captures.get(Thread.currentThread());
     }
 
     /**
      * Records what {@code step} does on this backend, on this thread, for replay; {@code step} runs once, for real.
+     * Threads record plans of their own at the same time; each records only its own calls.
      *
-     * @throws IllegalStateException when another capture is under way on this backend
+     * @throws IllegalStateException when this thread is already recording on this backend (a plan made while
+     *     recording another)
      */
     Capture capture(Runnable step) {
-        Capture c = new Capture(Thread.currentThread());
+        Thread self = Thread.currentThread();
+        Capture c = new Capture(self);
         synchronized (this) {
-            if (capture != null) {
+            if (captures.putIfAbsent(self, c) != null) {
                 throw new IllegalStateException("backend: " + name + " is already recording a plan on thread '"
-                        + capture + "'; plan one step at a time");
+                        + self.getName() + "'; a plan cannot be made while another is being recorded");
             }
-            capture = c;
+            recordings++;
         }
         try {
             step.run();
@@ -93,7 +98,10 @@ public final class KernelBackend<B> implements Backend {
             throw e;
         } finally {
             c.stop();
-            capture = null;
+            synchronized (this) {
+                captures.remove(self);
+                recordings--;
+            }
         }
         return c;
     }

@@ -343,6 +343,66 @@ class KernelBackendTest {
     }
 
     @Nested
+    class ExecutionPlans {
+        @Test
+        void threadsRecordPlansOfTheirOwnAtTheSameTimeEachCapturingOnlyItsOwnCalls() throws Exception {
+            try (Backend b = new HostMemoryEngine().backend(true, false)) {
+                Call first = Call.on(b);
+                Call second = Call.on(b);
+                CountDownLatch firstRecording = new CountDownLatch(1);
+                CountDownLatch secondDone = new CountDownLatch(1);
+                ExecutorService pool = Executors.newSingleThreadExecutor();
+                try {
+                    Future<Plans.Recording> a = pool.submit(() -> Plans.record(b, () -> {
+                        first.decode(b, first.out);
+                        firstRecording.countDown();
+                        await(secondDone);
+                    }));
+                    assertThat(firstRecording.await(10, TimeUnit.SECONDS)).isTrue();
+                    Plans.Recording planOfSecond = Plans.record(b, () -> second.decode(b, second.out));
+                    // an eager call on this thread while the other thread records stays out of its plan
+                    second.decode(b, second.out);
+                    secondDone.countDown();
+                    try (Plans.Recording planOfFirst = a.get(10, TimeUnit.SECONDS); planOfSecond) {
+                        assertThat(first.state.position()).isEqualTo(1);
+                        assertThat(second.state.position()).isEqualTo(2);
+                        planOfFirst.replay(1);
+                        assertThat(first.state.position()).as("the first state after its plan's replay")
+                                .isEqualTo(2);
+                        assertThat(second.state.position()).as("the second state, in no replayed plan")
+                                .isEqualTo(2);
+                        planOfSecond.replay(2);
+                        assertThat(second.state.position()).isEqualTo(3);
+                    }
+                } finally {
+                    pool.shutdownNow();
+                }
+            }
+        }
+
+        @Test
+        void aPlanMadeWhileTheSameThreadRecordsAnotherIsRefusedNamingTheThread() {
+            try (Backend b = new HostMemoryEngine().backend(true, false)) {
+                Call c = Call.on(b);
+                assertThatThrownBy(() -> Plans.record(b, () -> Plans.record(b, () -> c.decode(b, c.out))))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("already recording a plan on thread '" + Thread.currentThread().getName());
+            }
+        }
+
+        private static void await(CountDownLatch l) {
+            try {
+                if (!l.await(10, TimeUnit.SECONDS)) {
+                    throw new AssertionError("latch not released within 10 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Nested
     class StatePositions {
         @Test
         void areAdvancedByKernelsOnly() throws Exception {

@@ -120,7 +120,8 @@ class SchedulerTest {
                 for (int i = 0; i < ps.size(); i++) {
                     int[] expected = new Generator(model).generate(ps.get(i), GenerationOptions.greedy(24), null, null)
                             .tokens().get(0);
-                    assertThat(TinyModels.drain(tickets.get(i)).tokens()).as("prompt %d (seed %d)", i, i + 1)
+                    TinyModels.Outcome got = TinyModels.drain(tickets.get(i));
+                    assertThat(got.tokens()).as("prompt %d (seed %d), ended by %s", i, i + 1, got.done())
                             .containsExactly(Arrays.stream(expected).boxed().toArray(Integer[]::new));
                 }
             }
