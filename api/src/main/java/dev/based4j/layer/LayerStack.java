@@ -11,6 +11,8 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import dev.based4j.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -104,10 +106,10 @@ public final class LayerStack implements AutoCloseable {
         }
     }
 
-    private final Tensor embedding;
+    private final Weight embedding;
     private final List<Block> blocks;
     private final RmsNorm finalNorm;
-    private final Tensor head;
+    private final Weight head;
     private volatile boolean closed;
 
     /**
@@ -120,6 +122,32 @@ public final class LayerStack implements AutoCloseable {
      * @throws IllegalArgumentException naming the part that does not fit
      */
     public LayerStack(Tensor embedding, List<Block> blocks, RmsNorm finalNorm, Tensor head) {
+        this(wrap(embedding), blocks, finalNorm, head == embedding ? wrap(embedding) : wrap(head), head == embedding);
+    }
+
+    /** Wraps a table of the compute type; the same tensor gives the same (identical) weight, so a tie stays one. */
+    private static Weight wrap(Tensor t) {
+        return t == null ? null : Weight.of(t);
+    }
+
+    /**
+     * Assembles a stack from parts on one backend whose embedding and head may be stored in a reduced format
+     * ({@link Weight}: bf16, f16, int8 with scales in the blocks' type); the stack owns them from now on.
+     *
+     * @param embedding {@code [vocab, D]}, or null when the stack takes hidden states
+     * @param blocks at least one, all of one width, backend and type
+     * @param finalNorm the final RMSNorm
+     * @param head {@code [vocab, D]} (the very {@code embedding} object when tied), or null for hidden states out
+     * @throws IllegalArgumentException naming the part that does not fit
+     */
+    public LayerStack(Weight embedding, List<Block> blocks, RmsNorm finalNorm, Weight head) {
+        this(embedding, blocks, finalNorm, head, false);
+    }
+
+    private LayerStack(Weight embedding, List<Block> blocks, RmsNorm finalNorm, Weight head, boolean tiedTensor) {
+        if (tiedTensor) {
+            head = embedding;
+        }
         if (blocks == null || blocks.isEmpty()) {
             throw new IllegalArgumentException("blocks: expected at least one block, got " + blocks);
         }
@@ -152,16 +180,20 @@ public final class LayerStack implements AutoCloseable {
         this.head = head;
     }
 
-    private static void checkTable(String name, Tensor t, int d, Block first) {
-        if (t == null) {
+    private static void checkTable(String name, Weight w, int d, Block first) {
+        if (w == null) {
             return;
         }
+        Tensor t = w.values();
         if (t.shape().rank() != 2 || t.shape().dim(1) != d) {
             throw new IllegalArgumentException(name + ": expected shape [vocab, d_model=" + d + "], got " + t.shape());
         }
-        if (t.backend() != first.backend() || t.dtype() != first.dtype()) {
-            throw new IllegalArgumentException(name + ": expected a " + first.dtype().label() + " tensor of backend "
-                    + first.backend().name() + ", got " + t);
+        boolean stored = t.dtype() == first.dtype() || !t.dtype().isCompute();
+        if (t.backend() != first.backend() || !stored
+                || w.scales() != null && (w.scales().dtype() != first.dtype() || w.scales().backend() != t.backend())) {
+            throw new IllegalArgumentException(name + ": expected a " + first.dtype().label() + " (or bf16, f16, int8"
+                    + " with " + first.dtype().label() + " scales) weight of backend " + first.backend().name()
+                    + ", got " + w);
         }
     }
 
@@ -171,32 +203,47 @@ public final class LayerStack implements AutoCloseable {
      * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit
      */
     public static LayerStack load(Backend backend, DType dtype, WeightSource weights, Config config) {
+        return load(backend, dtype, LayerSupport.sameAs(dtype), weights, config);
+    }
+
+    /**
+     * Builds a stack from checkpoint weights, every projection, MLP weight, the embedding and the head stored in
+     * {@code format} (read tensor by tensor: a reduced format never needs a float copy of the whole stack), the norms,
+     * biases and convolutions in {@code dtype}, which is also the type of every activation, state and sum.
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit, or
+     *     the format when it does not fit {@code dtype}
+     * @throws UnsupportedOperationException when the backend does not take weights of the format
+     */
+    public static LayerStack load(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            Config config) {
         LayerSupport.backend(backend);
         LayerSupport.dtype(dtype);
+        LayerSupport.format(format, dtype);
         LayerSupport.weights(weights);
         LayerSupport.config(config);
         int d = config.modelDim();
         List<AutoCloseable> built = new ArrayList<>();
         try {
-            Tensor embedding = null;
-            Tensor head = null;
+            Weight embedding = null;
+            Weight head = null;
             if (config.vocabSize() > 0) {
                 Shape table = Shape.of(config.vocabSize(), d);
-                embedding = LayerSupport.uploadAll(backend, dtype,
-                        List.of(LayerSupport.fetch(weights, EMBEDDING, table))).get(0);
+                embedding = LayerSupport.uploadWeights(backend, dtype, format, weights,
+                        List.of(new LayerSupport.Matrix(EMBEDDING, table))).get(0);
                 built.add(embedding);
                 if (config.tiedHead()) {
                     head = embedding;
                 } else {
-                    head = LayerSupport.uploadAll(backend, dtype, List.of(LayerSupport.fetch(weights, HEAD, table)))
-                            .get(0);
+                    head = LayerSupport.uploadWeights(backend, dtype, format, weights,
+                            List.of(new LayerSupport.Matrix(HEAD, table))).get(0);
                     built.add(head);
                 }
             }
             List<Block> blocks = new ArrayList<>();
             for (int i = 0; i < config.mixers().size(); i++) {
-                Block b = Block.load(backend, dtype, weights.prefixed(LAYER_PREFIX + i + "."), config.mixers().get(i),
-                        config.mlp(), config.normEps());
+                Block b = Block.load(backend, dtype, format, weights.prefixed(LAYER_PREFIX + i + "."),
+                        config.mixers().get(i), config.mlp(), config.normEps());
                 built.add(b);
                 blocks.add(b);
             }
@@ -234,9 +281,22 @@ public final class LayerStack implements AutoCloseable {
         return w;
     }
 
+    /**
+     * @return the {@link #randomWeights seeded random weights} as a source that makes each tensor when it is asked for
+     *     (a block's weights at a time), so that a stack built from it never holds a float copy of all its weights
+     */
+    public static WeightSource randomSource(Config config, long seed) {
+        return new RandomStackWeights(LayerSupport.config(config), seed);
+    }
+
     /** Builds a stack with {@link #randomWeights seeded random weights}. */
     public static LayerStack random(Backend backend, DType dtype, Config config, long seed) {
-        return load(backend, dtype, WeightSource.of(randomWeights(config, seed)), config);
+        return random(backend, dtype, LayerSupport.sameAs(dtype), config, seed);
+    }
+
+    /** Builds a stack with {@link #randomWeights seeded random weights}, its matrices stored in {@code format}. */
+    public static LayerStack random(Backend backend, DType dtype, WeightFormat format, Config config, long seed) {
+        return load(backend, dtype, format, randomSource(config, seed), config);
     }
 
     /** @return the blocks, by layer index */
@@ -251,7 +311,7 @@ public final class LayerStack implements AutoCloseable {
 
     /** @return rows of the embedding (or of the head), 0 when the stack has neither */
     public int vocabSize() {
-        Tensor t = embedding != null ? embedding : head;
+        Weight t = embedding != null ? embedding : head;
         return t == null ? 0 : t.shape().dim(0);
     }
 
@@ -260,7 +320,7 @@ public final class LayerStack implements AutoCloseable {
         return blocks.get(0).backend();
     }
 
-    /** @return the element type of the weights */
+    /** @return the element type of the activations, states and norms (and of weights stored in a compute type) */
     public DType dtype() {
         return blocks.get(0).dtype();
     }
@@ -348,7 +408,7 @@ public final class LayerStack implements AutoCloseable {
         StackSteps.checkRows(this, ids, states);
         Backend b = backend();
         int n = ids.length;
-        Tensor residual = b.embedding(embedding, ids, n, 1);
+        Tensor residual = b.embedding(embedding, ids, n, 1, dtype());
         try {
             for (int i = 0; i < blocks.size(); i++) {
                 List<RecurrentState> layer = new ArrayList<>(n);
@@ -407,7 +467,7 @@ public final class LayerStack implements AutoCloseable {
                     + ids.length);
         }
         Backend b = backend();
-        try (Tensor x = b.embedding(embedding, ids, batch, seq);
+        try (Tensor x = b.embedding(embedding, ids, batch, seq, dtype());
                 Tensor h = hidden(x, state, decode)) {
             return b.linear(h, head, null);
         }
@@ -451,7 +511,9 @@ public final class LayerStack implements AutoCloseable {
     @Override
     public String toString() {
         return "LayerStack[" + blocks.size() + " blocks, d_model " + modelDim() + ", vocab " + vocabSize() + ", "
-                + dtype().label() + " on " + backend().name() + "]";
+                + dtype().label() + (embedding != null && embedding.type() != dtype() ? ", " + new WeightFormat(
+                        embedding.type(), embedding.groupSize()).label() + " weights" : "") + " on "
+                + backend().name() + "]";
     }
 
     /**
