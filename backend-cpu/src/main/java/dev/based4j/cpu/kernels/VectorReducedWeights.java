@@ -22,10 +22,11 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>bf16: 16-bit lanes sign-extended to 32 bits ({@code S2I}: {@code vpmovsxwd}), shifted left by 16
  *       ({@code vpslld}) and reinterpreted as floats (no instruction): a bf16 is the upper half of a float32.</li>
  *   <li>f16: the Vector API of JDK 25 has no half-float conversion ({@code jdk.incubator.vector.Float16} is scalar
- *       only), so the bits are moved: the magnitude {@code (h & 0x7FFF) << 13} read as a float32 and multiplied by
- *       {@code 2^112} rebiases the exponent exactly, subnormal halves included; the sign {@code (h & 0x8000) << 16}
- *       is or-ed back ({@code vpmovsxwd}, two {@code vpandd}, two {@code vpslld}, {@code vmulps}, {@code vpord}).
- *       Weights are finite (checked when loaded), so infinities and NaNs need no case.</li>
+ *       only). A plain loop over {@link Float#float16ToFloat} is intrinsified and vectorized by C2 into the hardware
+ *       conversion ({@code vcvtph2ps}, F16C), so a block of four rows is widened into a float array that stays in the
+ *       L1 cache and then multiplied as float32. (Moving the bits with vector operations, the magnitude shifted by 13
+ *       and multiplied by {@code 2^112}, the sign or-ed back, took seven operations per vector, ran slower and made
+ *       the four-row loop too large for C2 to inline every part of it.)</li>
  *   <li>int8: bytes converted to floats in one operator ({@code B2F}: {@code vpmovsxbd} then {@code vcvtdq2ps});
  *       the sum of a run (a row, or a group) is multiplied by its scale once.</li>
  * </ul>
@@ -55,29 +56,25 @@ final class VectorReducedWeights {
                 .convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
-    /** {@code LANES} weights from element {@code index} of an f16 weight, as floats (finite values). */
-    private static FloatVector f16(MemorySegment w, long index) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(SHORTS, w, index * 2, ORDER)
-                .convertShape(VectorOperators.S2I, INTS, 0);
-        FloatVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats()
-                .mul(TWO_POW_112);
-        return magnitude.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
-                .reinterpretAsFloats();
-    }
-
     /** {@code LANES} weights from element {@code index} of an int8 weight, as floats (the integers). */
     private static FloatVector i8(MemorySegment w, long index) {
         return (FloatVector) ByteVector.fromMemorySegment(BYTES, w, index, ORDER)
                 .convertShape(VectorOperators.B2F, FLOATS, 0);
     }
 
-    private static FloatVector load(DType type, MemorySegment w, long index) {
-        return switch (type) {
-            case BF16 -> bf16(w, index);
-            case F16 -> f16(w, index);
-            default -> i8(w, index);
-        };
+    /**
+     * Widens {@code n} f16 weights from element {@code index} into {@code dst}: a plain loop over
+     * {@link Float#float16ToFloat}, which C2 compiles to the hardware conversion ({@code vcvtph2ps}) and vectorizes.
+     */
+    private static void f16(MemorySegment w, long index, int n, float[] dst, int dstOffset) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOffset + i] = Float.float16ToFloat(w.getAtIndex(ReducedWeights.S16, index + i));
+        }
     }
+
+    /** Columns of four f16 rows widened at a time by {@link #dotRows}: 16 KiB of floats, held in the L1 cache. */
+    private static final int F16_BLOCK = 1024;
+    private static final ThreadLocal<float[]> F16_ROWS = ThreadLocal.withInitial(() -> new float[4 * F16_BLOCK]);
 
     /** The vector form of {@link F32Kernels#dotReducedRows}. */
     static void dotRows(DType type, float[] x, int xOffset, MemorySegment w, long row0, int rows, int n,
@@ -127,39 +124,67 @@ final class VectorReducedWeights {
         }
     }
 
+    /**
+     * F16 rows, four at a time: a block of columns of the four rows is widened into a float array (the hardware
+     * conversion, see {@link #f16}), then multiplied as float32 rows; the block stays in the L1 cache in between.
+     */
     private static void dotRowsF16(float[] x, int xOffset, MemorySegment w, long row0, int rows, int n,
             float[] out, int outOffset) {
+        float[] buf = F16_ROWS.get();
         int r = 0;
         for (; r + 3 < rows; r += 4) {
             long w0 = (row0 + r) * n;
-            long w1 = w0 + n;
-            long w2 = w1 + n;
-            long w3 = w2 + n;
             FloatVector acc0 = FloatVector.zero(FLOATS);
             FloatVector acc1 = acc0;
             FloatVector acc2 = acc0;
             FloatVector acc3 = acc0;
-            int i = 0;
-            for (; i + SPAN <= n; i += LANES) {
-                FloatVector xv = FloatVector.fromArray(FLOATS, x, xOffset + i);
-                acc0 = xv.fma(f16(w, w0 + i), acc0);
-                acc1 = xv.fma(f16(w, w1 + i), acc1);
-                acc2 = xv.fma(f16(w, w2 + i), acc2);
-                acc3 = xv.fma(f16(w, w3 + i), acc3);
+            float t0 = 0;
+            float t1 = 0;
+            float t2 = 0;
+            float t3 = 0;
+            for (int c0 = 0; c0 < n; c0 += F16_BLOCK) {
+                int len = Math.min(F16_BLOCK, n - c0);
+                for (int k = 0; k < 4; k++) {
+                    f16(w, w0 + (long) k * n + c0, len, buf, k * F16_BLOCK);
+                }
+                int i = 0;
+                for (; i + LANES <= len; i += LANES) {
+                    FloatVector xv = FloatVector.fromArray(FLOATS, x, xOffset + c0 + i);
+                    acc0 = xv.fma(FloatVector.fromArray(FLOATS, buf, i), acc0);
+                    acc1 = xv.fma(FloatVector.fromArray(FLOATS, buf, F16_BLOCK + i), acc1);
+                    acc2 = xv.fma(FloatVector.fromArray(FLOATS, buf, 2 * F16_BLOCK + i), acc2);
+                    acc3 = xv.fma(FloatVector.fromArray(FLOATS, buf, 3 * F16_BLOCK + i), acc3);
+                }
+                for (; i < len; i++) {
+                    float xi = x[xOffset + c0 + i];
+                    t0 += xi * buf[i];
+                    t1 += xi * buf[F16_BLOCK + i];
+                    t2 += xi * buf[2 * F16_BLOCK + i];
+                    t3 += xi * buf[3 * F16_BLOCK + i];
+                }
             }
-            out[outOffset + r] = VectorF32Kernels.sumLanes(acc0) + tail(DType.F16, x, xOffset, w, w0, i, n);
-            out[outOffset + r + 1] = VectorF32Kernels.sumLanes(acc1) + tail(DType.F16, x, xOffset, w, w1, i, n);
-            out[outOffset + r + 2] = VectorF32Kernels.sumLanes(acc2) + tail(DType.F16, x, xOffset, w, w2, i, n);
-            out[outOffset + r + 3] = VectorF32Kernels.sumLanes(acc3) + tail(DType.F16, x, xOffset, w, w3, i, n);
+            out[outOffset + r] = VectorF32Kernels.sumLanes(acc0) + t0;
+            out[outOffset + r + 1] = VectorF32Kernels.sumLanes(acc1) + t1;
+            out[outOffset + r + 2] = VectorF32Kernels.sumLanes(acc2) + t2;
+            out[outOffset + r + 3] = VectorF32Kernels.sumLanes(acc3) + t3;
         }
         for (; r < rows; r++) {
             long w0 = (row0 + r) * n;
             FloatVector acc = FloatVector.zero(FLOATS);
-            int i = 0;
-            for (; i + SPAN <= n; i += LANES) {
-                acc = FloatVector.fromArray(FLOATS, x, xOffset + i).fma(f16(w, w0 + i), acc);
+            float t = 0;
+            for (int c0 = 0; c0 < n; c0 += F16_BLOCK) {
+                int len = Math.min(F16_BLOCK, n - c0);
+                f16(w, w0 + c0, len, buf, 0);
+                int i = 0;
+                for (; i + LANES <= len; i += LANES) {
+                    acc = FloatVector.fromArray(FLOATS, x, xOffset + c0 + i).fma(FloatVector.fromArray(FLOATS, buf, i),
+                            acc);
+                }
+                for (; i < len; i++) {
+                    t += x[xOffset + c0 + i] * buf[i];
+                }
             }
-            out[outOffset + r] = VectorF32Kernels.sumLanes(acc) + tail(DType.F16, x, xOffset, w, w0, i, n);
+            out[outOffset + r] = VectorF32Kernels.sumLanes(acc) + t;
         }
     }
 
@@ -255,6 +280,10 @@ final class VectorReducedWeights {
             float[] dst, int dstOffset) {
         int run = groupSize == 0 ? n : groupSize;
         int runs = n / run;
+        if (type == DType.F16) {
+            f16(w, row0 * n, Math.multiplyExact(rows, n), dst, dstOffset);
+            return;
+        }
         boolean int8 = type == DType.I8;
         for (int r = 0; r < rows; r++) {
             long base = (row0 + r) * n;
@@ -266,7 +295,7 @@ final class VectorReducedWeights {
                 float scale = int8 ? scales[s0 + g] : 1f;
                 int i = from;
                 for (; i + SPAN <= end; i += LANES) {
-                    FloatVector v = load(type, w, base + i);
+                    FloatVector v = int8 ? i8(w, base + i) : bf16(w, base + i);
                     (int8 ? v.mul(scale) : v).intoArray(dst, o + i);
                 }
                 for (; i < end; i++) {
