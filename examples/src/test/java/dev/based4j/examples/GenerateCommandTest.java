@@ -155,9 +155,10 @@ class GenerateCommandTest {
     }
 
     @Test
-    void aCheckpointWithANanWeightFailsNamingTheFirstBlockWhoseOutputIsNotFinite() {
+    void aCheckpointWhoseWeightsOverflowFailsNamingTheFirstBlockWhoseOutputIsNotFinite() {
         Map<String, HostTensor> w = new LinkedHashMap<>(tinyWeights(5));
-        w.get("transformer.layers.3.mlp.fc1.weight").setDouble(17, Double.NaN);
+        // a finite weight (the loader refuses NaN and infinite ones) whose products overflow float32
+        w.get("transformer.layers.3.mlp.fc1.weight").setDouble(17, 3e38);
         Checkpoint.write(dir, BasedConfig.tiny(), w, StoredType.F32, 1);
         Run r = run("generate", "--model", dir.toString(), "--prompt-ids", "1,5,9", "--backend", "cpu");
         assertThat(r.status()).isEqualTo(Based4j.CHECK_FAILED);
