@@ -463,6 +463,18 @@ public final class BasedModel implements AutoCloseable {
         return footprint.weightBytes(dtype(), format);
     }
 
+    /**
+     * @return bytes the weights of a model of {@code config} take with the matrices in {@code format} and the rest in
+     *     {@code dtype}, computed from the configuration alone (for budgets, before anything is loaded)
+     * @throws ArithmeticException when the count does not fit in a {@code long}
+     */
+    public static long weightBytes(BasedConfig config, DType dtype, WeightFormat format) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(format, "format");
+        return ModelFootprint.of(config).weightBytes(dtype, format);
+    }
+
     /** @return the underlying blocks, embedding and head */
     public LayerStack stack() {
         return stack;
