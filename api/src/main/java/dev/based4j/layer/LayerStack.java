@@ -122,10 +122,10 @@ public final class LayerStack implements AutoCloseable {
      * @throws IllegalArgumentException naming the part that does not fit
      */
     public LayerStack(Tensor embedding, List<Block> blocks, RmsNorm finalNorm, Tensor head) {
-        this(wrap(embedding), blocks, finalNorm, head == embedding ? wrap(embedding) : wrap(head), head == embedding);
+        this(wrap(embedding), blocks, finalNorm, head == embedding ? null : wrap(head), head == embedding);
     }
 
-    /** Wraps a table of the compute type; the same tensor gives the same (identical) weight, so a tie stays one. */
+    /** Wraps a table of the compute type. */
     private static Weight wrap(Tensor t) {
         return t == null ? null : Weight.of(t);
     }
@@ -144,8 +144,9 @@ public final class LayerStack implements AutoCloseable {
         this(embedding, blocks, finalNorm, head, false);
     }
 
-    private LayerStack(Weight embedding, List<Block> blocks, RmsNorm finalNorm, Weight head, boolean tiedTensor) {
-        if (tiedTensor) {
+    /** @param tied whether the head is the embedding itself (then {@code head} is ignored): one weight, closed once */
+    private LayerStack(Weight embedding, List<Block> blocks, RmsNorm finalNorm, Weight head, boolean tied) {
+        if (tied) {
             head = embedding;
         }
         if (blocks == null || blocks.isEmpty()) {
@@ -168,8 +169,8 @@ public final class LayerStack implements AutoCloseable {
             throw new IllegalArgumentException("finalNorm: expected width " + d + ", backend " + first.backend().name()
                     + " and dtype " + first.dtype().label() + ", got " + finalNorm);
         }
-        checkTable("embedding", embedding, d, first);
-        checkTable("head", head, d, first);
+        StackAssembly.checkTable("embedding", embedding, d, first);
+        StackAssembly.checkTable("head", head, d, first);
         if (embedding != null && head != null && !embedding.shape().equals(head.shape())) {
             throw new IllegalArgumentException("head: expected shape " + embedding.shape() + " like the embedding, got "
                     + head.shape());
@@ -178,23 +179,6 @@ public final class LayerStack implements AutoCloseable {
         this.blocks = List.copyOf(blocks);
         this.finalNorm = finalNorm;
         this.head = head;
-    }
-
-    private static void checkTable(String name, Weight w, int d, Block first) {
-        if (w == null) {
-            return;
-        }
-        Tensor t = w.values();
-        if (t.shape().rank() != 2 || t.shape().dim(1) != d) {
-            throw new IllegalArgumentException(name + ": expected shape [vocab, d_model=" + d + "], got " + t.shape());
-        }
-        boolean stored = t.dtype() == first.dtype() || !t.dtype().isCompute();
-        if (t.backend() != first.backend() || !stored
-                || w.scales() != null && (w.scales().dtype() != first.dtype() || w.scales().backend() != t.backend())) {
-            throw new IllegalArgumentException(name + ": expected a " + first.dtype().label() + " (or bf16, f16, int8"
-                    + " with " + first.dtype().label() + " scales) weight of backend " + first.backend().name()
-                    + ", got " + w);
-        }
     }
 
     /**
@@ -217,44 +201,7 @@ public final class LayerStack implements AutoCloseable {
      */
     public static LayerStack load(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
             Config config) {
-        LayerSupport.backend(backend);
-        LayerSupport.dtype(dtype);
-        LayerSupport.format(format, dtype);
-        LayerSupport.weights(weights);
-        LayerSupport.config(config);
-        int d = config.modelDim();
-        List<AutoCloseable> built = new ArrayList<>();
-        try {
-            Weight embedding = null;
-            Weight head = null;
-            if (config.vocabSize() > 0) {
-                Shape table = Shape.of(config.vocabSize(), d);
-                embedding = LayerSupport.uploadWeights(backend, dtype, format, weights,
-                        List.of(new LayerSupport.Matrix(EMBEDDING, table))).get(0);
-                built.add(embedding);
-                if (config.tiedHead()) {
-                    head = embedding;
-                } else {
-                    head = LayerSupport.uploadWeights(backend, dtype, format, weights,
-                            List.of(new LayerSupport.Matrix(HEAD, table))).get(0);
-                    built.add(head);
-                }
-            }
-            List<Block> blocks = new ArrayList<>();
-            for (int i = 0; i < config.mixers().size(); i++) {
-                Block b = Block.load(backend, dtype, format, weights.prefixed(LAYER_PREFIX + i + "."),
-                        config.mixers().get(i), config.mlp(), config.normEps());
-                built.add(b);
-                blocks.add(b);
-            }
-            String normName = FINAL_NORM.substring(0, FINAL_NORM.length() - "weight".length());
-            RmsNorm norm = RmsNorm.load(backend, dtype, weights.prefixed(normName), new RmsNorm.Config(d, config.normEps()));
-            built.add(norm);
-            return new LayerStack(embedding, blocks, norm, head);
-        } catch (RuntimeException | Error e) {
-            LayerSupport.closeAll(built);
-            throw e;
-        }
+        return StackAssembly.load(backend, dtype, format, weights, config);
     }
 
     /**
