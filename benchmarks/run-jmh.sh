@@ -5,8 +5,10 @@
 #
 #   benchmarks/run-jmh.sh [--out DIR] [--max-load 2.5] [--wait 1800] [--backend cpu] [--jar FILE] [GROUP ...]
 #
-# Groups: machine linear-prefill linear-decode window full-attention fused plumbing stack (default: all), and
-# anchors: only the shapes issue 3 states targets for (a few minutes).
+# Groups: machine linear-prefill linear-decode window full-attention fused plumbing stack (default: all),
+# anchors: only the shapes the performance notes target (a few minutes), and formats: the 360M-shaped decode with its
+# matrices in f32, bf16, f16 and int8, between two runs of the C read/triad anchor (--anchor FILE, the compiled
+# benchmarks/c/bandwidth_anchor.c) written to OUT/anchor.txt.
 # Build first: ./mvnw -pl benchmarks -am package -DskipTests   (JAVA_HOME = a JDK 25)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +17,7 @@ out="jmh-results"
 max_load=""
 wait_s=1800
 backend="cpu"
+anchor=""
 groups=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -23,7 +26,8 @@ while [ $# -gt 0 ]; do
     --wait) wait_s="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --jar) jar="$2"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --anchor) anchor="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) groups+=("$1"); shift ;;
   esac
 done
@@ -69,6 +73,11 @@ run() {  # group, then JMH arguments
   echo "$group end   $(date -u +%FT%TZ) load $(cat /proc/loadavg)" >>"$out/load.txt"
 }
 
+anchor_run() {  # the C read and triad bandwidth with 1 thread and 2, appended to OUT/anchor.txt
+  [ -n "$anchor" ] || return 0
+  { echo "anchor $(date -u +%FT%TZ) load $(cat /proc/loadavg)"; "$anchor" 512 1; "$anchor" 512 2; } >>"$out/anchor.txt"
+}
+
 for g in "${groups[@]}"; do
   case "$g" in
     machine) run machine 'PeakFmaBenchmark|TriadBenchmark' ;;
@@ -96,6 +105,13 @@ for g in "${groups[@]}"; do
       run full-attention-32k 'FullAttentionDecodeBenchmark' -p batch=1 -p context=32768 -p threads=2 ;;
     fused) run fused 'FusedPrefillBenchmark|FusedDecodeBenchmark' -p batch=1,8 -p seq=2048 -p threads=2 ;;
     plumbing) run plumbing 'MatmulBenchmark|BaseConvBenchmark|PlumbingBenchmark' -p threads=2 ;;
+    formats)
+      wait_quiet
+      anchor_run
+      timing=("${long[@]}")
+      run stack-formats 'Stack360mDecodeBenchmark' -p batch=1 -p threads=2 -p weights=f32,bf16,f16,int8
+      timing=("${short[@]}")
+      anchor_run ;;
     stack)
       timing=("${long[@]}")
       run stack-decode 'Stack360mDecodeBenchmark' -p batch=1,8 -p threads=1,2

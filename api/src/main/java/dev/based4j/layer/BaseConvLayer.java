@@ -8,6 +8,8 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import dev.based4j.tensor.WeightFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +55,11 @@ public final class BaseConvLayer implements Mixer {
         }
 
         @Override
+        public BaseConvLayer load(Backend backend, DType dtype, WeightFormat format, WeightSource weights) {
+            return BaseConvLayer.load(backend, dtype, format, weights, this);
+        }
+
+        @Override
         public Map<String, HostTensor> randomWeights(long seed) {
             SplittableRandom r = new SplittableRandom(seed);
             int d = spec.modelDim();
@@ -77,22 +84,25 @@ public final class BaseConvLayer implements Mixer {
     private final Config config;
     private final Backend backend;
     private final DType dtype;
-    private final Tensor win;
+    private final WeightFormat format;
+    private final Weight win;
     private final Tensor bin;
     private final Tensor conv;
-    private final Tensor wout;
+    private final Weight wout;
     private final Tensor bout;
     private volatile boolean closed;
 
-    private BaseConvLayer(Config config, Backend backend, DType dtype, List<Tensor> w) {
+    private BaseConvLayer(Config config, Backend backend, DType dtype, WeightFormat format, List<Weight> w,
+            List<Tensor> t) {
         this.config = config;
         this.backend = backend;
         this.dtype = dtype;
+        this.format = format;
         this.win = w.get(0);
-        this.bin = w.get(1);
-        this.conv = w.get(2);
-        this.wout = w.get(3);
-        this.bout = w.get(4);
+        this.wout = w.get(1);
+        this.bin = t.get(0);
+        this.conv = t.get(1);
+        this.bout = t.get(2);
     }
 
     /**
@@ -102,8 +112,23 @@ public final class BaseConvLayer implements Mixer {
      * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit
      */
     public static BaseConvLayer load(Backend backend, DType dtype, WeightSource weights, Config config) {
+        return load(backend, dtype, LayerSupport.sameAs(dtype), weights, config);
+    }
+
+    /**
+     * Builds the layer from checkpoint weights, {@code in_proj.weight} and {@code out_proj.weight} stored in
+     * {@code format} (the compute type, bf16, f16 or int8 with scales), the biases and the convolution in
+     * {@code dtype}.
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit,
+     *     or the format when it does not fit {@code dtype}
+     * @throws UnsupportedOperationException when the backend does not take weights of the format
+     */
+    public static BaseConvLayer load(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            Config config) {
         LayerSupport.backend(backend);
         LayerSupport.dtype(dtype);
+        LayerSupport.format(format, dtype);
         LayerSupport.weights(weights);
         LayerSupport.config(config);
         BaseConvSpec s = config.spec();
@@ -111,12 +136,18 @@ public final class BaseConvLayer implements Mixer {
         int inner = s.innerDim();
         int k = s.kernelSize();
         List<HostTensor> hosts = List.of(
-                LayerSupport.fetch(weights, "in_proj.weight", Shape.of(2 * inner, d)),
                 LayerSupport.fetch(weights, "in_proj.bias", Shape.of(2 * inner)),
                 LayerSupport.fetch(weights, "conv.conv.weight", Shape.of(inner, 1, k)).reshape(Shape.of(inner, k)),
-                LayerSupport.fetch(weights, "out_proj.weight", Shape.of(d, inner)),
                 LayerSupport.fetch(weights, "out_proj.bias", Shape.of(d)));
-        return new BaseConvLayer(config, backend, dtype, LayerSupport.uploadAll(backend, dtype, hosts));
+        List<Weight> w = LayerSupport.uploadWeights(backend, dtype, format, weights, List.of(
+                new LayerSupport.Matrix("in_proj.weight", Shape.of(2 * inner, d)),
+                new LayerSupport.Matrix("out_proj.weight", Shape.of(d, inner))));
+        try {
+            return new BaseConvLayer(config, backend, dtype, format, w, LayerSupport.uploadAll(backend, dtype, hosts));
+        } catch (RuntimeException | Error e) {
+            LayerSupport.closeAll(w);
+            throw e;
+        }
     }
 
     /** Builds the layer with seeded random weights ({@link Config#randomWeights(long)}). */
@@ -129,9 +160,14 @@ public final class BaseConvLayer implements Mixer {
         return config;
     }
 
-    /** @return the element type of the weights and of the tensors it takes */
+    /** @return the element type of the tensors it takes and computes in (and of its biases and convolution) */
     public DType dtype() {
         return dtype;
+    }
+
+    /** @return how its two projections are stored */
+    public WeightFormat weightFormat() {
+        return format;
     }
 
     @Override
@@ -187,6 +223,6 @@ public final class BaseConvLayer implements Mixer {
 
     @Override
     public String toString() {
-        return "BaseConvLayer[" + config + ", " + dtype.label() + " on " + backend.name() + "]";
+        return "BaseConvLayer[" + config + ", " + LayerSupport.describe(dtype, format) + " on " + backend.name() + "]";
     }
 }

@@ -9,6 +9,8 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import dev.based4j.tensor.WeightFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +65,11 @@ public final class BasedAttentionLayer implements Mixer {
         }
 
         @Override
+        public BasedAttentionLayer load(Backend backend, DType dtype, WeightFormat format, WeightSource weights) {
+            return BasedAttentionLayer.load(backend, dtype, format, weights, this);
+        }
+
+        @Override
         public Map<String, HostTensor> randomWeights(long seed) {
             SplittableRandom r = new SplittableRandom(seed);
             Map<String, HostTensor> w = new LinkedHashMap<>();
@@ -82,16 +89,18 @@ public final class BasedAttentionLayer implements Mixer {
     private final Config config;
     private final Backend backend;
     private final DType dtype;
-    private final Tensor wq;
-    private final Tensor wk;
-    private final Tensor wv;
-    private final Tensor wo;
+    private final WeightFormat format;
+    private final Weight wq;
+    private final Weight wk;
+    private final Weight wv;
+    private final Weight wo;
     private volatile boolean closed;
 
-    private BasedAttentionLayer(Config config, Backend backend, DType dtype, List<Tensor> w) {
+    private BasedAttentionLayer(Config config, Backend backend, DType dtype, WeightFormat format, List<Weight> w) {
         this.config = config;
         this.backend = backend;
         this.dtype = dtype;
+        this.format = format;
         this.wq = w.get(0);
         this.wk = w.get(1);
         this.wv = w.get(2);
@@ -104,19 +113,34 @@ public final class BasedAttentionLayer implements Mixer {
      * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit
      */
     public static BasedAttentionLayer load(Backend backend, DType dtype, WeightSource weights, Config config) {
+        return load(backend, dtype, LayerSupport.sameAs(dtype), weights, config);
+    }
+
+    /**
+     * Builds the layer from checkpoint weights, its four projections stored in {@code format} (the compute type,
+     * bf16, f16 or int8 with scales).
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit,
+     *     naming a null argument, or the format when it does not fit {@code dtype}
+     * @throws UnsupportedOperationException when the backend does not take weights of the format
+     */
+    public static BasedAttentionLayer load(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            Config config) {
         LayerSupport.backend(backend);
         LayerSupport.dtype(dtype);
+        LayerSupport.format(format, dtype);
         LayerSupport.weights(weights);
         LayerSupport.config(config);
         int d = config.modelDim();
         int hf = config.heads() * config.featureDim();
         int hv = config.heads() * config.headDim();
-        List<HostTensor> hosts = List.of(
-                LayerSupport.fetch(weights, "proj_q.weight", Shape.of(hf, d)),
-                LayerSupport.fetch(weights, "proj_k.weight", Shape.of(hf, d)),
-                LayerSupport.fetch(weights, "proj_v.weight", Shape.of(hv, d)),
-                LayerSupport.fetch(weights, "out_proj.weight", Shape.of(d, hv)));
-        return new BasedAttentionLayer(config, backend, dtype, LayerSupport.uploadAll(backend, dtype, hosts));
+        List<LayerSupport.Matrix> matrices = List.of(
+                new LayerSupport.Matrix("proj_q.weight", Shape.of(hf, d)),
+                new LayerSupport.Matrix("proj_k.weight", Shape.of(hf, d)),
+                new LayerSupport.Matrix("proj_v.weight", Shape.of(hv, d)),
+                new LayerSupport.Matrix("out_proj.weight", Shape.of(d, hv)));
+        return new BasedAttentionLayer(config, backend, dtype, format,
+                LayerSupport.uploadWeights(backend, dtype, format, weights, matrices));
     }
 
     /** Builds the layer with seeded random weights ({@link Config#randomWeights(long)}). */
@@ -129,9 +153,14 @@ public final class BasedAttentionLayer implements Mixer {
         return config;
     }
 
-    /** @return the element type of the weights and of the tensors it takes */
+    /** @return the element type of the tensors it takes and computes in */
     public DType dtype() {
         return dtype;
+    }
+
+    /** @return how its projections are stored */
+    public WeightFormat weightFormat() {
+        return format;
     }
 
     @Override
@@ -192,6 +221,6 @@ public final class BasedAttentionLayer implements Mixer {
 
     @Override
     public String toString() {
-        return "BasedAttentionLayer[" + config + ", " + dtype.label() + " on " + backend.name() + "]";
+        return "BasedAttentionLayer[" + config + ", " + LayerSupport.describe(dtype, format) + " on " + backend.name() + "]";
     }
 }

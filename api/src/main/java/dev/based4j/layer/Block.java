@@ -6,6 +6,7 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -83,8 +84,24 @@ public final class Block implements AutoCloseable {
      */
     public static Block load(Backend backend, DType dtype, WeightSource weights, MixerConfig mixer,
             SwiGluMlp.Config mlp, double normEps) {
+        return load(backend, dtype, LayerSupport.sameAs(dtype), weights, mixer, mlp, normEps);
+    }
+
+    /**
+     * Builds a block from checkpoint weights relative to the block, the mixer's projections and the MLP stored in
+     * {@code format} (the compute type, bf16, f16 or int8 with scales), the norms in {@code dtype}.
+     *
+     * @param mlp the MLP's shape, or null for a block without one
+     * @param normEps eps of both norms (1e-5 in the released models)
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit, or
+     *     the format when it does not fit {@code dtype}
+     * @throws UnsupportedOperationException when the backend does not take weights of the format
+     */
+    public static Block load(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            MixerConfig mixer, SwiGluMlp.Config mlp, double normEps) {
         LayerSupport.backend(backend);
         LayerSupport.dtype(dtype);
+        LayerSupport.format(format, dtype);
         LayerSupport.weights(weights);
         if (mixer == null) {
             throw new IllegalArgumentException("mixer: expected a MixerConfig, got null");
@@ -93,12 +110,12 @@ public final class Block implements AutoCloseable {
         List<AutoCloseable> built = new ArrayList<>();
         try {
             RmsNorm n1 = add(built, RmsNorm.load(backend, dtype, weights.prefixed("norm1."), normConfig));
-            Mixer m = add(built, mixer.load(backend, dtype, weights.prefixed("mixer.")));
+            Mixer m = add(built, mixer.load(backend, dtype, format, weights.prefixed("mixer.")));
             RmsNorm n2 = null;
             SwiGluMlp f = null;
             if (mlp != null) {
                 n2 = add(built, RmsNorm.load(backend, dtype, weights.prefixed("norm2."), normConfig));
-                f = add(built, SwiGluMlp.load(backend, dtype, weights.prefixed("mlp."), mlp));
+                f = add(built, SwiGluMlp.load(backend, dtype, format, weights.prefixed("mlp."), mlp));
             }
             return new Block(n1, m, n2, f);
         } catch (RuntimeException | Error e) {

@@ -11,6 +11,8 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import dev.based4j.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -104,10 +106,10 @@ public final class LayerStack implements AutoCloseable {
         }
     }
 
-    private final Tensor embedding;
+    private final Weight embedding;
     private final List<Block> blocks;
     private final RmsNorm finalNorm;
-    private final Tensor head;
+    private final Weight head;
     private volatile boolean closed;
 
     /**
@@ -120,6 +122,33 @@ public final class LayerStack implements AutoCloseable {
      * @throws IllegalArgumentException naming the part that does not fit
      */
     public LayerStack(Tensor embedding, List<Block> blocks, RmsNorm finalNorm, Tensor head) {
+        this(wrap(embedding), blocks, finalNorm, head == embedding ? null : wrap(head), head == embedding);
+    }
+
+    /** Wraps a table of the compute type. */
+    private static Weight wrap(Tensor t) {
+        return t == null ? null : Weight.of(t);
+    }
+
+    /**
+     * Assembles a stack from parts on one backend whose embedding and head may be stored in a reduced format
+     * ({@link Weight}: bf16, f16, int8 with scales in the blocks' type); the stack owns them from now on.
+     *
+     * @param embedding {@code [vocab, D]}, or null when the stack takes hidden states
+     * @param blocks at least one, all of one width, backend and type
+     * @param finalNorm the final RMSNorm
+     * @param head {@code [vocab, D]} (the very {@code embedding} object when tied), or null for hidden states out
+     * @throws IllegalArgumentException naming the part that does not fit
+     */
+    public LayerStack(Weight embedding, List<Block> blocks, RmsNorm finalNorm, Weight head) {
+        this(embedding, blocks, finalNorm, head, false);
+    }
+
+    /** @param tied whether the head is the embedding itself (then {@code head} is ignored): one weight, closed once */
+    private LayerStack(Weight embedding, List<Block> blocks, RmsNorm finalNorm, Weight head, boolean tied) {
+        if (tied) {
+            head = embedding;
+        }
         if (blocks == null || blocks.isEmpty()) {
             throw new IllegalArgumentException("blocks: expected at least one block, got " + blocks);
         }
@@ -140,8 +169,8 @@ public final class LayerStack implements AutoCloseable {
             throw new IllegalArgumentException("finalNorm: expected width " + d + ", backend " + first.backend().name()
                     + " and dtype " + first.dtype().label() + ", got " + finalNorm);
         }
-        checkTable("embedding", embedding, d, first);
-        checkTable("head", head, d, first);
+        StackAssembly.checkTable("embedding", embedding, d, first);
+        StackAssembly.checkTable("head", head, d, first);
         if (embedding != null && head != null && !embedding.shape().equals(head.shape())) {
             throw new IllegalArgumentException("head: expected shape " + embedding.shape() + " like the embedding, got "
                     + head.shape());
@@ -152,62 +181,27 @@ public final class LayerStack implements AutoCloseable {
         this.head = head;
     }
 
-    private static void checkTable(String name, Tensor t, int d, Block first) {
-        if (t == null) {
-            return;
-        }
-        if (t.shape().rank() != 2 || t.shape().dim(1) != d) {
-            throw new IllegalArgumentException(name + ": expected shape [vocab, d_model=" + d + "], got " + t.shape());
-        }
-        if (t.backend() != first.backend() || t.dtype() != first.dtype()) {
-            throw new IllegalArgumentException(name + ": expected a " + first.dtype().label() + " tensor of backend "
-                    + first.backend().name() + ", got " + t);
-        }
-    }
-
     /**
      * Builds a stack from checkpoint weights (names in the class comment), uploaded once in {@code dtype}.
      *
      * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit
      */
     public static LayerStack load(Backend backend, DType dtype, WeightSource weights, Config config) {
-        LayerSupport.backend(backend);
-        LayerSupport.dtype(dtype);
-        LayerSupport.weights(weights);
-        LayerSupport.config(config);
-        int d = config.modelDim();
-        List<AutoCloseable> built = new ArrayList<>();
-        try {
-            Tensor embedding = null;
-            Tensor head = null;
-            if (config.vocabSize() > 0) {
-                Shape table = Shape.of(config.vocabSize(), d);
-                embedding = LayerSupport.uploadAll(backend, dtype,
-                        List.of(LayerSupport.fetch(weights, EMBEDDING, table))).get(0);
-                built.add(embedding);
-                if (config.tiedHead()) {
-                    head = embedding;
-                } else {
-                    head = LayerSupport.uploadAll(backend, dtype, List.of(LayerSupport.fetch(weights, HEAD, table)))
-                            .get(0);
-                    built.add(head);
-                }
-            }
-            List<Block> blocks = new ArrayList<>();
-            for (int i = 0; i < config.mixers().size(); i++) {
-                Block b = Block.load(backend, dtype, weights.prefixed(LAYER_PREFIX + i + "."), config.mixers().get(i),
-                        config.mlp(), config.normEps());
-                built.add(b);
-                blocks.add(b);
-            }
-            String normName = FINAL_NORM.substring(0, FINAL_NORM.length() - "weight".length());
-            RmsNorm norm = RmsNorm.load(backend, dtype, weights.prefixed(normName), new RmsNorm.Config(d, config.normEps()));
-            built.add(norm);
-            return new LayerStack(embedding, blocks, norm, head);
-        } catch (RuntimeException | Error e) {
-            LayerSupport.closeAll(built);
-            throw e;
-        }
+        return load(backend, dtype, LayerSupport.sameAs(dtype), weights, config);
+    }
+
+    /**
+     * Builds a stack from checkpoint weights, every projection, MLP weight, the embedding and the head stored in
+     * {@code format} (read tensor by tensor: a reduced format never needs a float copy of the whole stack), the norms,
+     * biases and convolutions in {@code dtype}, which is also the type of every activation, state and sum.
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit, or
+     *     the format when it does not fit {@code dtype}
+     * @throws UnsupportedOperationException when the backend does not take weights of the format
+     */
+    public static LayerStack load(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            Config config) {
+        return StackAssembly.load(backend, dtype, format, weights, config);
     }
 
     /**
@@ -234,9 +228,22 @@ public final class LayerStack implements AutoCloseable {
         return w;
     }
 
+    /**
+     * @return the {@link #randomWeights seeded random weights} as a source that makes each tensor when it is asked for
+     *     (a block's weights at a time), so that a stack built from it never holds a float copy of all its weights
+     */
+    public static WeightSource randomSource(Config config, long seed) {
+        return new RandomStackWeights(LayerSupport.config(config), seed);
+    }
+
     /** Builds a stack with {@link #randomWeights seeded random weights}. */
     public static LayerStack random(Backend backend, DType dtype, Config config, long seed) {
-        return load(backend, dtype, WeightSource.of(randomWeights(config, seed)), config);
+        return random(backend, dtype, LayerSupport.sameAs(dtype), config, seed);
+    }
+
+    /** Builds a stack with {@link #randomWeights seeded random weights}, its matrices stored in {@code format}. */
+    public static LayerStack random(Backend backend, DType dtype, WeightFormat format, Config config, long seed) {
+        return load(backend, dtype, format, randomSource(config, seed), config);
     }
 
     /** @return the blocks, by layer index */
@@ -251,7 +258,7 @@ public final class LayerStack implements AutoCloseable {
 
     /** @return rows of the embedding (or of the head), 0 when the stack has neither */
     public int vocabSize() {
-        Tensor t = embedding != null ? embedding : head;
+        Weight t = embedding != null ? embedding : head;
         return t == null ? 0 : t.shape().dim(0);
     }
 
@@ -260,7 +267,7 @@ public final class LayerStack implements AutoCloseable {
         return blocks.get(0).backend();
     }
 
-    /** @return the element type of the weights */
+    /** @return the element type of the activations, states and norms (and of weights stored in a compute type) */
     public DType dtype() {
         return blocks.get(0).dtype();
     }
@@ -344,7 +351,7 @@ public final class LayerStack implements AutoCloseable {
         StackSteps.checkTokens(this, ids, batch, seq);
         Backend b = backend();
         int d = modelDim();
-        try (Tensor x = b.embedding(embedding, ids, batch, seq);
+        try (Tensor x = b.embedding(embedding, ids, batch, seq, dtype());
                 Tensor h = hidden(x, state, false);
                 Tensor flat = b.view(h, Shape.of(batch, seq * d));
                 Tensor lastFlat = b.slice(flat, (seq - 1) * d, seq * d);
@@ -369,7 +376,7 @@ public final class LayerStack implements AutoCloseable {
         StackSteps.checkRows(this, ids, states);
         Backend b = backend();
         int n = ids.length;
-        Tensor residual = b.embedding(embedding, ids, n, 1);
+        Tensor residual = b.embedding(embedding, ids, n, 1, dtype());
         try {
             for (int i = 0; i < blocks.size(); i++) {
                 List<RecurrentState> layer = new ArrayList<>(n);
@@ -430,7 +437,7 @@ public final class LayerStack implements AutoCloseable {
         LayerSupport.open(closed, "layer stack");
         StackSteps.checkTokens(this, ids, batch, seq);
         Backend b = backend();
-        try (Tensor x = b.embedding(embedding, ids, batch, seq);
+        try (Tensor x = b.embedding(embedding, ids, batch, seq, dtype());
                 Tensor h = hidden(x, state, decode)) {
             return b.linear(h, head, null);
         }
@@ -478,7 +485,9 @@ public final class LayerStack implements AutoCloseable {
     @Override
     public String toString() {
         return "LayerStack[" + blocks.size() + " blocks, d_model " + modelDim() + ", vocab " + vocabSize() + ", "
-                + dtype().label() + " on " + backend().name() + "]";
+                + dtype().label() + (embedding != null && embedding.type() != dtype() ? ", " + new WeightFormat(
+                        embedding.type(), embedding.groupSize()).label() + " weights" : "") + " on "
+                + backend().name() + "]";
     }
 
     /**

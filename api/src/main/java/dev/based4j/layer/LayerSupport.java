@@ -4,8 +4,11 @@ import dev.based4j.Backend;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.HostWeight;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import dev.based4j.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +30,25 @@ final class LayerSupport {
             throw new IllegalArgumentException("dtype: expected f32 or f64, got null");
         }
         return dtype;
+    }
+
+    /** @return the format that stores weights in the compute type {@code dtype} (checked first) */
+    static WeightFormat sameAs(DType dtype) {
+        return WeightFormat.of(dtype(dtype));
+    }
+
+    /** @return {@code f32}, or {@code f32, int8 weights} when the weights are stored in a reduced format */
+    static String describe(DType dtype, WeightFormat format) {
+        return dtype.label() + (format.isReduced() ? ", " + format.label() + " weights" : "");
+    }
+
+    /** Checks that a format is given and fits the compute type; the error names both. */
+    static WeightFormat format(WeightFormat format, DType dtype) {
+        if (format == null) {
+            throw new IllegalArgumentException("format: expected a weight format (f32, f64, bf16, f16, int8), got null");
+        }
+        format.requireFits(dtype);
+        return format;
     }
 
     static WeightSource weights(WeightSource weights) {
@@ -73,6 +95,33 @@ final class LayerSupport {
         try {
             for (HostTensor h : hosts) {
                 out.add(h == null ? null : backend.upload(h.dtype() == dtype ? h : h.to(dtype)));
+            }
+            return out;
+        } catch (RuntimeException | Error e) {
+            closeAll(out);
+            throw e;
+        }
+    }
+
+    /** A matrix weight a layer reads: its checkpoint name relative to the layer and its shape. */
+    record Matrix(String name, Shape shape) {}
+
+    /**
+     * Reads the matrix weights {@code matrices} in {@code format} and uploads them, the scales of int8 weights in
+     * {@code dtype}; on failure frees what was already uploaded. The result has the order of {@code matrices}.
+     */
+    static List<Weight> uploadWeights(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            List<Matrix> matrices) {
+        List<Weight> out = new ArrayList<>(matrices.size());
+        try {
+            for (Matrix m : matrices) {
+                HostWeight h = weights.weight(m.name(), m.shape(), format);
+                if (h == null || !h.shape().equals(m.shape()) || !h.format().equals(format)) {
+                    throw new IllegalArgumentException("weights: tensor '" + m.name() + "' expected " + format.label()
+                            + " " + m.shape() + ", the source gave " + (h == null ? "null" : h.format().label() + " "
+                                    + h.shape()));
+                }
+                out.add(h.upload(backend, dtype));
             }
             return out;
         } catch (RuntimeException | Error e) {
@@ -151,12 +200,15 @@ final class LayerSupport {
      * backends receive the identical values.
      */
     static HostTensor uniform(SplittableRandom random, Shape shape, double bound) {
-        int n = Math.toIntExact(shape.elementCount());
-        float[] data = new float[n];
-        for (int i = 0; i < n; i++) {
-            data[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
+        // written straight into native memory: a table of a large vocabulary does not pass through the heap
+        HostTensor t = HostTensor.allocate(shape, DType.F32);
+        java.lang.foreign.MemorySegment s = t.segment();
+        long n = shape.elementCount();
+        for (long i = 0; i < n; i++) {
+            s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i,
+                    (float) ((random.nextDouble() * 2 - 1) * bound));
         }
-        return HostTensor.of(data, shape);
+        return t;
     }
 
     /** Norm weights near 1: U(0.5, 1.5), rounded to F32. */

@@ -3,6 +3,7 @@ package dev.based4j.layer;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.WeightFormat;
 import java.util.Map;
 
 /**
@@ -22,7 +23,20 @@ public sealed interface MixerConfig
      *
      * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit
      */
-    Mixer load(Backend backend, DType dtype, WeightSource weights);
+    default Mixer load(Backend backend, DType dtype, WeightSource weights) {
+        return load(backend, dtype, LayerSupport.sameAs(dtype), weights);
+    }
+
+    /**
+     * Builds the mixer from weights named as in the released checkpoints, its projections stored in {@code format}
+     * (bf16, f16, int8 with scales, or the compute type), everything else (biases, convolution weights) and every
+     * activation in {@code dtype}.
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit, or
+     *     the format when it does not fit {@code dtype}
+     * @throws UnsupportedOperationException when the backend does not take weights of the format
+     */
+    Mixer load(Backend backend, DType dtype, WeightFormat format, WeightSource weights);
 
     /**
      * @return seeded random weights under the checkpoint names, as F32 host tensors (PyTorch's default
@@ -33,5 +47,10 @@ public sealed interface MixerConfig
     /** Builds the mixer with {@link #randomWeights(long) seeded random weights}. */
     default Mixer random(Backend backend, DType dtype, long seed) {
         return load(backend, dtype, WeightSource.of(randomWeights(seed)));
+    }
+
+    /** Builds the mixer with {@link #randomWeights(long) seeded random weights}, its projections in {@code format}. */
+    default Mixer random(Backend backend, DType dtype, WeightFormat format, long seed) {
+        return load(backend, dtype, format, WeightSource.of(randomWeights(seed)));
     }
 }

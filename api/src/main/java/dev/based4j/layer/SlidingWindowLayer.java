@@ -8,6 +8,8 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import dev.based4j.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,6 +104,11 @@ public final class SlidingWindowLayer implements Mixer {
         }
 
         @Override
+        public SlidingWindowLayer load(Backend backend, DType dtype, WeightFormat format, WeightSource weights) {
+            return SlidingWindowLayer.load(backend, dtype, format, weights, this);
+        }
+
+        @Override
         public Map<String, HostTensor> randomWeights(long seed) {
             SplittableRandom r = new SplittableRandom(seed);
             Map<String, HostTensor> w = new LinkedHashMap<>();
@@ -125,20 +132,23 @@ public final class SlidingWindowLayer implements Mixer {
     private final Config config;
     private final Backend backend;
     private final DType dtype;
-    private final Tensor wqkv;
+    private final WeightFormat format;
+    private final Weight wqkv;
     private final Tensor bqkv;
-    private final Tensor wo;
+    private final Weight wo;
     private final Tensor bo;
     private volatile boolean closed;
 
-    private SlidingWindowLayer(Config config, Backend backend, DType dtype, List<Tensor> w) {
+    private SlidingWindowLayer(Config config, Backend backend, DType dtype, WeightFormat format, List<Weight> w,
+            List<Tensor> biases) {
         this.config = config;
         this.backend = backend;
         this.dtype = dtype;
+        this.format = format;
         this.wqkv = w.get(0);
-        this.bqkv = w.get(1);
-        this.wo = w.get(2);
-        this.bo = w.get(3);
+        this.wo = w.get(1);
+        this.bqkv = biases.get(0);
+        this.bo = biases.get(1);
     }
 
     /**
@@ -148,17 +158,38 @@ public final class SlidingWindowLayer implements Mixer {
      * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit
      */
     public static SlidingWindowLayer load(Backend backend, DType dtype, WeightSource weights, Config config) {
+        return load(backend, dtype, LayerSupport.sameAs(dtype), weights, config);
+    }
+
+    /**
+     * Builds the layer from checkpoint weights, {@code Wqkv.weight} and {@code out_proj.weight} stored in
+     * {@code format} (the compute type, bf16, f16 or int8 with scales), the biases in {@code dtype}.
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit,
+     *     or the format when it does not fit {@code dtype}
+     * @throws UnsupportedOperationException when the backend does not take weights of the format
+     */
+    public static SlidingWindowLayer load(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            Config config) {
         LayerSupport.backend(backend);
         LayerSupport.dtype(dtype);
+        LayerSupport.format(format, dtype);
         LayerSupport.weights(weights);
         LayerSupport.config(config);
         int d = config.modelDim();
         List<HostTensor> hosts = new ArrayList<>();
-        hosts.add(LayerSupport.fetch(weights, "Wqkv.weight", Shape.of(3 * d, d)));
         hosts.add(config.qkvBias() ? LayerSupport.fetch(weights, "Wqkv.bias", Shape.of(3 * d)) : null);
-        hosts.add(LayerSupport.fetch(weights, "out_proj.weight", Shape.of(d, d)));
         hosts.add(config.outBias() ? LayerSupport.fetch(weights, "out_proj.bias", Shape.of(d)) : null);
-        return new SlidingWindowLayer(config, backend, dtype, LayerSupport.uploadAll(backend, dtype, hosts));
+        List<Weight> w = LayerSupport.uploadWeights(backend, dtype, format, weights, List.of(
+                new LayerSupport.Matrix("Wqkv.weight", Shape.of(3 * d, d)),
+                new LayerSupport.Matrix("out_proj.weight", Shape.of(d, d))));
+        try {
+            return new SlidingWindowLayer(config, backend, dtype, format, w,
+                    LayerSupport.uploadAll(backend, dtype, hosts));
+        } catch (RuntimeException | Error e) {
+            LayerSupport.closeAll(w);
+            throw e;
+        }
     }
 
     /** Builds the layer with seeded random weights ({@link Config#randomWeights(long)}). */
@@ -171,9 +202,14 @@ public final class SlidingWindowLayer implements Mixer {
         return config;
     }
 
-    /** @return the element type of the weights and of the tensors it takes */
+    /** @return the element type of the tensors it takes and computes in (and of its biases) */
     public DType dtype() {
         return dtype;
+    }
+
+    /** @return how its two projections are stored */
+    public WeightFormat weightFormat() {
+        return format;
     }
 
     @Override
@@ -251,6 +287,6 @@ public final class SlidingWindowLayer implements Mixer {
 
     @Override
     public String toString() {
-        return "SlidingWindowLayer[" + config + ", " + dtype.label() + " on " + backend.name() + "]";
+        return "SlidingWindowLayer[" + config + ", " + LayerSupport.describe(dtype, format) + " on " + backend.name() + "]";
     }
 }

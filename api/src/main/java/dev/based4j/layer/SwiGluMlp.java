@@ -5,6 +5,8 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import dev.based4j.tensor.WeightFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,14 +47,16 @@ public final class SwiGluMlp implements AutoCloseable {
     private final Config config;
     private final Backend backend;
     private final DType dtype;
-    private final Tensor fc1;
-    private final Tensor fc2;
+    private final WeightFormat format;
+    private final Weight fc1;
+    private final Weight fc2;
     private volatile boolean closed;
 
-    private SwiGluMlp(Config config, Backend backend, DType dtype, List<Tensor> w) {
+    private SwiGluMlp(Config config, Backend backend, DType dtype, WeightFormat format, List<Weight> w) {
         this.config = config;
         this.backend = backend;
         this.dtype = dtype;
+        this.format = format;
         this.fc1 = w.get(0);
         this.fc2 = w.get(1);
     }
@@ -74,14 +78,29 @@ public final class SwiGluMlp implements AutoCloseable {
      * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit
      */
     public static SwiGluMlp load(Backend backend, DType dtype, WeightSource weights, Config config) {
+        return load(backend, dtype, LayerSupport.sameAs(dtype), weights, config);
+    }
+
+    /**
+     * Builds the MLP from checkpoint weights ({@code fc1.weight}, {@code fc2.weight}) stored in {@code format} (the
+     * compute type, bf16, f16 or int8 with scales).
+     *
+     * @throws IllegalArgumentException naming the tensor, the expected and the found shape when one does not fit,
+     *     or the format when it does not fit {@code dtype}
+     * @throws UnsupportedOperationException when the backend does not take weights of the format
+     */
+    public static SwiGluMlp load(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            Config config) {
         LayerSupport.backend(backend);
         LayerSupport.dtype(dtype);
+        LayerSupport.format(format, dtype);
         LayerSupport.weights(weights);
         LayerSupport.config(config);
-        List<HostTensor> hosts = List.of(
-                LayerSupport.fetch(weights, "fc1.weight", Shape.of(2 * config.hidden(), config.modelDim())),
-                LayerSupport.fetch(weights, "fc2.weight", Shape.of(config.modelDim(), config.hidden())));
-        return new SwiGluMlp(config, backend, dtype, LayerSupport.uploadAll(backend, dtype, hosts));
+        List<LayerSupport.Matrix> matrices = List.of(
+                new LayerSupport.Matrix("fc1.weight", Shape.of(2 * config.hidden(), config.modelDim())),
+                new LayerSupport.Matrix("fc2.weight", Shape.of(config.modelDim(), config.hidden())));
+        return new SwiGluMlp(config, backend, dtype, format,
+                LayerSupport.uploadWeights(backend, dtype, format, weights, matrices));
     }
 
     /** Builds the MLP with seeded random weights ({@link Config#randomWeights(long)}). */
@@ -99,9 +118,14 @@ public final class SwiGluMlp implements AutoCloseable {
         return backend;
     }
 
-    /** @return the element type of the weights and of the tensors it takes */
+    /** @return the element type of the tensors it takes and computes in */
     public DType dtype() {
         return dtype;
+    }
+
+    /** @return how its two weights are stored */
+    public WeightFormat weightFormat() {
+        return format;
     }
 
     /**
@@ -135,6 +159,6 @@ public final class SwiGluMlp implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "SwiGluMlp[" + config + ", " + dtype.label() + " on " + backend.name() + "]";
+        return "SwiGluMlp[" + config + ", " + LayerSupport.describe(dtype, format) + " on " + backend.name() + "]";
     }
 }

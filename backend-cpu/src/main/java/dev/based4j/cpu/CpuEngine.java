@@ -52,7 +52,8 @@ public final class CpuEngine {
                 .slidingWindow(new SlidingWindowKernels(pool, kernels))
                 .basedAttention(new BasedAttentionKernels(pool, kernels))
                 .conv(new ConvKernels(pool, kernels))
-                .plumbing(new PlumbingKernels(pool, kernels))
+                // linear weights and embedding tables also in bf16, f16 and int8, widened as they are read
+                .plumbing(new PlumbingKernels(pool, kernels), EnumSet.of(DType.BF16, DType.F16, DType.I8))
                 .copy(CpuMemory::copy)
                 // the kernels cannot fail once their arguments are validated: they touch only memory the checks
                 // sized, and an interrupt does not stop them. Only a VM error (an OutOfMemoryError while a worker

@@ -7,6 +7,7 @@ import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.WeightFormat;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -28,8 +29,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * released interleaving of BaseConv, linear attention and sliding window, tied head over 50264 tokens) with
  * seeded random weights, F32: one token per sequence through embedding, every block, the final norm and the head,
  * with the logits copied to the host as generation needs them. The state first takes a 16-token prompt.
- * {@code gbyte} counts every weight read once per step (1.45 GB), so it reads as the achieved weight-streaming
- * rate; the bound is the weight bytes over {@link TriadBenchmark}'s bandwidth.
+ * {@code gbyte} counts every weight read once per step (1.45 GB in f32, 0.73 GB in bf16 or f16, 0.37 GB in int8
+ * with its scales: {@link BasedModel#weightBytes()}), so it reads as the achieved weight-streaming rate; the bound is
+ * the weight bytes over the machine's read bandwidth ({@code benchmarks/c/bandwidth_anchor.c}, or
+ * {@link TriadBenchmark}). {@code -p weights=f32,bf16,f16,int8} stores the matrices in each format; the setup prints
+ * the resident memory after the load against the weight bytes.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -44,6 +48,9 @@ public class Stack360mDecodeBenchmark extends BackendBench {
     /** Released window_size W (lookback W/2). */
     @Param("128")
     public int windowSize;
+    /** How the matrices are stored: f32, bf16, f16, int8 or int8-g&lt;N&gt; ({@link WeightFormat#parse}). */
+    @Param("f32")
+    public String weights;
 
     private static final int PROMPT = 16;
 
@@ -58,7 +65,13 @@ public class Stack360mDecodeBenchmark extends BackendBench {
     @Setup(Level.Trial)
     public void build() {
         BasedConfig config = BasedConfig.based360m(windowSize);
-        model = BasedModel.random(b, config, 42, DType.F32);
+        long before = residentBytes();
+        model = BasedModel.random(b, config, 42, DType.F32, WeightFormat.parse(weights));
+        settle();
+        long after = residentBytes();
+        System.out.printf("%n[%s weights] %.1f MB of weights; resident memory %.1f MB after the load (%.1f MB before,"
+                + " %.2f x the weight bytes added)%n", weights, model.weightBytes() / 1e6, after / 1e6, before / 1e6,
+                (double) (after - before) / model.weightBytes());
         state = model.newState(batch);
         SplittableRandom r = new SplittableRandom(7);
         int vocab = config.paddedVocabSize();
@@ -69,7 +82,33 @@ public class Stack360mDecodeBenchmark extends BackendBench {
         ids = r.ints(batch, 0, vocab).toArray();
         logits = HostTensor.allocate(Shape.of(batch, 1, vocab), DType.F32);
         flops = Flops.stack(BasedModel.stackConfig(config), batch, PROMPT, 1, 64, true);
-        bytes = config.weightShapes().values().stream().mapToDouble(s -> (double) s.elementCount()).sum() * Float.BYTES;
+        bytes = model.weightBytes();
+    }
+
+    /** Collects garbage and gives the cleaners of freed native memory time to run, twice. */
+    private static void settle() {
+        for (int i = 0; i < 2; i++) {
+            System.gc();
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** @return VmRSS of this process in bytes (Linux), or -1 */
+    static long residentBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
     }
 
     /** Frees the model and the state. */

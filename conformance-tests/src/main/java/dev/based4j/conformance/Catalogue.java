@@ -25,7 +25,9 @@ public final class Catalogue {
         all.addAll(BasedAttentionCases.cases());
         all.addAll(CausalConvCases.cases());
         all.addAll(PlumbingCases.cases());
+        all.addAll(WeightFormatCases.plumbing());
         all.addAll(LayerCases.cases());
+        all.addAll(WeightFormatCases.layers());
         all.addAll(StateFormatCases.cases());
         all.addAll(BadInputCases.cases());
         return List.copyOf(all);

@@ -165,7 +165,11 @@ final class CheckSession implements AutoCloseable {
      * finite fails.
      */
     void compare(String name, double[] actual, double[] reference, Tolerances.Kind kind) {
-        double tol = Tolerances.of(dtype, kind, reduced);
+        compare(name, actual, reference, Tolerances.of(dtype, kind, reduced));
+    }
+
+    /** {@link #compare(String, double[], double[], Tolerances.Kind)} held to the tolerance {@code tol}. */
+    void compare(String name, double[] actual, double[] reference, double tol) {
         if (actual.length != reference.length) {
             fail(name + ": has " + actual.length + " elements, the reference has " + reference.length);
             return;
@@ -207,6 +211,51 @@ final class CheckSession implements AutoCloseable {
                 : String.format(Locale.ROOT, "%s: max relative error %.3e at index %d (got %.9g, expected %.9g)", name,
                         err, at, actual[at], reference[at]);
         comparisons.add(new Comparison(name, err, tol, detail));
+    }
+
+    /**
+     * Checks that {@code actual} picks the token {@code reference} picks (its largest logit) at every position of
+     * {@code [positions, vocab]} logits: the greedy tokens a model would generate there. A position where the
+     * reference's two best logits tie within {@code 1e-9} relative is not held to a choice.
+     */
+    void expectSameGreedyTokens(String name, double[] actual, double[] reference, int vocab) {
+        int positions = reference.length / vocab;
+        int agree = 0;
+        String first = null;
+        for (int p = 0; p < positions; p++) {
+            int want = argmax(reference, p * vocab, vocab);
+            int got = argmax(actual, p * vocab, vocab);
+            double margin = reference[p * vocab + want] - secondBest(reference, p * vocab, vocab, want);
+            if (got == want || margin <= 1e-9 * Math.max(1, Math.abs(reference[p * vocab + want]))) {
+                agree++;
+            } else if (first == null) {
+                first = String.format(Locale.ROOT, "position %d picks token %d, the float64 reference %d (by a margin"
+                        + " of %.3g)", p, got, want, margin);
+            }
+        }
+        if (first != null) {
+            fail(name + ": greedy tokens agree at " + agree + " of " + positions + " positions; " + first);
+        }
+    }
+
+    private static int argmax(double[] a, int from, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (a[from + i] > a[from + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static double secondBest(double[] a, int from, int n, int skip) {
+        double best = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            if (i != skip) {
+                best = Math.max(best, a[from + i]);
+            }
+        }
+        return best;
     }
 
     /** Records a broken rule. */

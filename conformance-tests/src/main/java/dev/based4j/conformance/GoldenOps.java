@@ -31,6 +31,7 @@ import dev.based4j.state.WindowState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
+import dev.based4j.tensor.WeightFormat;
 import dev.based4j.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;
@@ -475,6 +476,27 @@ final class GoldenOps {
             }
             HostTensor logits = runner.logits(s.backend(), s.dtype(), c);
             s.compare("logits", logits.toDoubleArray(), c.expected("logits"), Tolerances.Kind.LOGITS);
+        });
+    }
+
+    /**
+     * A prepared {@code tiny_lm} case (checked by {@link #prepare}) run with the model's matrices stored in
+     * {@code format}: its logits within the format's tolerance of the case's float64 logits, and the same greedy
+     * token at every position of the prompt.
+     */
+    static Prepared tinyLmWithWeights(GoldenCase c, WeightFormat format) {
+        int vocab = LayerStackGoldenRunner.config(c).vocabSize();
+        return new Prepared(t -> Requirement.of(t).withModels().withWeights(format.type()), (s, runners) -> {
+            GoldenModelRunner runner = runners.stream().filter(r -> r.supports(c, format)).findFirst().orElse(null);
+            if (runner == null) {
+                s.skip("no GoldenModelRunner runs this whole-model case with " + format.label() + " weights");
+                return;
+            }
+            double[] logits = runner.logits(s.backend(), s.dtype(), format, c).toDoubleArray();
+            double[] expected = c.expected("logits");
+            s.compare("logits (" + format.label() + " weights)", logits, expected,
+                    Tolerances.ofWeights(format, Tolerances.Kind.LOGITS));
+            s.expectSameGreedyTokens("logits", logits, expected, vocab);
         });
     }
 

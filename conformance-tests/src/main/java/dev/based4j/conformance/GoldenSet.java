@@ -3,6 +3,7 @@ package dev.based4j.conformance;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
+import dev.based4j.tensor.WeightFormat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -156,7 +157,14 @@ public final class GoldenSet {
         List<ConformanceCase> out = new ArrayList<>();
         for (int i = 0; i < cases.size(); i++) {
             for (DType t : DType.compute()) {
-                out.add(new Golden(origin, cases.get(i), prepared.get(i), t, r));
+                out.add(new Golden(origin, cases.get(i), prepared.get(i), t, null, r));
+            }
+            GoldenCase c = cases.get(i);
+            if (c.op().equals("tiny_lm")) {
+                // the whole model once more with its weights stored in each reduced format, computing in float32
+                for (WeightFormat f : WeightFormatCases.FORMATS) {
+                    out.add(new Golden(origin, c, GoldenOps.tinyLmWithWeights(c, f), DType.F32, f, r));
+                }
             }
         }
         return out;
@@ -177,7 +185,7 @@ public final class GoldenSet {
 
     /** One golden case in one precision. */
     private record Golden(String origin, GoldenCase golden, GoldenOps.Prepared prepared, DType dtype,
-            List<GoldenModelRunner> runners) implements ConformanceCase {
+            WeightFormat weights, List<GoldenModelRunner> runners) implements ConformanceCase {
         @Override
         public KernelFamily family() {
             return KernelFamily.GOLDEN;
@@ -185,7 +193,9 @@ public final class GoldenSet {
 
         @Override
         public String description() {
-            return "golden case " + golden.name() + " (" + golden.op() + ") matches its float64 outputs";
+            return weights == null ? "golden case " + golden.name() + " (" + golden.op() + ") matches its float64 outputs"
+                    : "golden case " + golden.name() + " (" + golden.op() + ") with " + weights.label() + " weights"
+                            + " picks its float64 greedy tokens, logits within the format's tolerance";
         }
 
         @Override
@@ -208,7 +218,7 @@ public final class GoldenSet {
 
         @Override
         public String id() {
-            return "golden/" + golden.name() + "/" + dtype.label();
+            return "golden/" + golden.name() + "/" + dtype.label() + (weights == null ? "" : "/" + weights.label());
         }
 
         @Override

@@ -120,7 +120,7 @@ final class LayerCases {
     }
 
     static Requirement requirement(MixerConfig m, dev.based4j.tensor.DType t) {
-        Requirement r = new Requirement(operations(m), t, Set.of(), false);
+        Requirement r = new Requirement(operations(m), t, Set.of(), false, null);
         return switch (m) {
             case LinearAttentionLayer.Config c -> r.with(c.spec().featureMap());
             case BasedAttentionLayer.Config c -> r.with(c.spec().featureMap());

@@ -14,6 +14,7 @@ import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -37,6 +38,16 @@ public final class LayerStackGoldenRunner implements GoldenModelRunner {
 
     @Override
     public HostTensor logits(Backend backend, DType dtype, GoldenCase golden) {
+        return logits(backend, dtype, WeightFormat.of(dtype), golden);
+    }
+
+    @Override
+    public boolean supports(GoldenCase golden, WeightFormat weights) {
+        return supports(golden);
+    }
+
+    @Override
+    public HostTensor logits(Backend backend, DType dtype, WeightFormat format, GoldenCase golden) {
         LayerStack.Config config = config(golden);
         Map<String, HostTensor> weights = new HashMap<>();
         golden.tensors().values().stream().filter(t -> t.role().equals("weight"))
@@ -46,7 +57,7 @@ public final class LayerStackGoldenRunner implements GoldenModelRunner {
         int seq = golden.spec("input_ids").shape().dim(1);
         LayerStack stack;
         try {
-            stack = LayerStack.load(backend, dtype, WeightSource.of(weights), config);
+            stack = LayerStack.load(backend, dtype, format, WeightSource.of(weights), config);
         } catch (IllegalArgumentException e) {
             // a weight missing from the case or of the wrong shape: the case's fault, not the backend's
             throw new GoldenFormatException("golden case '" + golden.name() + "' (" + golden.location() + "): "

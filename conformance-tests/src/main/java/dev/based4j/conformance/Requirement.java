@@ -11,9 +11,11 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * What a case needs from a backend's {@link Capabilities}: operations, a precision, feature maps, or whole models.
+ * What a case needs from a backend's {@link Capabilities}: operations, a precision, feature maps, whole models, or
+ * a weight storage type ({@code weights}, null for none beyond the precision).
  */
-record Requirement(Set<Operation> operations, DType dtype, Set<FeatureMap.Kind> featureMaps, boolean models) {
+record Requirement(Set<Operation> operations, DType dtype, Set<FeatureMap.Kind> featureMaps, boolean models,
+        DType weights) {
     /** The families whose calls take a feature map. */
     private static final Set<Operation> MAP_OPERATIONS =
             EnumSet.of(Operation.FEATURE_MAP, Operation.LINEAR_ATTENTION, Operation.BASED_ATTENTION);
@@ -38,7 +40,7 @@ record Requirement(Set<Operation> operations, DType dtype, Set<FeatureMap.Kind> 
     }
 
     static Requirement of(DType dtype, Operation... ops) {
-        return new Requirement(Set.of(ops), dtype, Set.of(), false);
+        return new Requirement(Set.of(ops), dtype, Set.of(), false, null);
     }
 
     Requirement with(FeatureMap... maps) {
@@ -47,11 +49,16 @@ record Requirement(Set<Operation> operations, DType dtype, Set<FeatureMap.Kind> 
         for (FeatureMap m : maps) {
             kinds.add(m.kind());
         }
-        return new Requirement(operations, dtype, kinds, models);
+        return new Requirement(operations, dtype, kinds, models, weights);
     }
 
     Requirement withModels() {
-        return new Requirement(operations, dtype, featureMaps, true);
+        return new Requirement(operations, dtype, featureMaps, true, weights);
+    }
+
+    /** @return this requirement, and that {@code linear} and {@code embedding} take weights stored as {@code type} */
+    Requirement withWeights(DType type) {
+        return new Requirement(operations, dtype, featureMaps, models, type);
     }
 
     /** @return why the backend cannot run the case, or empty when it can */
@@ -76,6 +83,10 @@ record Requirement(Set<Operation> operations, DType dtype, Set<FeatureMap.Kind> 
                 return Optional.of("backend " + backend + " does not supply feature map" + (maps.size() > 1 ? "s " : " ")
                         + String.join(", ", maps) + " for " + op.name().toLowerCase(Locale.ROOT));
             }
+        }
+        if (weights != null && !caps.takesWeights(weights)) {
+            return Optional.of("backend " + backend + " does not take " + weights.label() + " weights (its linear and"
+                    + " embedding take " + caps.weightTypes().stream().map(DType::label).sorted().toList() + ")");
         }
         if (models && !caps.runsModels()) {
             return Optional.of("backend " + backend + " does not supply every kernel family of a whole model"

@@ -33,7 +33,7 @@ import picocli.CommandLine.ScopeType;
                 "3:internal error (one line naming the file with the full report)",
                 "124:stopped by --time-limit", "130:interrupted (Ctrl-C)"},
         subcommands = {InfoCommand.class, DemoCommand.class, GenerateCommand.class, ConformanceCommand.class,
-                RecallCommand.class, BenchCommand.class, ServeCommand.class, LoadtestCommand.class,
+                RecallCommand.class, BenchCommand.class, ServeCommand.class, LoadtestCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Based4j {
     /** Exit status of a successful run. */

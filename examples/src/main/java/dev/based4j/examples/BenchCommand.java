@@ -3,6 +3,7 @@ package dev.based4j.examples;
 import dev.based4j.Backends;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
+import dev.based4j.tensor.WeightFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
@@ -67,6 +68,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     int decodeSteps;
 
+    @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "f32",
+            description = "How the stacks' matrices are stored: f32, bf16, f16, int8 or int8-g<N>; activations, states"
+                    + " and sums stay float32 (default: ${DEFAULT-VALUE}).")
+    String weightsName;
+
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "42",
             description = "Seed of weights and inputs (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -98,6 +104,7 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Tradeoff.Size shape = Tradeoff.Size.named(size);
+        WeightFormat weights = GenerateCommand.weightFormat(weightsName, DType.F32);
         for (String m : models) {
             if (!m.equals(Tradeoff.BASED) && !m.equals(Tradeoff.ATTENTION)) {
                 throw new Based4j.UserError("--models: expected based and/or attention, got '" + m + "'");
@@ -133,13 +140,15 @@ final class BenchCommand implements Callable<Integer> {
         List<Integer> sortedContexts = contexts.stream().distinct().sorted().toList();
         List<Integer> sortedBatches = batches.stream().distinct().sorted().toList();
         List<String> chosenModels = models.stream().distinct().toList();
-        checkMemory(shape, chosenModels, sortedContexts.getLast(), sortedBatches.getLast());
+        checkMemory(shape, weights, chosenModels, sortedContexts.getLast(), sortedBatches.getLast());
         RunControl control = RunControl.current();
         timeLimit.applyTo(control);
         System.setProperty("java.awt.headless", "true");
         try (Backend b = backend == null ? Backends.select() : Backends.select(backend)) {
             Map<String, Object> machine = machine(b, shape);
-            out.printf("backend   %s on %s%n", b.name(), b.device());
+            machine.put("weights", weights.label());
+            out.printf("backend   %s on %s%s%n", b.name(), b.device(), weights.isReduced() ? ", " + weights.label()
+                    + " weights" : "");
             out.printf("stacks    %s: width %d, %d layers; based = %s; attention = %d heads of %d in every layer%n",
                     shape.name(), shape.modelDim(), shape.layers(), describe(shape), shape.attentionHeads(),
                     shape.modelDim() / shape.attentionHeads());
@@ -151,12 +160,12 @@ final class BenchCommand implements Callable<Integer> {
             RunControl.Stopped stopped = null;
             try {
                 if (noProgress) {
-                    Tradeoff.run(b, shape, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed,
+                    Tradeoff.run(b, shape, weights, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed,
                             collecting(quiet(), records), control);
                 } else {
                     try (Progress progress = new Progress(err)) {
-                        Tradeoff.run(b, shape, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed,
-                                collecting(progress, records), control);
+                        Tradeoff.run(b, shape, weights, chosenModels, sortedContexts, sortedBatches, decodeSteps,
+                                seed, collecting(progress, records), control);
                     }
                 }
             } catch (RunControl.Stopped e) {
@@ -193,12 +202,12 @@ final class BenchCommand implements Callable<Integer> {
      * on the backend), the prefill's activations and the decode state of the longest context at the largest batch
      * ({@link StackMemory}). The full-attention stack's state is its KV cache, which grows with the context.
      */
-    private void checkMemory(Tradeoff.Size shape, List<String> chosen, int context, int batch) {
+    private void checkMemory(Tradeoff.Size shape, WeightFormat weights, List<String> chosen, int context, int batch) {
         String setting = "--contexts " + context + " with --batches " + batch + " (--size " + shape.name()
                 + (chosen.size() < 2 ? ", --models " + chosen.get(0) : "") + ")";
         long d = shape.modelDim();
         long hiddenBytes = MemoryBudget.times(2, batch, context, d, DType.F32.byteSize());
-        long basedWeights = StackMemory.weights(shape.based(), DType.F32);
+        long basedWeights = StackMemory.weights(shape.based(), DType.F32, weights);
         MemoryBudget budget = MemoryBudget.current();
         if (chosen.contains(Tradeoff.BASED)) {
             budget.check(setting, List.of(
@@ -214,7 +223,7 @@ final class BenchCommand implements Callable<Integer> {
             var attention = shape.attention(context + Tradeoff.POINT_WARMUP_STEPS + decodeSteps);
             budget.check(setting, List.of(
                     MemoryBudget.Need.offHeap("based weights", chosen.contains(Tradeoff.BASED) ? basedWeights : 0),
-                    MemoryBudget.Need.offHeap("attention weights", StackMemory.weights(attention, DType.F32)),
+                    MemoryBudget.Need.offHeap("attention weights", StackMemory.weights(attention, DType.F32, weights)),
                     MemoryBudget.Need.offHeap("hidden states [" + batch + ", " + context + ", " + d + "] f32, host and "
                             + "backend", hiddenBytes),
                     MemoryBudget.Need.offHeap("prefill activations",

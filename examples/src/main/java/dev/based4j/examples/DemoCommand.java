@@ -16,6 +16,7 @@ import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.WeightFormat;
 import java.io.PrintWriter;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -42,6 +43,10 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--dtype", defaultValue = "f32", description = "f32 or f64 (default: ${DEFAULT-VALUE}).")
     String dtypeName;
+
+    @Option(names = "--weights", paramLabel = "FORMAT", description = "How the matrices are stored: f32, f64, bf16,"
+            + " f16, int8 or int8-g<N> (default: --dtype).")
+    String weightsName;
 
     @Option(names = "--prompt-tokens", defaultValue = "2048", description = "Prompt length (default: ${DEFAULT-VALUE}).")
     int promptTokens;
@@ -75,10 +80,12 @@ final class DemoCommand implements Callable<Integer> {
             throw new Based4j.UserError("--decode-tokens: expected 1..65536, got " + decodeTokens);
         }
         DType dtype = DType.parse(dtypeName);
+        WeightFormat given = GenerateCommand.weightFormat(weightsName, dtype);
+        WeightFormat format = given != null ? given : WeightFormat.of(dtype);
         LayerStack.Config config = stackConfig();
         // prefill returns the logits of every prompt position, [1, n, vocab], and the check prefills n + 1 again
         MemoryBudget.current().check("--prompt-tokens " + promptTokens + " in " + dtype.label(), java.util.List.of(
-                MemoryBudget.Need.offHeap("weights", StackMemory.weights(config, dtype)),
+                MemoryBudget.Need.offHeap("weights", StackMemory.weights(config, dtype, format)),
                 MemoryBudget.Need.offHeap("prefill activations and logits [1, " + (promptTokens + 1L) + ", " + VOCAB
                         + "]", StackMemory.prefillActivations(config, 1, promptTokens + 1L, dtype)),
                 MemoryBudget.Need.offHeap("logits downloaded to the host",
@@ -88,8 +95,11 @@ final class DemoCommand implements Callable<Integer> {
         RunControl control = RunControl.current();
         int[] prompt = new Random(seed).ints(promptTokens, 0, VOCAB).toArray();
         try (Backend backend = backendName == null ? Backends.select() : Backends.select(backendName);
-                LayerStack stack = LayerStack.random(backend, dtype, config, seed)) {
-            out.printf("backend   %s on %s, %s%n", backend.name(), backend.device(), dtype.label());
+                LayerStack stack = LayerStack.random(backend, dtype, format, config, seed)) {
+            out.printf("backend   %s on %s, %s%s%n", backend.name(), backend.device(), dtype.label(),
+                    format.isReduced() ? ", " + format.label() + " weights (" + MemoryBudget.format(
+                            StackMemory.weights(config, dtype, format)) + " against " + MemoryBudget.format(
+                                    StackMemory.weights(config, dtype)) + " in " + dtype.label() + ")" : "");
             out.printf("model     %d layers, d_model %d, %d heads; %s%n", LAYERS, D_MODEL, HEADS, describe(config));
             out.printf("          seeded random weights (seed %d), vocabulary %d%n", seed, VOCAB);
 
@@ -172,7 +182,7 @@ final class DemoCommand implements Callable<Integer> {
 
             // The same path as `based4j generate --tiny-seed`: a whole BASED model (embedding, blocks, tied head)
             // built from a seed, generating with the Generator's sampling.
-            try (BasedModel tiny = BasedModel.random(backend, BasedConfig.tiny(), seed, dtype)) {
+            try (BasedModel tiny = BasedModel.random(backend, BasedConfig.tiny(), seed, dtype, format)) {
                 int[] tinyPrompt = new Random(seed).ints(12, 0, BasedConfig.tiny().vocabSize()).toArray();
                 Generator.Result r = new Generator(tiny).generate(tinyPrompt,
                         GenerationOptions.greedy(16).withTemperature(0.8).withTopK(20).withSeed(seed), null, null);

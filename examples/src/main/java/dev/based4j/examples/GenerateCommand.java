@@ -9,6 +9,7 @@ import dev.based4j.model.Generator;
 import dev.based4j.model.TextTokenizer;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
+import dev.based4j.tensor.WeightFormat;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -107,6 +108,13 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Element type of weights and activations: f32 or f64 (default ${DEFAULT-VALUE}).")
     String dtypeName;
 
+    @Option(names = "--weights", paramLabel = "FORMAT",
+            description = "How the matrices (projections, MLP, embedding, head) are stored: f32, f64, bf16, f16, int8"
+                    + " (one scale per output channel) or int8-g<N> (per group of N inputs); activations, states and"
+                    + " sums stay in --dtype. Default: the checkpoint's own (int8 when it was saved quantized), else"
+                    + " --dtype.")
+    String weightsName;
+
     @Option(names = "--max-context", paramLabel = "N", defaultValue = "" + DEFAULT_MAX_CONTEXT,
             description = "Most tokens a sequence may hold, prompt plus generated: BASED's state has a fixed size, "
                     + "so this limit is the command line's, not the model's (default ${DEFAULT-VALUE}).")
@@ -129,6 +137,7 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         RunControl control = RunControl.current();
         DType dtype = DType.parse(dtypeName);
+        WeightFormat format = weightFormat(weightsName, dtype);
         if (source.model != null && !Files.isDirectory(source.model)) {
             throw new Based4j.UserError("--model: " + source.model + " is not a directory");
         }
@@ -143,7 +152,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         BasedConfig config = source.tinySeed != null ? BasedConfig.tiny()
                 : BasedConfig.read(source.model.resolve(Checkpoint.CONFIG_FILE));
-        checkMemory(config, dtype);
+        checkMemory(config, dtype, format);
         // the tokenizer is loaded whenever the model folder has one (it also prints the generated text)
         boolean hasTokenizer = source.model != null && TextTokenizer.isPresent(source.model);
         String tokenizerOption = prompt.text != null ? "--prompt" : "--model";
@@ -152,7 +161,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         timeLimit.applyTo(control);
         try (Backend backend = backendName == null ? Backends.select() : Backends.select(backendName);
-                BasedModel model = load(backend, config, dtype, err);
+                BasedModel model = load(backend, config, dtype, format, err);
                 TextTokenizer tokenizer = hasTokenizer ? TokenizerCache.load(tokenizerOption, source.model) : null) {
             int[] ids = promptIds(tokenizer);
             checkContext(ids.length);
@@ -185,9 +194,10 @@ final class GenerateCommand implements Callable<Integer> {
                         .collect(Collectors.joining(",")));
             }
             out.flush();
-            err.printf("prefill: %d tokens, %.2f tokens/s; decode: %d tokens, %.2f tokens/s (%s, %s on %s)%n",
+            err.printf("prefill: %d tokens, %.2f tokens/s; decode: %d tokens, %.2f tokens/s (%s, %s%s on %s)%n",
                     r.prefillTokens(), r.prefillTokensPerSecond(), r.decodeTokens(), r.decodeTokensPerSecond(),
                     r.reasons().get(0).name().toLowerCase(java.util.Locale.ROOT), model.dtype().label(),
+                    model.weightFormat().isReduced() ? ", " + model.weightFormat().label() + " weights" : "",
                     backend.name());
             err.flush();
             if (r.reasons().get(0) == Generator.StopReason.CANCELLED && control.stopRequested()) {
@@ -211,15 +221,40 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * @return the format {@code --weights} names, or null (the checkpoint's own, else the compute type) when absent
+     * @throws Based4j.UserError naming --weights when it is not a format, or does not fit {@code --dtype}
+     */
+    static WeightFormat weightFormat(String name, DType dtype) {
+        if (name == null) {
+            return null;
+        }
+        try {
+            WeightFormat f = WeightFormat.parse(name);
+            f.requireFits(dtype);
+            return f;
+        } catch (IllegalArgumentException e) {
+            throw new Based4j.UserError("--" + e.getMessage() + " (--dtype " + dtype.label() + ")");
+        }
+    }
+
     /** Checks weights, logits and token lists against the memory budget before loading anything. */
-    private void checkMemory(BasedConfig config, DType dtype) {
+    private void checkMemory(BasedConfig config, DType dtype, WeightFormat format) {
         long context = (long) maxContext;
         long vocab = config.paddedVocabSize();
+        // without --weights a quantized checkpoint loads smaller than this: the compute type bounds it
+        WeightFormat f = format != null ? format : WeightFormat.of(dtype);
+        long weights;
+        try {
+            weights = BasedModel.weightBytes(config, dtype, f);
+        } catch (ArithmeticException e) {
+            weights = Long.MAX_VALUE;
+        }
         MemoryBudget.current().check("--max-tokens " + maxTokens + " with --max-context " + maxContext + " and "
                 + (source.model == null ? "the tiny model" : "--model " + source.model) + " in " + dtype.label(),
                 java.util.List.of(
                         MemoryBudget.Need.offHeap("weights (" + config.parameterCount() + " parameters, "
-                                + dtype.label() + ")", MemoryBudget.times(config.parameterCount(), dtype.byteSize())),
+                                + (f.isReduced() ? f.label() + " matrices, " : "") + dtype.label() + ")", weights),
                         MemoryBudget.Need.offHeap("prefill logits [" + Generator.PREFILL_CHUNK + ", " + vocab + "]",
                                 MemoryBudget.times(Generator.PREFILL_CHUNK, vocab, dtype.byteSize(), 2)),
                         MemoryBudget.Need.heap("token ids (" + context + " at most)",
@@ -227,18 +262,21 @@ final class GenerateCommand implements Callable<Integer> {
                         MemoryBudget.Need.heap("a row of logits [" + vocab + "]", MemoryBudget.times(vocab, 8))));
     }
 
-    private BasedModel load(Backend backend, BasedConfig config, DType dtype, PrintWriter err) {
+    private BasedModel load(Backend backend, BasedConfig config, DType dtype, WeightFormat format, PrintWriter err) {
         if (source.tinySeed != null) {
-            return BasedModel.random(backend, config, source.tinySeed, dtype);
+            return BasedModel.random(backend, config, source.tinySeed, dtype,
+                    format != null ? format : WeightFormat.of(dtype));
         }
-        long totalMb = Math.max(1, config.parameterCount() * dtype.byteSize() >> 20);
+        long totalMb = Math.max(1, BasedModel.weightBytes(config, dtype, format != null ? format
+                : WeightFormat.of(dtype)) >> 20);
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName("loading").setInitialMax(totalMb).setUnit(" MB", 1)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(100).continuousUpdate()
                 .setConsumer(new DelegatingProgressBarConsumer(line -> {
                     err.print("\r" + line);
                     err.flush();
                 })).build()) {
-            BasedModel m = BasedModel.load(source.model, backend, dtype, (name, done, total) -> bar.stepTo(done >> 20));
+            BasedModel m = BasedModel.load(source.model, backend, dtype, format,
+                    (name, done, total) -> bar.stepTo(done >> 20));
             bar.stepTo(totalMb);
             return m;
         } finally {

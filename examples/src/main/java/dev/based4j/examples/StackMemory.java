@@ -11,6 +11,7 @@ import dev.based4j.layer.LinearAttentionLayer;
 import dev.based4j.layer.MixerConfig;
 import dev.based4j.layer.SlidingWindowLayer;
 import dev.based4j.tensor.DType;
+import dev.based4j.tensor.WeightFormat;
 
 /**
  * Bytes a layer stack holds, from its configuration alone (nothing is allocated), for {@link MemoryBudget}:
@@ -31,30 +32,53 @@ final class StackMemory {
 
     /** @return bytes of the stack's weights in {@code dtype} */
     static long weights(LayerStack.Config config, DType dtype) {
-        long d = config.modelDim();
-        long n = times(config.vocabSize(), d, config.tiedHead() ? 1 : 2);
-        for (MixerConfig m : config.mixers()) {
-            n = plus(n, mixerWeights(m), times(2, d));
-            if (config.mlp() != null) {
-                n = plus(n, times(3, config.mlp().hidden(), d));
-            }
-        }
-        return times(plus(n, d), dtype.byteSize());
+        return weights(config, dtype, WeightFormat.of(dtype));
     }
 
-    private static long mixerWeights(MixerConfig m) {
+    /**
+     * @return bytes of the stack's weights with the matrices (projections, MLP, embedding, head) stored in
+     *     {@code format}, int8 scales and everything else (norms, biases, convolutions) in {@code dtype}
+     */
+    static long weights(LayerStack.Config config, DType dtype, WeightFormat format) {
+        long d = config.modelDim();
+        long rows = times(config.vocabSize(), config.tiedHead() ? 1 : 2);
+        long matrices = times(rows, d);
+        long vectors = d;
+        for (MixerConfig m : config.mixers()) {
+            long[] mixer = mixerWeights(m);
+            matrices = plus(matrices, mixer[0]);
+            vectors = plus(vectors, mixer[1], times(2, d));
+            rows = plus(rows, mixer[2]);
+            if (config.mlp() != null) {
+                matrices = plus(matrices, times(3, config.mlp().hidden(), d));
+                rows = plus(rows, times(2, config.mlp().hidden()), d);
+            }
+        }
+        long bytes = plus(times(matrices, format.type().byteSize()), times(vectors, dtype.byteSize()));
+        if (format.type() == DType.I8) {
+            long scales = format.groupSize() == 0 ? rows : matrices / format.groupSize();
+            bytes = plus(bytes, times(scales, dtype.byteSize()));
+        }
+        return bytes;
+    }
+
+    /** @return elements of a mixer's matrices, of its other weights, and the rows of its matrices */
+    private static long[] mixerWeights(MixerConfig m) {
         long d = m.modelDim();
         return switch (m) {
-            case LinearAttentionLayer.Config c -> plus(times(2, c.heads(), c.featureDim(), d),
-                    times(2, c.heads(), c.headDim(), d));
-            case BasedAttentionLayer.Config c -> plus(times(2, c.heads(), c.spec().featureMap().inputDim(), d),
-                    times(2, c.heads(), c.headDim(), d));
-            case SlidingWindowLayer.Config c -> plus(times(4, d, d), c.qkvBias() ? times(3, d) : 0, c.outBias() ? d : 0);
+            case LinearAttentionLayer.Config c -> new long[] {plus(times(2, c.heads(), c.featureDim(), d),
+                    times(2, c.heads(), c.headDim(), d)), 0, plus(times(2, c.heads(), c.featureDim()),
+                            times(c.heads(), c.headDim()), d)};
+            case BasedAttentionLayer.Config c -> new long[] {plus(times(2, c.heads(), c.spec().featureMap().inputDim(),
+                    d), times(2, c.heads(), c.headDim(), d)), 0, plus(times(2, c.heads(),
+                            c.spec().featureMap().inputDim()), times(c.heads(), c.headDim()), d)};
+            case SlidingWindowLayer.Config c -> new long[] {times(4, d, d), plus(c.qkvBias() ? times(3, d) : 0,
+                    c.outBias() ? d : 0), times(4, d)};
             case BaseConvLayer.Config c -> {
                 BaseConvSpec s = c.spec();
-                yield plus(times(3, s.innerDim(), d), times(s.innerDim(), s.kernelSize()), times(2, s.innerDim()), d);
+                yield new long[] {times(3, s.innerDim(), d), plus(times(s.innerDim(), s.kernelSize()),
+                        times(2, s.innerDim()), d), plus(times(2, s.innerDim()), d)};
             }
-            default -> times(8, d, d);
         };
     }
 

@@ -8,6 +8,7 @@ import dev.based4j.model.BasedConfig;
 import dev.based4j.model.BasedModel;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
+import dev.based4j.tensor.WeightFormat;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
@@ -151,9 +152,19 @@ final class Tradeoff {
      */
     static List<Measurement> run(Backend backend, Size size, List<String> models, List<Integer> contexts,
             List<Integer> batches, int decodeSteps, long seed, Listener listener, RunControl control) {
+        return run(backend, size, WeightFormat.F32, models, contexts, batches, decodeSteps, seed, listener, control);
+    }
+
+    /**
+     * As {@link #run(Backend, Size, List, List, List, int, long, Listener, RunControl)} with the matrices of both
+     * stacks stored in {@code weights} (activations, states and sums in float32).
+     */
+    static List<Measurement> run(Backend backend, Size size, WeightFormat weights, List<String> models,
+            List<Integer> contexts, List<Integer> batches, int decodeSteps, long seed, Listener listener,
+            RunControl control) {
         listener.started(models.size() * contexts.size() * batches.size());
         int warmContext = Math.min(256, contexts.stream().mapToInt(Integer::intValue).min().orElse(256));
-        try (LayerStack based = LayerStack.random(backend, DType.F32, size.based(), seed)) {
+        try (LayerStack based = LayerStack.random(backend, DType.F32, weights, size.based(), seed)) {
             List<Measurement> out = new ArrayList<>();
             // each model is warmed up just before its own points: warming the other one in between would leave
             // shared code compiled for the other's shapes
@@ -168,14 +179,14 @@ final class Tradeoff {
                 }
             }
             if (models.contains(ATTENTION)) {
-                try (LayerStack attention = LayerStack.random(backend, DType.F32,
+                try (LayerStack attention = LayerStack.random(backend, DType.F32, weights,
                         size.attention(warmContext + WARMUP_STEPS), seed)) {
                     warmUp(backend, attention, warmContext, batches, seed, control);
                 }
             }
             for (int context : models.contains(ATTENTION) ? contexts : List.<Integer>of()) {
                 LayerStack.Config config = size.attention(context + POINT_WARMUP_STEPS + decodeSteps);
-                try (LayerStack attention = LayerStack.random(backend, DType.F32, config, seed)) {
+                try (LayerStack attention = LayerStack.random(backend, DType.F32, weights, config, seed)) {
                     for (int batch : batches) {
                         listener.point(ATTENTION, context, batch);
                         out.addAll(point(backend, ATTENTION, attention, config, context, batch, decodeSteps, seed,

@@ -11,6 +11,8 @@ import dev.based4j.model.BasedConfig;
 import dev.based4j.model.BasedModel;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.HostWeight;
+import dev.based4j.tensor.WeightFormat;
 import java.util.List;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -134,6 +136,20 @@ class MemoryBudgetTest {
                         .mapToLong(t -> t.shape().elementCount() * t.dtype().byteSize()).sum();
                 assertThat(StackMemory.weights(config, DType.F32)).as("%s", config).isEqualTo(real);
                 assertThat(StackMemory.weights(config, DType.F64)).isEqualTo(2 * real);
+            }
+        }
+
+        @Test
+        void weightsInAReducedFormatAreTheBytesOfTheStoredMatricesAndTheRest() {
+            LayerStack.Config config = BasedModel.stackConfig(BasedConfig.tiny());
+            for (WeightFormat f : List.of(WeightFormat.BF16, WeightFormat.INT8, WeightFormat.int8(32))) {
+                long real = 0;
+                for (var e : LayerStack.randomWeights(config, 1).entrySet()) {
+                    HostTensor t = e.getValue();
+                    real += t.shape().rank() == 2 ? HostWeight.convert(e.getKey(), t, f).byteSize()
+                            : t.shape().elementCount() * 4;
+                }
+                assertThat(StackMemory.weights(config, DType.F32, f)).as("%s", f).isEqualTo(real);
             }
         }
 

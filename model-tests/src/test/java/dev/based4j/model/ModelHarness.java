@@ -14,11 +14,13 @@ import java.util.Map;
 
 /**
  * Measurements, not a unit test (nothing is asserted; run by hand): writes a checkpoint of the based-360m shape with
- * seeded random weights in the released layout, loads it on the CPU backend in F32, reports the resident memory the
- * load added against the weight bytes, and the prefill and decode throughput of {@link Generator}.
+ * seeded random weights in the released layout, loads it on the CPU backend in F32 with its matrices stored in a
+ * weight format, reports the resident memory the load added against the weight bytes, and the prefill and decode
+ * throughput of {@link Generator}.
  *
- * <p>{@code java ... dev.based4j.model.ModelHarness DIR [windowSize=256] [decodeTokens=16] [promptTokens=32]}; an
- * existing checkpoint in DIR is reused.
+ * <p>{@code java ... dev.based4j.model.ModelHarness DIR [windowSize=256] [decodeTokens=16] [promptTokens=32]
+ * [weights=f32] [stored=F32]}; an existing checkpoint in DIR is reused (written with its tensors stored as
+ * {@code stored}: F32, BF16 or F16).
  */
 public final class ModelHarness {
     private ModelHarness() {}
@@ -53,20 +55,23 @@ public final class ModelHarness {
         int window = args.length > 1 ? Integer.parseInt(args[1]) : 256;
         int decode = args.length > 2 ? Integer.parseInt(args[2]) : 16;
         int promptLen = args.length > 3 ? Integer.parseInt(args[3]) : 32;
+        dev.based4j.tensor.WeightFormat format = dev.based4j.tensor.WeightFormat.parse(args.length > 4 ? args[4]
+                : "f32");
+        StoredType stored = StoredType.valueOf(args.length > 5 ? args[5] : "F32");
         BasedConfig config = BasedConfig.based360m(window);
         if (!Files.exists(dir.resolve(Checkpoint.WEIGHTS_FILE))) {
             long t = System.nanoTime();
             Map<String, HostTensor> w = LayerStack.randomWeights(BasedModel.stackConfig(config), 360);
-            Checkpoint.write(dir, config, w, StoredType.F32, 1);
+            Checkpoint.write(dir, config, w, stored, 1);
             System.out.printf("wrote %s in %.1f s%n", dir, (System.nanoTime() - t) / 1e9);
         }
         gc();
         try (Backend cpu = Backends.select("cpu")) {
             long rssBefore = residentBytes();
             long t0 = System.nanoTime();
-            try (BasedModel model = BasedModel.load(dir, cpu, DType.F32)) {
+            try (BasedModel model = BasedModel.load(dir, cpu, DType.F32, format)) {
                 double loadSeconds = (System.nanoTime() - t0) / 1e9;
-                long weightBytes = config.parameterCount() * 4;
+                long weightBytes = model.weightBytes();
                 int[] prompt = BasedModelTest.prompt(1, promptLen);
                 for (int i = 0; i < prompt.length; i++) {
                     prompt[i] = Math.floorMod(prompt[i] * 503 + i, config.vocabSize());
@@ -76,8 +81,9 @@ public final class ModelHarness {
                 g.generate(prompt, GenerationOptions.greedy(2), null, null);
                 gc();
                 long rssAfter = residentBytes();
-                System.out.printf("config: based-360m shape, window_size %d, %d parameters, %.1f MB of F32 weights%n",
-                        window, config.parameterCount(), weightBytes / 1e6);
+                System.out.printf("config: based-360m shape, window_size %d, %d parameters, %.1f MB of weights (%s"
+                        + " matrices, file stored as %s)%n", window, config.parameterCount(), weightBytes / 1e6,
+                        format.label(), stored);
                 System.out.printf("load: %.2f s; resident memory added by load + first run: %.1f MB = %.3f x weight"
                         + " bytes (process total %.1f MB)%n", loadSeconds, (rssAfter - rssBefore) / 1e6,
                         (double) (rssAfter - rssBefore) / weightBytes, rssAfter / 1e6);

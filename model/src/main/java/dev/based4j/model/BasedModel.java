@@ -14,8 +14,11 @@ import dev.based4j.Backend;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.HostWeight;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import dev.based4j.tensor.WeightFormat;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,8 +32,10 @@ import java.util.TreeSet;
  * A BASED language model on one backend ({@code based-math.md} e): token embedding, blocks of
  * {@code RMSNorm → mixer → residual → RMSNorm → SwiGLU MLP → residual} with linear attention, sliding window or
  * BaseConv as the mixer of each layer, final RMSNorm and the LM head tied to the embedding. Weights are uploaded
- * once, in the element type chosen at load time; the model is immutable and may serve several threads as long as
- * each uses its own {@link LayerStack.State}.
+ * once, in the element type chosen at load time, the matrices (every projection, the MLP, the embedding and the
+ * tied head) in the {@link WeightFormat} chosen with it (bf16, f16 or int8 read half or a quarter of the bytes per
+ * token; activations, states and sums stay in the element type); the model is immutable and may serve several
+ * threads as long as each uses its own {@link LayerStack.State}.
  *
  * <p>Prefill takes a whole prompt and returns its logits; decode takes one token per sequence and continues from
  * the state. Prefill of {@code n} tokens then decode of {@code m} gives the logits of a prefill of {@code n + m}.
@@ -63,20 +68,22 @@ public final class BasedModel implements AutoCloseable {
     public record NonFiniteStage(String description, int layer, long position) {}
 
     /** The parts of the stack outside its blocks, which {@link LayerStack} does not hand out. */
-    private record Ends(Tensor embedding, RmsNorm finalNorm, Tensor head) {}
+    private record Ends(Weight embedding, RmsNorm finalNorm, Weight head) {}
 
     private final BasedConfig config;
     private final ModelFootprint footprint;
     private final LayerStack stack;
     private final AutoCloseable owned;
     private final Ends ends;
+    private final WeightFormat format;
 
-    private BasedModel(BasedConfig config, LayerStack stack, AutoCloseable owned, Ends ends) {
+    private BasedModel(BasedConfig config, LayerStack stack, AutoCloseable owned, Ends ends, WeightFormat format) {
         this.config = config;
         this.footprint = ModelFootprint.of(config);
         this.stack = stack;
         this.owned = owned;
         this.ends = ends;
+        this.format = format;
     }
 
     /**
@@ -99,7 +106,20 @@ public final class BasedModel implements AutoCloseable {
      *     the expected and the found shape when a weight is missing or does not fit
      */
     public static BasedModel fromWeights(Backend backend, BasedConfig config, WeightSource weights, DType dtype) {
-        return build(backend, config, weights, dtype, null, null);
+        return fromWeights(backend, config, weights, dtype, WeightFormat.of(dtype));
+    }
+
+    /**
+     * Builds the model from weights by checkpoint name, the matrices stored in {@code format} (converted from the
+     * source's floats one tensor at a time, or taken as the source stores them), everything else in {@code dtype}.
+     *
+     * @throws IllegalArgumentException when the backend cannot run models in {@code dtype} or does not take weights
+     *     of {@code format}, the format does not fit {@code dtype}, or naming the tensor, the expected and the found
+     *     shape when a weight is missing or does not fit
+     */
+    public static BasedModel fromWeights(Backend backend, BasedConfig config, WeightSource weights, DType dtype,
+            WeightFormat format) {
+        return build(backend, config, weights, dtype, format, null, null);
     }
 
     /**
@@ -121,15 +141,35 @@ public final class BasedModel implements AutoCloseable {
      *     when the model does not fit in memory
      */
     public static BasedModel load(Path directory, Backend backend, DType dtype, LoadListener listener) {
+        return load(directory, backend, dtype, null, listener);
+    }
+
+    /**
+     * {@link #load(Path, Backend, DType, LoadListener)} with the matrices (every projection, the MLP, the embedding and
+     * the head) stored in {@code format}: each is read from the files straight into that format, one tensor at a time
+     * (a BF16 file read as bf16 as is, an F32 file rounded or quantized a chunk at a time), so the load never holds a
+     * float copy of the whole model. A quantized checkpoint ({@link Checkpoint#quantization}) loads only in its own
+     * format.
+     *
+     * @param format how to store the matrices, or null for the checkpoint's own quantization if it has one, else
+     *     {@code dtype}
+     * @throws CheckpointException as the other form, or naming the tensor stored in another format than asked
+     * @throws IllegalArgumentException when the backend does not take weights of {@code format} or the format does not
+     *     fit {@code dtype}
+     */
+    public static BasedModel load(Path directory, Backend backend, DType dtype, WeightFormat format,
+            LoadListener listener) {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(dtype, "dtype");
         Checkpoint ck = Checkpoint.open(directory);
         try {
             BasedConfig config = ck.config();
             checkAgainstConfig(ck, config);
+            WeightFormat f = format != null ? format : ck.quantization().orElse(WeightFormat.of(dtype));
+            f.requireFits(dtype);
             ModelFootprint.of(config).requireFits(ck.directory().resolve(Checkpoint.CONFIG_FILE).toString(), config,
-                    dtype, 1, 1);
-            BasedModel model = build(backend, config, ck.weights(dtype), dtype, listener, null);
+                    dtype, f, 1, 1);
+            BasedModel model = build(backend, config, ck.weights(dtype), dtype, f, listener, null);
             try {
                 ck.checkUnchanged();
             } catch (RuntimeException e) {
@@ -144,7 +184,12 @@ public final class BasedModel implements AutoCloseable {
 
     /** {@link #load(Path, Backend, DType, LoadListener)} without progress. */
     public static BasedModel load(Path directory, Backend backend, DType dtype) {
-        return load(directory, backend, dtype, null);
+        return load(directory, backend, dtype, null, null);
+    }
+
+    /** {@link #load(Path, Backend, DType, WeightFormat, LoadListener)} without progress. */
+    public static BasedModel load(Path directory, Backend backend, DType dtype, WeightFormat format) {
+        return load(directory, backend, dtype, format, null);
     }
 
     /** Checks names and shapes from the headers only. */
@@ -162,10 +207,7 @@ public final class BasedModel implements AutoCloseable {
                 throw new CheckpointException(ck.fileOf(e.getKey()).orElseThrow() + ": tensor '" + e.getKey()
                         + "' expected shape " + e.getValue() + " (from config.json), found " + entry.get().shapeText());
             }
-            if (!entry.get().dtype().isFloatingPoint()) {
-                throw new CheckpointException(ck.fileOf(e.getKey()).orElseThrow() + ": tensor '" + e.getKey()
-                        + "' is " + entry.get().dtype() + "; weights must be F32, F64, F16 or BF16");
-            }
+            checkStored(ck, e.getKey(), e.getValue(), entry.get());
         }
         if (!missing.isEmpty()) {
             throw new CheckpointException(ck.directory() + ": missing tensor '" + missing.get(0) + "' (expected shape "
@@ -175,6 +217,13 @@ public final class BasedModel implements AutoCloseable {
         }
         Set<String> extra = new TreeSet<>(ck.tensorNames());
         extra.removeAll(expected.keySet());
+        if (ck.quantization().isPresent()) {
+            expected.forEach((name, shape) -> {
+                if (shape.rank() == 2) {
+                    extra.remove(name + WeightSource.SCALES);
+                }
+            });
+        }
         if (config.tieWordEmbeddings() && extra.remove("lm_head.weight")) {
             // PyTorch state dicts carry the tied head as its own key; it is the embedding, so it is not read
             var head = ck.entry("lm_head.weight").orElseThrow();
@@ -193,8 +242,45 @@ public final class BasedModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks how a tensor is stored: matrices of a quantized checkpoint are I8 with scales of their shape, everything
+     * else (and every tensor of a checkpoint that is not quantized) floating point.
+     */
+    private static void checkStored(Checkpoint ck, String name, Shape shape, SafetensorsFile.Entry entry) {
+        String file = ck.fileOf(name).orElseThrow().toString();
+        var quantized = ck.quantization();
+        if (quantized.isPresent() && shape.rank() == 2) {
+            WeightFormat q = quantized.get();
+            String scales = name + WeightSource.SCALES;
+            if (entry.dtype() != SafetensorsFile.StoredType.I8) {
+                throw new CheckpointException(file + ": tensor '" + name + "' is " + entry.dtype() + ", but the"
+                        + " checkpoint is quantized as " + q.label() + " (__metadata__." + Checkpoint.QUANTIZATION
+                        + ") and expects I8 values with their scales '" + scales + "'");
+            }
+            var se = ck.entry(scales).orElseThrow(() -> new CheckpointException(ck.directory() + ": missing tensor '"
+                    + scales + "', the scales of the I8 values '" + name + "'"));
+            List<Long> want = q.groupSize() == 0 ? List.of((long) shape.dim(0))
+                    : List.of((long) shape.dim(0), (long) shape.dim(1) / q.groupSize());
+            if (!se.shape().equals(want) || q.groupSize() != 0 && shape.dim(1) % q.groupSize() != 0) {
+                throw new CheckpointException(ck.fileOf(scales).orElseThrow() + ": tensor '" + scales + "' expected"
+                        + " shape " + want + " (" + q.label() + " scales of " + name + " " + shape + "), found "
+                        + se.shapeText());
+            }
+            if (se.dtype() != SafetensorsFile.StoredType.F32 && se.dtype() != SafetensorsFile.StoredType.F64) {
+                throw new CheckpointException(ck.fileOf(scales).orElseThrow() + ": tensor '" + scales + "' is "
+                        + se.dtype() + "; scales must be F32 or F64");
+            }
+            return;
+        }
+        if (!entry.dtype().isFloatingPoint()) {
+            throw new CheckpointException(file + ": tensor '" + name + "' is " + entry.dtype() + "; weights must be F32,"
+                    + " F64, F16 or BF16" + (entry.dtype() == SafetensorsFile.StoredType.I8
+                            ? " (I8 values need __metadata__." + Checkpoint.QUANTIZATION + " and their scales)" : ""));
+        }
+    }
+
     private static BasedModel build(Backend backend, BasedConfig config, WeightSource weights, DType dtype,
-            LoadListener listener, AutoCloseable owned) {
+            WeightFormat format, LoadListener listener, AutoCloseable owned) {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(weights, "weights");
@@ -207,42 +293,74 @@ public final class BasedModel implements AutoCloseable {
             throw new IllegalArgumentException("dtype: backend " + backend.name() + " computes in "
                     + backend.capabilities().precisions() + ", not " + dtype.label());
         }
-        ModelFootprint.of(config).requireFits("config", config, dtype, 1, 1);
-        WeightSource source = weights;
-        if (listener != null) {
-            long[] done = {0};
-            long total = config.parameterCount() * dtype.byteSize();
-            source = name -> {
-                HostTensor t = weights.get(name);
-                done[0] += t.shape().elementCount() * dtype.byteSize();
-                listener.loaded(name, Math.min(done[0], total), total);
-                return t;
-            };
+        Objects.requireNonNull(format, "format");
+        format.requireFits(dtype);
+        if (!backend.capabilities().takesWeights(format.type())) {
+            throw new IllegalArgumentException("weights: backend " + backend.name() + " does not take "
+                    + format.label() + " weights; its linear and embedding take "
+                    + backend.capabilities().weightTypes().stream().map(DType::label).sorted().toList());
         }
-        return assemble(backend, dtype, source, config, owned);
+        ModelFootprint footprint = ModelFootprint.of(config);
+        footprint.requireFits("config", config, dtype, format, 1, 1);
+        WeightSource source = listener == null ? weights : new Progress(weights, listener,
+                footprint.weightBytes(dtype, format));
+        return assemble(backend, dtype, format, source, config, owned);
+    }
+
+    /** Counts the bytes of each tensor read (as stored for the model) for a {@link LoadListener}. */
+    private static final class Progress implements WeightSource {
+        private final WeightSource weights;
+        private final LoadListener listener;
+        private final long total;
+        private long done;
+
+        Progress(WeightSource weights, LoadListener listener, long total) {
+            this.weights = weights;
+            this.listener = listener;
+            this.total = total;
+        }
+
+        @Override
+        public HostTensor get(String name) {
+            HostTensor t = weights.get(name);
+            report(name, t.segment().byteSize());
+            return t;
+        }
+
+        @Override
+        public HostWeight weight(String name, Shape expected, WeightFormat format) {
+            HostWeight w = weights.weight(name, expected, format);
+            report(name, w.byteSize());
+            return w;
+        }
+
+        private void report(String name, long bytes) {
+            done += bytes;
+            listener.loaded(name, Math.min(done, total), total);
+        }
     }
 
     /**
      * Builds the stack from its parts, as {@link LayerStack#load} does, keeping the embedding, the final norm and the
      * head at hand: {@link #locateNonFinite} runs them one by one.
      */
-    private static BasedModel assemble(Backend backend, DType dtype, WeightSource weights, BasedConfig config,
-            AutoCloseable owned) {
+    private static BasedModel assemble(Backend backend, DType dtype, WeightFormat format, WeightSource weights,
+            BasedConfig config, AutoCloseable owned) {
         LayerStack.Config sc = stackConfig(config);
         int d = sc.modelDim();
         Shape table = Shape.of(sc.vocabSize(), d);
         List<AutoCloseable> built = new ArrayList<>();
         try {
-            Tensor embedding = upload(backend, dtype, weights, LayerStack.EMBEDDING, table);
+            Weight embedding = upload(backend, dtype, format, weights, LayerStack.EMBEDDING, table);
             built.add(embedding);
-            Tensor head = embedding;
+            Weight head = embedding;
             if (!sc.tiedHead()) {
-                head = upload(backend, dtype, weights, LayerStack.HEAD, table);
+                head = upload(backend, dtype, format, weights, LayerStack.HEAD, table);
                 built.add(head);
             }
             List<Block> blocks = new ArrayList<>();
             for (int i = 0; i < sc.mixers().size(); i++) {
-                Block b = Block.load(backend, dtype, weights.prefixed(LayerStack.LAYER_PREFIX + i + "."),
+                Block b = Block.load(backend, dtype, format, weights.prefixed(LayerStack.LAYER_PREFIX + i + "."),
                         sc.mixers().get(i), sc.mlp(), sc.normEps());
                 built.add(b);
                 blocks.add(b);
@@ -251,7 +369,7 @@ public final class BasedModel implements AutoCloseable {
             RmsNorm norm = RmsNorm.load(backend, dtype, weights.prefixed(normPrefix), new RmsNorm.Config(d, sc.normEps()));
             built.add(norm);
             LayerStack stack = new LayerStack(embedding, blocks, norm, head);
-            return new BasedModel(config, stack, owned, new Ends(embedding, norm, head));
+            return new BasedModel(config, stack, owned, new Ends(embedding, norm, head), format);
         } catch (RuntimeException | Error e) {
             for (int i = built.size() - 1; i >= 0; i--) {
                 try {
@@ -264,16 +382,14 @@ public final class BasedModel implements AutoCloseable {
         }
     }
 
-    private static Tensor upload(Backend backend, DType dtype, WeightSource weights, String name, Shape expected) {
-        HostTensor t = weights.get(name);
-        if (t == null) {
-            throw new IllegalArgumentException("weights: tensor '" + name + "' is missing (the source returned null)");
+    private static Weight upload(Backend backend, DType dtype, WeightFormat format, WeightSource weights, String name,
+            Shape expected) {
+        HostWeight w = weights.weight(name, expected, format);
+        if (w == null || !w.shape().equals(expected) || !w.format().equals(format)) {
+            throw new IllegalArgumentException("weights: tensor '" + name + "' expected " + format.label() + " "
+                    + expected + ", the source gave " + (w == null ? "null" : w.format().label() + " " + w.shape()));
         }
-        if (!t.shape().equals(expected)) {
-            throw new IllegalArgumentException("weights: tensor '" + name + "' expected shape " + expected + ", found "
-                    + t.shape());
-        }
-        return backend.upload(t.dtype() == dtype ? t : t.to(dtype));
+        return w.upload(backend, dtype);
     }
 
     /**
@@ -281,11 +397,20 @@ public final class BasedModel implements AutoCloseable {
      * same seed gives the same weights on every backend. For demos, tests and throughput measurements.
      */
     public static BasedModel random(Backend backend, BasedConfig config, long seed, DType dtype) {
+        Objects.requireNonNull(dtype, "dtype");
+        return random(backend, config, seed, dtype, WeightFormat.of(dtype));
+    }
+
+    /**
+     * {@link #random(Backend, BasedConfig, long, DType)} with the matrices stored in {@code format}: the same seeded
+     * weights, converted one tensor at a time as they are made (a block's float weights at a time), so that the model
+     * holds only its weights in that format.
+     */
+    public static BasedModel random(Backend backend, BasedConfig config, long seed, DType dtype, WeightFormat format) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(dtype, "dtype");
-        // the random weights are made on the host before anything else: check they fit first
-        ModelFootprint.of(config).requireFits("config", config, dtype, 1, 1);
-        return fromWeights(backend, config, WeightSource.of(LayerStack.randomWeights(stackConfig(config), seed)), dtype);
+        Objects.requireNonNull(format, "format");
+        return fromWeights(backend, config, LayerStack.randomSource(stackConfig(config), seed), dtype, format);
     }
 
     /** @return the layer-stack configuration of {@code config}: one mixer per layer, SwiGLU MLP, tied head */
@@ -321,9 +446,34 @@ public final class BasedModel implements AutoCloseable {
         return stack.backend();
     }
 
-    /** @return the element type of weights and activations */
+    /** @return the element type of activations, states, norms and sums */
     public DType dtype() {
         return stack.dtype();
+    }
+
+    /** @return how the matrices (projections, MLP, embedding, head) are stored */
+    public WeightFormat weightFormat() {
+        return format;
+    }
+
+    /**
+     * @return bytes the weights occupy on the backend: the matrices in {@link #weightFormat()} (int8 with their
+     *     scales), everything else in {@link #dtype()}; what a decode step reads
+     */
+    public long weightBytes() {
+        return footprint.weightBytes(dtype(), format);
+    }
+
+    /**
+     * @return bytes the weights of a model of {@code config} take with the matrices in {@code format} and the rest in
+     *     {@code dtype}, computed from the configuration alone (for budgets, before anything is loaded)
+     * @throws ArithmeticException when the count does not fit in a {@code long}
+     */
+    public static long weightBytes(BasedConfig config, DType dtype, WeightFormat format) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(format, "format");
+        return ModelFootprint.of(config).weightBytes(dtype, format);
     }
 
     /** @return the underlying blocks, embedding and head */
@@ -438,7 +588,7 @@ public final class BasedModel implements AutoCloseable {
             for (int from = 0; from < ids.length; from += Generator.PREFILL_CHUNK) {
                 int len = Math.min(Generator.PREFILL_CHUNK, ids.length - from);
                 int[] chunk = java.util.Arrays.copyOfRange(ids, from, from + len);
-                Tensor x = b.embedding(ends.embedding(), chunk, 1, len);
+                Tensor x = b.embedding(ends.embedding(), chunk, 1, len, dtype());
                 try {
                     long bad = firstNonFiniteRow(x);
                     if (bad >= 0) {
@@ -522,6 +672,7 @@ public final class BasedModel implements AutoCloseable {
     @Override
     public String toString() {
         return "BasedModel[" + config.layerCount() + " layers, d_model " + config.modelDim() + ", vocab "
-                + config.paddedVocabSize() + ", " + dtype().label() + " on " + backend().name() + "]";
+                + config.paddedVocabSize() + ", " + dtype().label() + (format.isReduced() ? ", " + format.label()
+                        + " weights" : "") + " on " + backend().name() + "]";
     }
 }

@@ -2,6 +2,7 @@ package dev.based4j.model;
 
 import dev.based4j.model.BasedConfig.MixerKind;
 import dev.based4j.tensor.DType;
+import dev.based4j.tensor.WeightFormat;
 
 /**
  * What a {@link BasedConfig} makes based4j allocate, in elements, computed from the configuration alone (in closed
@@ -17,9 +18,13 @@ import dev.based4j.tensor.DType;
  * @param activationElementsPerToken an upper estimate of what one token of a prefill holds at once: its logits over
  *     the padded vocabulary, the MLP's {@code 3·hidden}, eight {@code n_embd}-wide intermediates and the Taylor
  *     features of q and k
+ * @param vectorElements the part of {@code weightElements} outside matrices (norms, biases, convolutions), which
+ *     stays in the compute type whatever the {@link WeightFormat}
+ * @param matrixRows rows of every matrix (projections, MLP, embedding, head): the scales of int8 weights stored per
+ *     output channel
  */
 record ModelFootprint(long weightElements, long weightTensors, long largestWeightElements, long stateElements,
-        long windowStateElements, long activationElementsPerToken) {
+        long windowStateElements, long activationElementsPerToken, long vectorElements, long matrixRows) {
 
     /**
      * @throws ArithmeticException when a count does not fit in a {@code long}
@@ -33,6 +38,8 @@ record ModelFootprint(long weightElements, long weightTensors, long largestWeigh
         long tensors = c.tieWordEmbeddings() ? 2 : 3; // embedding (and head), ln_f
         long largest = table;
         long perBlock = Math.addExact(Math.multiplyExact(3 * hidden, d), 2 * d); // fc1, fc2, norm1, norm2
+        long rows = Math.multiplyExact(c.tieWordEmbeddings() ? 1 : 2, vocab);
+        long blockRows = 2 * hidden + d;
         largest = Math.max(largest, Math.multiplyExact(2 * hidden, d));
 
         var la = c.linearAttention();
@@ -60,6 +67,15 @@ record ModelFootprint(long weightElements, long weightTensors, long largestWeigh
         weights = Math.addExact(weights, Math.multiplyExact(sw_n, swWeights));
         weights = Math.addExact(weights, Math.multiplyExact(conv_n, convWeights));
         weights = Math.addExact(weights, d);
+        long vectors = Math.addExact(Math.multiplyExact(c.layerCount(), 2 * d), d);
+        vectors = Math.addExact(vectors, Math.multiplyExact(sw_n, (sw.qkvBias() ? 3 * d : 0) + (sw.outBias() ? d : 0)));
+        vectors = Math.addExact(vectors, Math.multiplyExact(conv_n, Math.addExact(2 * inner + d,
+                Math.multiplyExact(inner, conv.kernelSize()))));
+        rows = Math.addExact(rows, Math.multiplyExact(c.layerCount(), blockRows));
+        rows = Math.addExact(rows, Math.multiplyExact(la_n, 2L * la.heads() * featureDim + (long) la.heads()
+                * la.headDim() + d));
+        rows = Math.addExact(rows, Math.multiplyExact(sw_n, 4 * d));
+        rows = Math.addExact(rows, Math.multiplyExact(conv_n, 2 * inner + d));
         tensors += 4L * c.layerCount() + 4 * la_n + (2 + (sw.qkvBias() ? 1 : 0) + (sw.outBias() ? 1 : 0)) * sw_n
                 + 5 * conv_n;
         if (la_n > 0) {
@@ -76,7 +92,7 @@ record ModelFootprint(long weightElements, long weightTensors, long largestWeigh
                 Math.multiplyExact(conv_n, convState));
         long activation = Math.addExact(Math.addExact(vocab, 3 * hidden), Math.addExact(8 * d,
                 la_n > 0 ? Math.multiplyExact(2L * la.heads(), expanded) : 0));
-        return new ModelFootprint(weights, tensors, largest, state, windowState, activation);
+        return new ModelFootprint(weights, tensors, largest, state, windowState, activation, vectors, rows);
     }
 
     private static long count(BasedConfig c, MixerKind kind) {
@@ -86,6 +102,21 @@ record ModelFootprint(long weightElements, long weightTensors, long largestWeigh
     /** @return bytes of the weights as {@code dtype} */
     long weightBytes(DType dtype) {
         return Math.multiplyExact(weightElements, (long) dtype.byteSize());
+    }
+
+    /**
+     * @return bytes of the weights with the matrices stored in {@code format} (int8 scales in {@code dtype}, one per
+     *     row or per group) and everything else in {@code dtype}
+     */
+    long weightBytes(DType dtype, WeightFormat format) {
+        long matrices = weightElements - vectorElements;
+        long bytes = Math.addExact(Math.multiplyExact(matrices, (long) format.type().byteSize()),
+                Math.multiplyExact(vectorElements, (long) dtype.byteSize()));
+        if (format.type() == DType.I8) {
+            long scales = format.groupSize() == 0 ? matrixRows : matrices / format.groupSize();
+            bytes = Math.addExact(bytes, Math.multiplyExact(scales, (long) dtype.byteSize()));
+        }
+        return bytes;
     }
 
     /** @return bytes of the decode state of {@code batch} sequences as {@code dtype} */
@@ -107,12 +138,17 @@ record ModelFootprint(long weightElements, long weightTensors, long largestWeigh
      *     keys that size each part with their values, the bytes needed and the budget
      */
     void requireFits(String where, BasedConfig c, DType dtype, long batch, long tokens) {
+        requireFits(where, c, dtype, WeightFormat.of(dtype), batch, tokens);
+    }
+
+    /** {@link #requireFits(String, BasedConfig, DType, long, long)} with the matrices stored in {@code format}. */
+    void requireFits(String where, BasedConfig c, DType dtype, WeightFormat format, long batch, long tokens) {
         long budget = MemoryBudget.hostBytes();
         long weights;
         long state;
         long activations;
         try {
-            weights = weightBytes(dtype);
+            weights = weightBytes(dtype, format);
             state = stateBytes(batch, dtype);
             activations = activationBytes(Math.multiplyExact(batch, tokens), dtype);
             if (Math.addExact(Math.addExact(weights, state), activations) <= budget) {
@@ -127,9 +163,10 @@ record ModelFootprint(long weightElements, long weightTensors, long largestWeigh
         if (weights < 0) {
             why = "more bytes than a 64-bit count holds";
         } else {
-            why = String.format(java.util.Locale.ROOT, "%,d bytes as %s: weights %,d (%s), the state of %d"
+            why = String.format(java.util.Locale.ROOT, "%,d bytes as %s: weights %,d (%s%s), the state of %d"
                     + " sequence%s %,d (%s), the activations of %d token%s %,d (%s)",
-                    weights + state + activations, dtype.label(), weights, weightKeys(c), batch, batch == 1 ? "" : "s",
+                    weights + state + activations, dtype.label(), weights, weightKeys(c),
+                    format.isReduced() ? ", matrices in " + format.label() : "", batch, batch == 1 ? "" : "s",
                     state, stateKeys(c), batch * tokens, batch * tokens == 1 ? "" : "s", activations, activationKeys(c));
         }
         String message = where + ": the model needs " + why + "; above the host-memory budget of "

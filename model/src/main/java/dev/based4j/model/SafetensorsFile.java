@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.HostWeight;
 import dev.based4j.tensor.Shape;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -80,7 +81,7 @@ public final class SafetensorsFile implements AutoCloseable {
         I32(4),
         /** Signed 16-bit integer (not loadable as weights). */
         I16(2),
-        /** Signed 8-bit integer (not loadable as weights). */
+        /** Signed 8-bit integer: int8 weight values, loaded with their scales. */
         I8(1),
         /** Unsigned 64-bit integer (not loadable as weights). */
         U64(8),
@@ -410,24 +411,55 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /**
      * Reads tensor {@code name} as {@code target} into host memory this process owns: read-only, freed by the garbage
-     * collector once nothing refers to it. F32 stored as F32 (and F64 as F64) is read as is; other floating-point
-     * types are converted. Every value is checked to be finite, also after a narrowing conversion.
+     * collector once nothing refers to it. A tensor stored as {@code target} is read as is (for the float types a
+     * chunk at a time, each chunk checked while it is in the cache); other floating-point types are converted a chunk
+     * at a time, rounding to nearest even when {@code target} is narrower (bf16, f16). Every value is checked to be
+     * finite, also after a narrowing conversion. An {@link StoredType#I8} tensor (int8 weight values) is read only as
+     * {@link DType#I8}, byte for byte.
      *
-     * @throws CheckpointException naming the file and the tensor when it is absent, not floating point, has no
-     *     element, is larger than the host-memory budget ({@link MemoryBudget}), holds a NaN or infinite value (the
-     *     first one is named with its index), or the file was truncated since it was opened
+     * @throws CheckpointException naming the file and the tensor when it is absent, neither floating point nor int8
+     *     read as int8, has no element, is larger than the host-memory budget ({@link MemoryBudget}), holds a NaN or
+     *     infinite value or one beyond the range of {@code target} (the first one is named with its index), or the
+     *     file was truncated since it was opened
      * @throws IllegalStateException when the file is closed
      */
     public HostTensor tensor(String name, DType target) {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(target, "target");
+        Entry e = readable(name, target);
+        HostTensor out = HostTensor.allocate(shapeOf(e), target);
+        MemorySegment dst = out.segment();
+        long from = dataStart + e.offset();
+        long bytes = dst.byteSize();
+        if (e.dtype().name().equals(target.name())) {
+            // read a chunk straight into place, then check it while it is still in the cache
+            for (long done = 0; done < bytes; ) {
+                int n = (int) Math.min(bytes - done, CHUNK_BYTES);
+                MemorySegment chunk = dst.asSlice(done, n);
+                readFully(path, channel, chunk.asByteBuffer(), from + done, opened.size());
+                checkFinite(e, chunk, done / target.byteSize(), target);
+                done += n;
+            }
+        } else {
+            convert(e, from, dst, target);
+        }
+        return HostTensor.wrap(dst.asReadOnly(), out.shape(), target);
+    }
+
+    /** @return the entry of a tensor that can be read as {@code target}, within the host-memory budget */
+    private Entry readable(String name, DType target) {
         Entry e = entries.get(name);
         if (e == null) {
             throw new CheckpointException(path + ": no tensor '" + name + "'");
         }
-        if (!e.dtype().isFloatingPoint()) {
+        boolean int8 = e.dtype() == StoredType.I8;
+        if (!e.dtype().isFloatingPoint() && !int8) {
             throw new CheckpointException(path + ": tensor '" + name + "' is " + e.dtype()
-                    + "; weights must be F32, F64, F16 or BF16");
+                    + "; weights must be F32, F64, F16 or BF16 (or I8 values with their scales)");
+        }
+        if (int8 != (target == DType.I8)) {
+            throw new CheckpointException(path + ": tensor '" + name + "' is " + e.dtype() + " and cannot be read as "
+                    + target.label() + (int8 ? "; int8 values are read as they are, with their scales" : ""));
         }
         if (e.shape().isEmpty() || e.elementCount() == 0) {
             throw new CheckpointException(path + ": tensor '" + name + "' has shape " + e.shapeText()
@@ -443,23 +475,66 @@ public final class SafetensorsFile implements AutoCloseable {
                     + " bytes of host memory as " + target.label() + ", above the budget of " + budget + " bytes ("
                     + MemoryBudget.hostSource() + ")");
         }
-        int[] dims = e.shape().stream().mapToInt(Long::intValue).toArray();
-        HostTensor out = HostTensor.allocate(Shape.of(dims), target);
-        MemorySegment dst = out.segment();
-        long from = dataStart + e.offset();
-        if (e.dtype() == StoredType.F32 && target == DType.F32 || e.dtype() == StoredType.F64 && target == DType.F64) {
-            // read a chunk straight into place, then check it while it is still in the cache
-            for (long done = 0; done < bytes; ) {
-                int n = (int) Math.min(bytes - done, CHUNK_BYTES);
-                MemorySegment chunk = dst.asSlice(done, n);
-                readFully(path, channel, chunk.asByteBuffer(), from + done, opened.size());
-                checkFinite(e, chunk, done / target.byteSize(), target);
-                done += n;
-            }
-        } else {
-            convert(e, from, dst, target);
+        return e;
+    }
+
+    private static Shape shapeOf(Entry e) {
+        return Shape.of(e.shape().stream().mapToInt(Long::intValue).toArray());
+    }
+
+    /**
+     * Reads the weight {@code name} {@code [out, in]} (stored as F32, F64, F16 or BF16) quantized to int8 a chunk of
+     * rows at a time ({@link HostWeight#quantizeRun}: one scale per row, or per group of {@code groupSize} inputs),
+     * so that no float copy of the whole tensor is made: the values in int8, the scales in float32.
+     *
+     * @throws CheckpointException naming the file and the tensor as {@link #tensor} does, or when it is not a matrix
+     *     whose rows the group size divides
+     */
+    public HostWeight quantized(String name, int groupSize) {
+        Objects.requireNonNull(name, "name");
+        Entry e = readable(name, DType.F32);
+        if (e.shape().size() != 2) {
+            throw new CheckpointException(path + ": tensor '" + name + "' " + e.shapeText()
+                    + " is not a matrix [out, in]; only matrices are quantized");
         }
-        return HostTensor.wrap(dst.asReadOnly(), out.shape(), target);
+        int rows = Math.toIntExact(e.shape().get(0));
+        int in = Math.toIntExact(e.shape().get(1));
+        if (groupSize < 0 || groupSize != 0 && in % groupSize != 0) {
+            throw new CheckpointException(path + ": tensor '" + name + "' " + e.shapeText() + " has rows of " + in
+                    + " inputs, which groups of " + groupSize + " do not divide");
+        }
+        int run = groupSize == 0 ? in : groupSize;
+        int runs = in / run;
+        HostTensor values = HostTensor.allocate(shapeOf(e), DType.I8);
+        HostTensor scales = HostTensor.allocate(groupSize == 0 ? Shape.of(rows) : Shape.of(rows, runs), DType.F32);
+        int size = e.dtype().byteSize();
+        int rowsPerChunk = Math.max(1, CHUNK_BYTES / Math.max(1, in * size));
+        ByteBuffer chunk = ByteBuffer.allocate(Math.multiplyExact(rowsPerChunk, in * size));
+        MemorySegment src = MemorySegment.ofBuffer(chunk);
+        float[] row = new float[in];
+        byte[] q = new byte[in];
+        long from = dataStart + e.offset();
+        for (int r0 = 0; r0 < rows; r0 += rowsPerChunk) {
+            int nr = Math.min(rowsPerChunk, rows - r0);
+            chunk.clear().limit(nr * in * size);
+            readFully(path, channel, chunk, from + (long) r0 * in * size, opened.size());
+            for (int r = 0; r < nr; r++) {
+                for (int i = 0; i < in; i++) {
+                    double v = stored(e.dtype(), src, (long) r * in + i);
+                    if (!Double.isFinite(v) || Float.isInfinite((float) v)) {
+                        throw notFinite(e, (long) (r0 + r) * in + i, v, Double.isFinite(v) ? DType.F32 : null);
+                    }
+                    row[i] = (float) v;
+                }
+                for (int g = 0; g < runs; g++) {
+                    float scale = HostWeight.quantizeRun(row, g * run, run, q, g * run);
+                    scales.segment().setAtIndex(F32_LE, (long) (r0 + r) * runs + g, scale);
+                }
+                MemorySegment.copy(q, 0, values.segment(), ValueLayout.JAVA_BYTE, (long) (r0 + r) * in, in);
+            }
+        }
+        return new HostWeight(HostTensor.wrap(values.segment().asReadOnly(), values.shape(), DType.I8),
+                HostTensor.wrap(scales.segment().asReadOnly(), scales.shape(), DType.F32), groupSize);
     }
 
     /**
@@ -467,7 +542,20 @@ public final class SafetensorsFile implements AutoCloseable {
      * its exponent bits are not all ones, so the check reads the bits and never converts.
      */
     private void checkFinite(Entry e, MemorySegment seg, long first, DType type) {
-        if (type == DType.F32) {
+        if (type == DType.I8) {
+            return;
+        }
+        if (type == DType.BF16 || type == DType.F16) {
+            int exponent = type == DType.BF16 ? 0x7F80 : 0x7C00;
+            long n = seg.byteSize() / 2;
+            for (long i = 0; i < n; i++) {
+                short bits = seg.getAtIndex(S16_LE, i);
+                if ((bits & exponent) == exponent) {
+                    throw notFinite(e, first + i, type == DType.BF16 ? DType.fromBf16(bits)
+                            : Float.float16ToFloat(bits), null);
+                }
+            }
+        } else if (type == DType.F32) {
             long n = seg.byteSize() / 4;
             for (long i = 0; i < n; i++) {
                 if ((seg.getAtIndex(I32_LE, i) & 0x7F80_0000) == 0x7F80_0000) {
@@ -498,9 +586,10 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         at.append(']');
         return new CheckpointException(path + ": tensor '" + e.name() + "' " + e.shapeText() + " element " + at
-                + " (index " + index + ") is " + value + (narrowedTo == null ? ""
-                        : ", beyond the range of " + narrowedTo.label()) + "; weights must be finite (the"
-                + " checkpoint is damaged, or the model diverged in training)");
+                + " (index " + index + ") is " + value + (narrowedTo == null ? "; weights must be finite (the"
+                        + " checkpoint is damaged, or the model diverged in training)"
+                        : ", beyond the range of " + narrowedTo.label() + (narrowedTo == DType.F16
+                                ? " (largest 65504)" : "") + "; load the weights in a wider format"));
     }
 
     private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -510,37 +599,62 @@ public final class SafetensorsFile implements AutoCloseable {
     private static final ValueLayout.OfDouble F64_LE =
             ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** Reads the stored elements a chunk at a time and writes them converted, checking each. */
+    /** Element {@code i} of a chunk of stored floating-point values, widened to double (exactly). */
+    private static double stored(StoredType stored, MemorySegment src, long i) {
+        return switch (stored) {
+            case F64 -> src.getAtIndex(F64_LE, i);
+            case F32 -> src.getAtIndex(F32_LE, i);
+            case F16 -> Float.float16ToFloat(src.getAtIndex(S16_LE, i));
+            case BF16 -> DType.fromBf16(src.getAtIndex(S16_LE, i));
+            default -> throw new IllegalStateException("not floating point: " + stored);
+        };
+    }
+
+    /**
+     * Reads the stored elements a chunk at a time and writes them converted to {@code target} (f64, f32, bf16 or
+     * f16; narrowing rounds to nearest even), checking each: a value that is not finite, or becomes infinite in the
+     * narrower type, names the tensor and the element.
+     */
     private void convert(Entry e, long from, MemorySegment dst, DType target) {
         StoredType stored = e.dtype();
         int size = stored.byteSize();
         ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES);
         MemorySegment src = MemorySegment.ofBuffer(chunk);
         long n = e.elementCount();
-        boolean toF32 = target == DType.F32;
         for (long first = 0; first < n; ) {
             int count = (int) Math.min(n - first, CHUNK_BYTES / size);
             chunk.clear().limit(count * size);
             readFully(path, channel, chunk, from + first * size, opened.size());
             for (int i = 0; i < count; i++) {
-                double v = switch (stored) {
-                    case F64 -> src.getAtIndex(F64_LE, i);
-                    case F32 -> src.getAtIndex(F32_LE, i);
-                    case F16 -> Float.float16ToFloat(src.getAtIndex(S16_LE, i));
-                    case BF16 -> Float.intBitsToFloat((src.getAtIndex(S16_LE, i) & 0xFFFF) << 16);
-                    default -> throw new IllegalStateException("not floating point: " + stored);
-                };
+                double v = stored(stored, src, i);
                 if (!Double.isFinite(v)) {
                     throw notFinite(e, first + i, v, null);
                 }
-                if (toF32) {
-                    float f = (float) v;
-                    if (Float.isInfinite(f)) {
-                        throw notFinite(e, first + i, v, DType.F32);
+                long at = first + i;
+                boolean fits = switch (target) {
+                    case F64 -> {
+                        dst.setAtIndex(F64_LE, at, v);
+                        yield true;
                     }
-                    dst.setAtIndex(F32_LE, first + i, f);
-                } else {
-                    dst.setAtIndex(F64_LE, first + i, v);
+                    case F32 -> {
+                        float f = (float) v;
+                        dst.setAtIndex(F32_LE, at, f);
+                        yield !Float.isInfinite(f);
+                    }
+                    case BF16 -> {
+                        short bits = DType.toBf16((float) v);
+                        dst.setAtIndex(S16_LE, at, bits);
+                        yield Float.isFinite(DType.fromBf16(bits));
+                    }
+                    case F16 -> {
+                        short bits = Float.floatToFloat16((float) v);
+                        dst.setAtIndex(S16_LE, at, bits);
+                        yield Float.isFinite(Float.float16ToFloat(bits));
+                    }
+                    case I8 -> throw new IllegalStateException("int8 is read as stored");
+                };
+                if (!fits) {
+                    throw notFinite(e, at, v, target);
                 }
             }
             first += count;

@@ -1,5 +1,6 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -44,6 +45,28 @@ public interface F32Kernels {
      */
     void dotTile(float[] x, int xOffset, int ldx, int xRows, MemorySegment w, long wIndex, long ldw, int wRows, int n,
             float[] out, int outOffset, int ldo);
+
+    /**
+     * {@code out[outOffset+r] = Σ_i x[xOffset+i]·w(row0+r, i)} for {@code rows} rows of {@code n} inputs of a weight
+     * stored as {@code type} ({@link DType#BF16}, {@link DType#F16} or {@link DType#I8}) in tensor memory, row
+     * {@code j} from element {@code j·n}: each element is widened to float32 as it is read and the products
+     * accumulate in float32; an int8 element counts {@code q·scale}, with {@code scales[j]} for row {@code j}
+     * ({@code groupSize} 0) or {@code scales[j·(n / groupSize) + i / groupSize]} (the sum of each group multiplied by
+     * its scale once). The decode GEMV of a reduced weight: every byte of it read once, where it lies.
+     *
+     * @param scales float32 scales for int8 (ignored for bf16 and f16)
+     * @param groupSize inputs per scale, a divisor of {@code n}, or 0 for one scale per row
+     */
+    void dotReducedRows(DType type, float[] x, int xOffset, MemorySegment w, long row0, int rows, int n,
+            float[] scales, int groupSize, float[] out, int outOffset);
+
+    /**
+     * {@code dst[dstOffset + r·n + i] = w(row0+r, i)} as float32 for {@code rows} rows of a weight stored as
+     * {@code type}, int8 multiplied by its scale (indexed as {@link #dotReducedRows}): a panel of a reduced weight
+     * widened once and then reused by every row of a matrix product.
+     */
+    void widenRows(DType type, MemorySegment w, long row0, int rows, int n, float[] scales, int groupSize,
+            float[] dst, int dstOffset);
 
     /**
      * {@code y[yOffset+i] += Σ_r p[pOffset+r]·v[vIndex + r·n + i]} over {@code rows} consecutive rows of {@code n}

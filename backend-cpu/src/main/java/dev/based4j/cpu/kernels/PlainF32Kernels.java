@@ -1,5 +1,6 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -94,6 +95,18 @@ public final class PlainF32Kernels implements F32Kernels {
         for (int r = 0; r < xRows; r++) {
             dotRows(x, xOffset + r * ldx, w, wIndex, ldw, wRows, n, out, outOffset + r * ldo);
         }
+    }
+
+    @Override
+    public void dotReducedRows(DType type, float[] x, int xOffset, MemorySegment w, long row0, int rows, int n,
+            float[] scales, int groupSize, float[] out, int outOffset) {
+        ReducedWeights.dotRows(type, x, xOffset, w, row0, rows, n, scales, groupSize, out, outOffset);
+    }
+
+    @Override
+    public void widenRows(DType type, MemorySegment w, long row0, int rows, int n, float[] scales, int groupSize,
+            float[] dst, int dstOffset) {
+        ReducedWeights.widenRows(type, w, row0, rows, n, scales, groupSize, dst, dstOffset);
     }
 
     @Override

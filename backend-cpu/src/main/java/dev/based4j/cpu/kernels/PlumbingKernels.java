@@ -8,15 +8,15 @@ import java.lang.foreign.MemorySegment;
 /**
  * The model plumbing: linear layers, RMSNorm, SiLU, GELU, element-wise add and multiply, embedding gather,
  * rotary embedding and the head reshapes. Float64 calls {@link Reference}; the pure data movement (embedding,
- * head reshapes, slices) copies bytes, which is exact in either type.
+ * head reshapes, slices) copies bytes, which is exact in either type. Linear weights and embedding tables may be
+ * stored as bf16, f16 or int8 ({@link ReducedWeights}): they are widened to the compute type as they are read.
  */
 public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
     /** Rows of x per task of {@link #linear}: the block is copied to the heap once per task. */
     private static final int ROW_BLOCK = 256;
-    /** Weight rows per panel of {@link #linear}: copied once per task, reused by every row of the block. */
+    /** Output columns of {@link #linear} are split among tasks in multiples of this. */
     private static final int PANEL = 64;
-    /** Below this many rows a weight is not copied into panels but read in place. */
-    /** Weight rows per block of the few-rows path. */
+    /** Weight rows per cache block of {@link #linear} at most. */
     private static final int DECODE_BLOCK = 16;
     /** Elements per task of the element-wise ops. */
     private static final int ELEMENT_BLOCK = 1 << 14;
@@ -33,13 +33,28 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
     // ---------------------------------------------------------------- linear
 
     /**
-     * {@code out = x·Wᵀ (+ bias)} with {@code x [rows, in]}, {@code W [outDim, in]}. Tasks are blocks of rows
-     * and, when there are too few rows to keep every thread busy (decode), blocks of output columns.
+     * {@code out = x·Wᵀ (+ bias)} with {@code x [rows, in]}, {@code W [outDim, in]} of the compute type. Tasks are
+     * blocks of rows and, when there are too few rows to keep every thread busy (decode), blocks of output columns.
      *
      * @param bias {@code [outDim]} or null
      */
     public void linear(DType dtype, MemorySegment x, int rows, int in, MemorySegment weight, int outDim,
             MemorySegment bias, MemorySegment out) {
+        linear(dtype, x, rows, in, weight, dtype, null, 0, outDim, bias, out);
+    }
+
+    /**
+     * {@code out = x·Wᵀ (+ bias)} with {@code W [outDim, in]} stored as {@code weightType}: the compute type, or bf16,
+     * f16 and int8 ({@code scales} of the compute type, per row or per group of {@code groupSize} inputs), whose
+     * elements are widened (and scaled) to the compute type as they are read; every sum accumulates in the compute
+     * type. Each weight element is read where it lies, whatever the number of rows, so that a row's result does not
+     * depend on the rows computed with it.
+     *
+     * @param scales int8 scales, or null
+     * @param bias {@code [outDim]} or null
+     */
+    public void linear(DType dtype, MemorySegment x, int rows, int in, MemorySegment weight, DType weightType,
+            MemorySegment scales, int groupSize, int outDim, MemorySegment bias, MemorySegment out) {
         int rowBlocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
         int colBlocks = Math.max(1, Math.min((outDim + PANEL - 1) / PANEL, (4 * pool.threads() + rowBlocks - 1) / rowBlocks));
         int colWidth = (outDim + colBlocks - 1) / colBlocks;
@@ -47,8 +62,11 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
         int tasks = rowBlocks * ((outDim + width - 1) / width);
         int colTasks = (outDim + width - 1) / width;
         long work = (long) Math.min(rows, ROW_BLOCK) * width * in;
+        int scaleCount = weightType != DType.I8 ? 0 : groupSize == 0 ? outDim : outDim * (in / groupSize);
         if (dtype == DType.F64) {
-            double[] w = Mem.readDoubles(weight, 0, Math.multiplyExact(outDim, in));
+            double[] w = weightType == DType.F64 ? Mem.readDoubles(weight, 0, Math.multiplyExact(outDim, in))
+                    : ReducedWeights.toDoubles(weightType, weight, 0, outDim, in,
+                            scales == null ? null : Mem.readDoubles(scales, 0, scaleCount), groupSize);
             double[] b = bias == null ? null : Mem.readDoubles(bias, 0, outDim);
             pool.forEach(rowBlocks, work * colTasks, rb -> {
                 int r0 = rb * ROW_BLOCK;
@@ -58,6 +76,8 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
             });
             return;
         }
+        boolean reduced = weightType != DType.F32;
+        float[] scale = scales == null ? null : Mem.readFloats(scales, 0, scaleCount);
         float[] b = bias == null ? null : Mem.readFloats(bias, 0, outDim);
         // weight rows per cache block: as many as fill about 32 KiB, so the block stays in L1 while the rows of x pass
         int block = Math.max(4, Math.min(DECODE_BLOCK, (8192 / Math.max(1, in)) & ~3));
@@ -70,10 +90,18 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
             float[] yb = Scratch.floats(2, nr * nc);
             Mem.read(x, (long) r0 * in, xb, 0, nr * in);
             // every output element is one dot product read from the weight where it lies, computed the same way
-            // whatever the number of rows (dotTile): a row's result never depends on the rows batched with it
+            // whatever the number of rows (dotTile, dotReducedRows): a row's result never depends on the rows batched
+            // with it; a block of weight rows stays in cache while the rows of x pass over it
             for (int j0 = 0; j0 < nc; j0 += block) {
                 int nj = Math.min(block, nc - j0);
-                kernels.dotTile(xb, 0, in, nr, weight, (long) (c0 + j0) * in, in, nj, in, yb, j0, nc);
+                if (reduced) {
+                    for (int r = 0; r < nr; r++) {
+                        kernels.dotReducedRows(weightType, xb, r * in, weight, c0 + j0, nj, in, scale, groupSize,
+                                yb, r * nc + j0);
+                    }
+                } else {
+                    kernels.dotTile(xb, 0, in, nr, weight, (long) (c0 + j0) * in, in, nj, in, yb, j0, nc);
+                }
             }
             for (int r = 0; r < nr; r++) {
                 if (b != null) {
@@ -234,6 +262,35 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
     }
 
     /**
+     * Rows {@code ids} of {@code table [vocab, d]} stored as {@code tableType} into {@code out [ids.length, d]} of
+     * {@code dtype}: a byte copy per row when the types agree, else each row widened (int8: times its scales, per row
+     * or per group of {@code groupSize} columns) into the compute type.
+     */
+    public void embedding(DType dtype, MemorySegment table, DType tableType, MemorySegment scales, int groupSize,
+            int d, int[] ids, MemorySegment out) {
+        if (tableType == dtype) {
+            embedding(dtype, table, d, ids, out);
+            return;
+        }
+        long rowBytes = (long) d * tableType.byteSize();
+        int runs = tableType != DType.I8 ? 0 : groupSize == 0 ? 1 : d / groupSize;
+        for (int i = 0; i < ids.length; i++) {
+            // one row on its own: the row's memory and its scales, indexed from 0
+            MemorySegment rowMemory = table.asSlice(ids[i] * rowBytes, rowBytes);
+            if (dtype == DType.F64) {
+                double[] rowScales = runs == 0 ? null : Mem.readDoubles(scales, (long) ids[i] * runs, runs);
+                Mem.write(ReducedWeights.toDoubles(tableType, rowMemory, 0, 1, d, rowScales, groupSize), 0, out,
+                        (long) i * d, d);
+            } else {
+                float[] rowScales = runs == 0 ? null : Mem.readFloats(scales, (long) ids[i] * runs, runs);
+                float[] values = Scratch.floats(0, d);
+                kernels.widenRows(tableType, rowMemory, 0, 1, d, rowScales, groupSize, values, 0);
+                Mem.write(values, 0, out, (long) i * d, d);
+            }
+        }
+    }
+
+    /**
      * Rotary embedding, rotate-halves, on {@code x [rows, seq, d]}: token {@code t} at position
      * {@code start + t}, {@code θ_i = base^(-2i/rotaryDim)}. Angles are formed in double (positions reach
      * the tens of thousands) and tabulated once per call, shared by every row.
@@ -315,7 +372,8 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
     @Override
     public void linear(PlumbingFamily.LinearCall<CpuBuffer> c) {
         linear(c.dtype(), c.x().segment(), Math.toIntExact(c.rows()), c.inFeatures(), c.weight().segment(),
-                c.outFeatures(), c.bias() == null ? null : c.bias().segment(), c.out().segment());
+                c.weightType(), c.scales() == null ? null : c.scales().segment(), c.groupSize(), c.outFeatures(),
+                c.bias() == null ? null : c.bias().segment(), c.out().segment());
     }
 
     @Override
@@ -346,7 +404,8 @@ public final class PlumbingKernels implements PlumbingFamily<CpuBuffer> {
 
     @Override
     public void embedding(PlumbingFamily.EmbeddingCall<CpuBuffer> c) {
-        embedding(c.dtype(), c.table().segment(), c.dim(), c.ids(), c.out().segment());
+        embedding(c.dtype(), c.table().segment(), c.tableType(), c.scales() == null ? null : c.scales().segment(),
+                c.groupSize(), c.dim(), c.ids(), c.out().segment());
     }
 
     @Override

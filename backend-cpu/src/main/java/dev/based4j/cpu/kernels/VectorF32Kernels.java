@@ -1,5 +1,6 @@
 package dev.based4j.cpu.kernels;
 
+import dev.based4j.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
@@ -276,6 +277,18 @@ public final class VectorF32Kernels implements F32Kernels {
         out[oo + ldo + 1] = tb1;
         out[oo + ldo + 2] = tb2;
         out[oo + ldo + 3] = tb3;
+    }
+
+    @Override
+    public void dotReducedRows(DType type, float[] x, int xOffset, MemorySegment w, long row0, int rows, int n,
+            float[] scales, int groupSize, float[] out, int outOffset) {
+        VectorReducedWeights.dotRows(type, x, xOffset, w, row0, rows, n, scales, groupSize, out, outOffset);
+    }
+
+    @Override
+    public void widenRows(DType type, MemorySegment w, long row0, int rows, int n, float[] scales, int groupSize,
+            float[] dst, int dstOffset) {
+        VectorReducedWeights.widenRows(type, w, row0, rows, n, scales, groupSize, dst, dstOffset);
     }
 
     @Override
@@ -788,7 +801,7 @@ public final class VectorF32Kernels implements F32Kernels {
      * before and after the JIT compiles it, so results would differ between a cold and a warm run, or between
      * threads at different points of their warm-up. The explicit tree is the same arithmetic in both.
      */
-    private static float sumLanes(FloatVector v) {
+    static float sumLanes(FloatVector v) {
         if (LANES >= 16) {
             v = v.add(v.rearrange(SWAP_8));
         }

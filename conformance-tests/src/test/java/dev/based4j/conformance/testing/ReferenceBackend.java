@@ -21,7 +21,8 @@ import java.util.Set;
 
 /**
  * A test double: an engine whose every kernel is the float64 {@link Reference}, storing tensors as host tensors in
- * their own precision (F32 values are rounded on every write). It lets the suite test itself without depending on a
+ * their own precision (F32 values are rounded on every write); linear weights and embedding tables may be stored as
+ * bf16, f16 or int8. It lets the suite test itself without depending on a
  * real backend; subclasses break single kernels to prove the suite notices. {@link #backend()} and its overloads
  * open it as a {@link Backend}.
  */
@@ -71,7 +72,8 @@ public class ReferenceBackend implements Memory<HostTensor>, FeatureMapFamily<Ho
             b.conv(this);
         }
         if (operations.contains(Operation.PLUMBING)) {
-            b.plumbing(this);
+            // weights stored as bf16, f16 and int8 too: multiplied by their exact (dequantized) values
+            b.plumbing(this, EnumSet.of(DType.BF16, DType.F16, DType.I8));
         }
         return b.build();
     }
@@ -172,8 +174,23 @@ public class ReferenceBackend implements Memory<HostTensor>, FeatureMapFamily<Ho
 
     @Override
     public void linear(LinearCall<HostTensor> c) {
-        put(c.out(), Reference.linear(get(c.x()), Math.toIntExact(c.rows()), c.inFeatures(), get(c.weight()),
-                c.outFeatures(), c.bias() == null ? null : get(c.bias())));
+        put(c.out(), Reference.linear(get(c.x()), Math.toIntExact(c.rows()), c.inFeatures(),
+                weight(c.weight(), c.scales(), c.inFeatures(), c.groupSize()), c.outFeatures(),
+                c.bias() == null ? null : get(c.bias())));
+    }
+
+    /** @return the values of a weight with {@code columns} per row, int8 times its scale per row or group */
+    protected static double[] weight(HostTensor values, HostTensor scales, int columns, int groupSize) {
+        double[] w = get(values);
+        if (scales != null) {
+            double[] s = get(scales);
+            int run = groupSize == 0 ? columns : groupSize;
+            int runs = columns / run;
+            for (int i = 0; i < w.length; i++) {
+                w[i] *= s[i / columns * runs + i % columns / run];
+            }
+        }
+        return w;
     }
 
     @Override
@@ -213,7 +230,7 @@ public class ReferenceBackend implements Memory<HostTensor>, FeatureMapFamily<Ho
 
     @Override
     public void embedding(EmbeddingCall<HostTensor> c) {
-        put(c.out(), Reference.embedding(get(c.table()), c.dim(), c.ids()));
+        put(c.out(), Reference.embedding(weight(c.table(), c.scales(), c.dim(), c.groupSize()), c.dim(), c.ids()));
     }
 
     @Override

@@ -1,0 +1,81 @@
+package dev.based4j.layer;
+
+import dev.based4j.tensor.HostTensor;
+import dev.based4j.tensor.Shape;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The seeded random weights of {@link LayerStack#randomWeights}, made when asked for: the embedding (or the head) on
+ * its own, a block's weights together (the last block asked for is kept until another is), so that building a stack
+ * holds at most one block's float weights besides what the backend keeps. The values are those of
+ * {@link LayerStack#randomWeights}: the same generator is run through in the same order, drawing and dropping the
+ * values of the tables to reach the block seeds.
+ */
+final class RandomStackWeights implements WeightSource {
+    private final LayerStack.Config config;
+    private final long seed;
+    private final long[] blockSeeds;
+    private final HostTensor finalNorm;
+    private int cachedBlock = -1;
+    private Map<String, HostTensor> cached;
+
+    RandomStackWeights(LayerStack.Config config, long seed) {
+        this.config = config;
+        this.seed = seed;
+        SplittableRandom r = new SplittableRandom(seed);
+        long table = (long) config.vocabSize() * config.modelDim();
+        skip(r, config.vocabSize() == 0 ? 0 : config.tiedHead() ? table : 2 * table);
+        blockSeeds = new long[config.mixers().size()];
+        for (int i = 0; i < blockSeeds.length; i++) {
+            blockSeeds[i] = r.nextLong();
+        }
+        finalNorm = LayerSupport.nearOne(r, Shape.of(config.modelDim()));
+    }
+
+    private static void skip(SplittableRandom r, long draws) {
+        for (long i = 0; i < draws; i++) {
+            r.nextDouble();
+        }
+    }
+
+    @Override
+    public synchronized HostTensor get(String name) {
+        int d = config.modelDim();
+        Shape table = Shape.of(Math.max(1, config.vocabSize()), d);
+        if (config.vocabSize() > 0 && name.equals(LayerStack.EMBEDDING)) {
+            return LayerSupport.uniform(new SplittableRandom(seed), table, Math.sqrt(3));
+        }
+        if (config.vocabSize() > 0 && !config.tiedHead() && name.equals(LayerStack.HEAD)) {
+            SplittableRandom r = new SplittableRandom(seed);
+            skip(r, table.elementCount());
+            return LayerSupport.uniform(r, table, 1.0 / Math.sqrt(d));
+        }
+        if (name.equals(LayerStack.FINAL_NORM)) {
+            return finalNorm;
+        }
+        if (name.startsWith(LayerStack.LAYER_PREFIX)) {
+            String rest = name.substring(LayerStack.LAYER_PREFIX.length());
+            int dot = rest.indexOf('.');
+            int block = -1;
+            try {
+                block = dot > 0 ? Integer.parseInt(rest.substring(0, dot)) : -1;
+            } catch (NumberFormatException e) {
+                block = -1;
+            }
+            if (block >= 0 && block < blockSeeds.length) {
+                if (block != cachedBlock) {
+                    cached = null;
+                    cached = Block.randomWeights(config.mixers().get(block), config.mlp(), blockSeeds[block]);
+                    cachedBlock = block;
+                }
+                HostTensor t = cached.get(rest.substring(dot + 1));
+                if (t != null) {
+                    return t;
+                }
+            }
+        }
+        throw new IllegalArgumentException("weights: missing tensor '" + name + "'; the random weights of " + config
+                + " have no such tensor");
+    }
+}
