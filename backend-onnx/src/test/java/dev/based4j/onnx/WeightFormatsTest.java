@@ -87,6 +87,13 @@ class WeightFormatsTest {
         assertThat(backend().capabilities().weightTypes()).contains(DType.BF16, DType.F16, DType.I8);
     }
 
+    @Test
+    void theCudaProviderDeclaresNoReducedFormatUntilItHasRunOnAGpu() {
+        assertThat(OnnxEngine.weightTypes(ExecutionProvider.CUDA)).isEmpty();
+        assertThat(OnnxEngine.weightTypes(ExecutionProvider.CPU)).containsExactlyInAnyOrder(DType.BF16, DType.F16,
+                DType.I8);
+    }
+
     @Nested
     class Linear {
         /** Decode-like (1 to 16 rows) and prefill-like (100+ rows) products, with and without bias. */
