@@ -85,7 +85,7 @@ public final class CudaEngine {
                 .slidingWindow(window)
                 .basedAttention(new BasedAttentionKernels(context, scratch, featureMaps, linear, window))
                 .conv(new ConvKernels(context, scratch))
-                .plumbing(new PlumbingKernels(context, scratch))
+                .plumbing(new PlumbingKernels(context, scratch), PlumbingKernels.WEIGHT_TYPES)
                 .copy(context::copy)
                 .synchronize(() -> context.run(context::synchronize))
                 // a state kernel is several launches, any of which may fail after an earlier one wrote the state

@@ -47,7 +47,8 @@ class CudaEngineTest {
             assertThat(c.featureMapsOf(op)).as("feature maps of %s", op)
                     .containsExactlyInAnyOrderElementsOf(EnumSet.allOf(FeatureMap.Kind.class));
         }
-        assertThat(c.weightTypes()).containsExactlyInAnyOrder(DType.F32, DType.F64);
+        assertThat(c.weightTypes()).as("weights in the compute types, bf16, f16 and int8")
+                .containsExactlyInAnyOrder(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I8);
         assertThat(c.copiesRows()).isTrue();
         assertThat(c.runsModels()).isTrue();
     }

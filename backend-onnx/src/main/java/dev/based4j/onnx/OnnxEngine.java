@@ -86,6 +86,14 @@ public final class OnnxEngine {
     }
 
     /**
+     * @return the weight storage types a backend on {@code provider} takes besides its precisions: bf16, f16 and int8
+     *     on the CPU; none on CUDA, where those graphs have not been run on a device yet
+     */
+    static Set<DType> weightTypes(ExecutionProvider provider) {
+        return provider == ExecutionProvider.CPU ? PlumbingKernels.WEIGHT_TYPES : Set.of();
+    }
+
+    /**
      * An engine whose sessions run on {@code provider}.
      *
      * @param provider the execution provider of every session
@@ -118,7 +126,7 @@ public final class OnnxEngine {
                 .slidingWindow(new SlidingWindowKernels(sessions))
                 .basedAttention(new BasedAttentionKernels(sessions))
                 .conv(new ConvKernels(sessions))
-                .plumbing(new PlumbingKernels(sessions))
+                .plumbing(new PlumbingKernels(sessions), weightTypes(provider))
                 .copy(OnnxMemory::copy)
                 // every state kernel is one ONNX Runtime run whose new state is written into fresh memory and swapped
                 // in only after the run succeeded (KernelRun.state), so a run that fails leaves the state as it was:

@@ -18,6 +18,8 @@ import java.util.Set;
  * The OpenCL backend's engine: one context and one in-order command queue on the selected device, and every kernel
  * family, for every feature map, in OpenCL C ({@code dev/based4j/opencl/kernels/*.cl}); F32 everywhere, F64 where
  * the device has {@code cl_khr_fp64}. Programs are compiled once per context and element type, on first use.
+ * {@code linear} and {@code embedding} also take weights stored as bf16, f16 or int8 (per output channel or per group
+ * of inputs); they accumulate in the call's type.
  *
  * <p>Kernels are enqueued without waiting; a download waits for everything enqueued before it, and
  * {@link dev.based4j.Backend#synchronize()} runs {@code clFinish}. Obtain the backend through
@@ -47,7 +49,8 @@ final class OpenClEngine {
                 .slidingWindow(new SlidingWindowKernels(cl))
                 .basedAttention(new BasedAttentionKernels(cl, weights))
                 .conv(new ConvKernels(cl))
-                .plumbing(new PlumbingKernels(cl))
+                // linear and embedding widen bf16/f16 weights and scale int8 ones as they load them
+                .plumbing(new PlumbingKernels(cl), PlumbingKernels.WEIGHT_TYPES)
                 // a state kernel is several launches (the fused prefill four), and a launch may be refused after
                 // earlier ones were enqueued: states are backed up, on the device, before each state kernel
                 .copy(memory::copy)

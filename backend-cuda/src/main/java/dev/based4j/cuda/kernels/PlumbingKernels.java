@@ -8,13 +8,22 @@ import dev.based4j.tensor.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * Model plumbing ({@code plumbing.cu}): the matrix multiply with a weight (64×64 register-tiled FP32/FP64 FMA
  * tiles; no tensor cores, as TF32 would miss the float32 tolerance), RMSNorm, SiLU, GELU, add, multiply,
- * embedding gather, rotary and the head/column reshuffles.
+ * embedding gather, rotary and the head/column reshuffles. {@code linear} and {@code embedding} also read weights
+ * stored as bf16, f16 or int8 ({@link #WEIGHT_TYPES}; kernels {@code linear_bf16_f32}, {@code embedding_i8_f64},
+ * ...), widening each element to the call's type as they load it.
  */
 public final class PlumbingKernels extends KernelFamily implements PlumbingFamily<CudaBuffer> {
+    /** The weight storage types {@code linear} and {@code embedding} take besides the compute types. */
+    public static final Set<DType> WEIGHT_TYPES =
+            Collections.unmodifiableSet(EnumSet.of(DType.BF16, DType.F16, DType.I8));
+
     private static final int BLOCK = 256;
     private static final int TILE = 64;
     private static final int MAX_ROW_TILES = 65535;
@@ -24,7 +33,7 @@ public final class PlumbingKernels extends KernelFamily implements PlumbingFamil
         super(context, scratch, "plumbing");
     }
 
-    /** {@code out = x·weightᵀ (+ bias)}. */
+    /** {@code out = x·weightᵀ (+ bias)}, the weight stored as the call's type, bf16, f16 or int8. */
     @Override
     public void linear(LinearCall<CudaBuffer> c) {
         DType dtype = c.dtype();
@@ -34,6 +43,10 @@ public final class PlumbingKernels extends KernelFamily implements PlumbingFamil
         long smem = 2L * 16 * (TILE + 4) * dtype.byteSize();
         long biasPtr = c.bias() == null ? 0 : ptr(c.bias());
         long weight = ptr(c.weight());
+        boolean reduced = c.weightType() != dtype;
+        long scales = c.scales() == null ? 0 : ptr(c.scales());
+        int group = group(c.weightType(), c.groupSize(), k);
+        CudaContext.Kernel kernel = kernel(reduced ? "linear_" + storage(c.weightType()) : "linear", dtype);
         // the grid's y extent is limited: very tall inputs run in slabs of rows
         long slab = (long) MAX_ROW_TILES * TILE;
         context.run(() -> {
@@ -41,10 +54,32 @@ public final class PlumbingKernels extends KernelFamily implements PlumbingFamil
                 int rows = (int) Math.min(slab, m - m0);
                 long xOff = ptr(c.x()) + m0 * k * dtype.byteSize();
                 long oOff = ptr(c.out()) + m0 * n * dtype.byteSize();
-                context.launch(kernel("linear", dtype), ceilDiv(n, TILE), ceilDiv(rows, TILE), 1, BLOCK, smem,
-                        a -> a.ptr(xOff).ptr(weight).ptr(biasPtr).ptr(oOff).i32(rows).i32(n).i32(k));
+                context.launch(kernel, ceilDiv(n, TILE), ceilDiv(rows, TILE), 1, BLOCK, smem, a -> {
+                    a.ptr(xOff).ptr(weight);
+                    if (reduced) {
+                        a.ptr(scales).i32(group);
+                    }
+                    a.ptr(biasPtr).ptr(oOff).i32(rows).i32(n).i32(k);
+                });
             }
         });
+    }
+
+    /** @return the kernel-name suffix of a weight storage type */
+    private static String storage(DType weightType) {
+        return switch (weightType) {
+            case BF16 -> "bf16";
+            case F16 -> "f16";
+            case I8 -> "i8";
+            // validated by based4j: a float weight is of the call's type
+            case F32, F64 -> throw new IllegalStateException("weight: " + weightType.label()
+                    + " weights reach only the kernels of their own type");
+        };
+    }
+
+    /** Inputs per int8 scale as the kernels index them: one group of all {@code columns} per row. */
+    private static int group(DType weightType, int groupSize, int columns) {
+        return weightType != DType.I8 ? 0 : groupSize == 0 ? columns : groupSize;
     }
 
     /** {@code out = x / sqrt(mean(x²) + eps) · weight} over the last dimension. */
@@ -95,7 +130,10 @@ public final class PlumbingKernels extends KernelFamily implements PlumbingFamil
                 a -> a.ptr(ptr(c.a())).ptr(ptr(c.b())).ptr(ptr(c.out())).i64(n)));
     }
 
-    /** Rows {@code ids} of {@code table}; the ids are copied to the device first (they come from the host). */
+    /**
+     * Rows {@code ids} of {@code table} (stored as the call's type, bf16, f16 or int8), widened to the call's type;
+     * the ids are copied to the device first (they come from the host).
+     */
     @Override
     public void embedding(EmbeddingCall<CudaBuffer> c) {
         DType dtype = c.dtype();
@@ -111,8 +149,15 @@ public final class PlumbingKernels extends KernelFamily implements PlumbingFamil
                 // from pageable memory the driver stages the copy before returning, so the arena may close after
                 context.driver().memcpyHtoDAsync(dev, host, bytes, context.stream());
             }
-            context.launch(kernel("embedding", dtype), ids.length, 1, 1, block, 0,
-                    a -> a.ptr(ptr(c.table())).ptr(dev).ptr(ptr(c.out())).i32(d));
+            if (c.tableType() == dtype) {
+                context.launch(kernel("embedding", dtype), ids.length, 1, 1, block, 0,
+                        a -> a.ptr(ptr(c.table())).ptr(dev).ptr(ptr(c.out())).i32(d));
+            } else {
+                long scales = c.scales() == null ? 0 : ptr(c.scales());
+                int group = group(c.tableType(), c.groupSize(), d);
+                context.launch(kernel("embedding_" + storage(c.tableType()), dtype), ids.length, 1, 1, block, 0,
+                        a -> a.ptr(ptr(c.table())).ptr(scales).i32(group).ptr(dev).ptr(ptr(c.out())).i32(d));
+            }
         });
     }
 

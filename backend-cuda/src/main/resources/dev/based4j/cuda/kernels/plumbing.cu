@@ -3,6 +3,61 @@
 // out == input (the API allows in-place use where it does not forbid aliasing).
 #include "b4j_common.cuh"
 
+// ------------------------------------------------------------------------------------------ weight storage
+
+// The weights of linear and embedding may be stored narrower than the compute type T: bf16, f16, or int8 with
+// a scale per output row (group = K) or per group of `group` inputs of a row. Each element is widened to T
+// where it is loaded (and scaled, for int8), so products and sums run in T exactly as with T weights. The 16-bit
+// types are plain bit containers: the conversions below are integer operations that compile the same with nvcc,
+// NVRTC (no cuda_fp16.h / cuda_bf16.h, which NVRTC cannot always include) and the CPU emulator, so the emulator
+// runs the very conversion the GPU runs.
+struct b4j_bf16 {
+    unsigned short bits;
+};
+struct b4j_f16 {
+    unsigned short bits;
+};
+typedef signed char b4j_i8;
+
+namespace b4j {
+
+// bfloat16 is the upper half of a binary32: every value converts exactly
+__device__ __forceinline__ float bf16_to_float(unsigned short h) { return __int_as_float((int)((unsigned)h << 16)); }
+
+// IEEE binary16 → binary32, exactly: rebias the exponent (15 → 127), widen the mantissa; subnormal halves are
+// m·2^-24, normal floats
+__device__ __forceinline__ float f16_to_float(unsigned short h) {
+    const unsigned sign = (unsigned)(h & 0x8000u) << 16;
+    const unsigned exponent = (h >> 10) & 0x1fu;
+    const unsigned mantissa = h & 0x3ffu;
+    if (exponent == 0x1fu) return __int_as_float((int)(sign | 0x7f800000u | (mantissa << 13)));
+    if (exponent == 0) {
+        const float magnitude = (float)mantissa * 5.9604644775390625e-8f;  // 2^-24
+        return sign != 0 ? -magnitude : magnitude;
+    }
+    return __int_as_float((int)(sign | ((exponent + 112u) << 23) | (mantissa << 13)));
+}
+
+template <typename T> __device__ __forceinline__ T widen(float v) { return (T)v; }
+template <typename T> __device__ __forceinline__ T widen(double v) { return (T)v; }
+template <typename T> __device__ __forceinline__ T widen(b4j_bf16 v) { return (T)bf16_to_float(v.bits); }
+template <typename T> __device__ __forceinline__ T widen(b4j_f16 v) { return (T)f16_to_float(v.bits); }
+template <typename T> __device__ __forceinline__ T widen(b4j_i8 v) { return (T)v; }
+
+// The value of weight element (row, k) of rows of K inputs, in T: SCALED (int8) multiplies by the scale of its
+// row's group, scales [rows, K / group]
+template <typename T, typename W, bool SCALED>
+__device__ __forceinline__ T weight_at(const W* w, const T* scales, int group, int row, int k, int K) {
+    const T v = widen<T>(w[(i64)row * K + k]);
+    if constexpr (SCALED) {
+        return v * scales[(i64)row * (K / group) + k / group];
+    } else {
+        return v;
+    }
+}
+
+}  // namespace b4j
+
 #define B4J_GRID_STRIDE(i, n) \
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)gridDim.x * blockDim.x)
 
@@ -53,8 +108,11 @@ template <typename T> __device__ void rms_norm_impl(const T* x, const T* w, T* o
 // out[M×N] = x[M×K] · W[N×K]ᵀ (+ bias[N]). Both operands are K-contiguous ("NT"), so each 64×64 output tile
 // stages 16-wide K slices of both into shared memory transposed (k-major), and each of the 256 threads
 // accumulates a 4×4 register tile: 8 shared loads per 16 FMAs. Plain FP32/FP64 FMAs, no tensor cores: TF32
-// would miss the 1e-5 float32 tolerance.
-template <typename T> __device__ void linear_impl(const T* A, const T* B, const T* bias, T* C, int M, int N, int K) {
+// would miss the 1e-5 float32 tolerance. Weights stored as W are widened (and scaled) as the tile is staged, so
+// the inner loop is the same for every storage format.
+template <typename T, typename W, bool SCALED>
+__device__ void linear_impl(const T* A, const W* B, const T* scales, int group, const T* bias, T* C, int M, int N,
+                            int K) {
     constexpr int TILE = 64, BK = 16, LD = TILE + 4;
     B4J_SMEM(smem);
     T* As = (T*)smem;       // [BK][LD]
@@ -77,7 +135,8 @@ template <typename T> __device__ void linear_impl(const T* A, const T* B, const 
             const int k = k0 + lk + q;
             const bool kin = k < K;
             As[(lk + q) * LD + lr] = (kin && m0 + lr < M) ? A[(i64)(m0 + lr) * K + k] : (T)0;
-            Bs[(lk + q) * LD + lr] = (kin && n0 + lr < N) ? B[(i64)(n0 + lr) * K + k] : (T)0;
+            Bs[(lk + q) * LD + lr] =
+                (kin && n0 + lr < N) ? b4j::weight_at<T, W, SCALED>(B, scales, group, n0 + lr, k, K) : (T)0;
         }
         __syncthreads();
 #pragma unroll
@@ -108,12 +167,16 @@ template <typename T> __device__ void linear_impl(const T* A, const T* B, const 
 
 // ------------------------------------------------------------------------------------------ gathers
 
-// out[i, :] = table[ids[i], :], one block per token id
-template <typename T> __device__ void embedding_impl(const T* table, const int* ids, T* out, int d) {
+// out[i, :] = table[ids[i], :] widened to T (and scaled per row or per group of columns for int8), one block per
+// token id
+template <typename T, typename W, bool SCALED>
+__device__ void embedding_impl(const W* table, const T* scales, int group, const int* ids, T* out, int d) {
     const i64 i = blockIdx.x;
-    const T* src = table + (i64)ids[i] * d;
+    const int row = ids[i];
     T* dst = out + i * d;
-    for (int c = threadIdx.x; c < d; c += blockDim.x) dst[c] = src[c];
+    for (int c = threadIdx.x; c < d; c += blockDim.x) {
+        dst[c] = b4j::weight_at<T, W, SCALED>(table, scales, group, row, c, d);
+    }
 }
 
 // GPT-NeoX rotate-halves rotary on x [rows, seq, d]; token t at absolute position start + t. One thread per
@@ -200,11 +263,11 @@ template <typename T> __device__ void slice_impl(const T* x, T* out, i64 rows, i
     B4J_EXPORT(rms_norm_##SUF)                                                                               \
     extern "C" __global__ void __launch_bounds__(256) linear_##SUF(const T* x, const T* w, const T* bias,    \
                                                                    T* out, int M, int N, int K) {            \
-        linear_impl<T>(x, w, bias, out, M, N, K);                                                            \
+        linear_impl<T, T, false>(x, w, nullptr, 0, bias, out, M, N, K);                                      \
     }                                                                                                        \
     B4J_EXPORT(linear_##SUF)                                                                                 \
     extern "C" __global__ void embedding_##SUF(const T* table, const int* ids, T* out, int d) {              \
-        embedding_impl<T>(table, ids, out, d);                                                               \
+        embedding_impl<T, T, false>(table, nullptr, 0, ids, out, d);                                         \
     }                                                                                                        \
     B4J_EXPORT(embedding_##SUF)                                                                              \
     extern "C" __global__ void rotary_##SUF(const T* x, T* out, int rows, int seq, int d, i64 start,         \
@@ -227,3 +290,24 @@ template <typename T> __device__ void slice_impl(const T* x, T* out, i64 rows, i
 
 B4J_PLUMBING(float, f32)
 B4J_PLUMBING(double, f64)
+
+// linear and embedding with weights stored as W (suffix WSUF): scales and group are read for int8 only
+#define B4J_WEIGHTS(T, SUF, W, WSUF, SCALED)                                                                 \
+    extern "C" __global__ void __launch_bounds__(256)                                                        \
+        linear_##WSUF##_##SUF(const T* x, const W* w, const T* scales, int group, const T* bias, T* out, int M, \
+                              int N, int K) {                                                                \
+        linear_impl<T, W, SCALED>(x, w, scales, group, bias, out, M, N, K);                                  \
+    }                                                                                                        \
+    B4J_EXPORT(linear_##WSUF##_##SUF)                                                                        \
+    extern "C" __global__ void embedding_##WSUF##_##SUF(const W* table, const T* scales, int group,           \
+                                                        const int* ids, T* out, int d) {                     \
+        embedding_impl<T, W, SCALED>(table, scales, group, ids, out, d);                                     \
+    }                                                                                                        \
+    B4J_EXPORT(embedding_##WSUF##_##SUF)
+
+B4J_WEIGHTS(float, f32, b4j_bf16, bf16, false)
+B4J_WEIGHTS(double, f64, b4j_bf16, bf16, false)
+B4J_WEIGHTS(float, f32, b4j_f16, f16, false)
+B4J_WEIGHTS(double, f64, b4j_f16, f16, false)
+B4J_WEIGHTS(float, f32, b4j_i8, i8, true)
+B4J_WEIGHTS(double, f64, b4j_i8, i8, true)

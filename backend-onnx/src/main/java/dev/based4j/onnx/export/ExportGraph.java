@@ -21,7 +21,10 @@ import dev.based4j.onnx.kernels.SlidingWindowKernels;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
+import dev.based4j.tensor.Weight;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -34,12 +37,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 
 /**
  * Builds one graph of {@link OnnxExporter}: the embedding, every layer's mixer (through the kernels' subgraph methods)
  * and MLP with their norms, the head, and the state inputs and outputs of the chosen mode; weights become initializers,
- * inside the model or appended to an external data file.
+ * inside the model or appended to an external data file. Matrix weights given in bf16, f16 or int8 (with their
+ * scales under {@code <name>.scales}) stay so in the file, followed by the nodes that widen or scale them.
  */
 final class ExportGraph {
     /** Appends weights to an external data file. */
@@ -56,6 +62,14 @@ final class ExportGraph {
     final List<String> outputs = new ArrayList<>();
     long weightBytes;
     long externalOffset;
+    /** The formats the matrix weights were written in ({@code f32}, {@code bf16}, {@code int8-g64}, ...). */
+    final Set<String> formats = new TreeSet<>();
+
+    /**
+     * Suffix of the scales of an int8 weight in a {@link WeightSource}: {@code proj_q.weight.scales} holds those of
+     * {@code proj_q.weight}, {@code [out]} for one scale per output channel, {@code [out, in / group]} per group.
+     */
+    static final String SCALES = ".scales";
 
     ExportGraph(LayerStack.Config config, WeightSource weights, OnnxExporter.Mode mode, DType dtype, External external) {
         this.config = Objects.requireNonNull(config, "config: expected a LayerStack.Config, got null");
@@ -77,6 +91,7 @@ final class ExportGraph {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("based4j.mode", mode.name().toLowerCase(Locale.ROOT));
         m.put("based4j.dtype", dtype.label());
+        m.put("based4j.weights", String.join(", ", formats));
         m.put("based4j.vocab_size", Integer.toString(config.vocabSize()));
         m.put("based4j.d_model", Integer.toString(config.modelDim()));
         List<String> layers = new ArrayList<>();
@@ -100,8 +115,7 @@ final class ExportGraph {
         Value batch = g.shape(ids, 0, 1);
         Value positions = g.add(g.range(g.scalarLong(0), g.squeeze(len, 0), g.scalarLong(1)), pos);
 
-        Value table = weight(LayerStack.EMBEDDING, Shape.of(vocab, d), false);
-        Value residual = g.op("Gather", table, ids); // [B, L, D]
+        Value residual = embedding(ids, vocab, d); // [B, L, D]
         List<Value[]> stateOut = new ArrayList<>();
         for (int i = 0; i < config.mixers().size(); i++) {
             final int layer = i;
@@ -110,7 +124,7 @@ final class ExportGraph {
         }
         Value normed = PlumbingKernels.rmsNorm(g, residual, weight(LayerStack.FINAL_NORM, Shape.of(d), false),
                 g.scalar(config.normEps()));
-        Value head = config.tiedHead() ? table : weight(LayerStack.HEAD, Shape.of(vocab, d), false);
+        Value head = matrix(config.tiedHead() ? LayerStack.EMBEDDING : LayerStack.HEAD, Shape.of(vocab, d));
         Value flat = g.reshape(normed, -1, d);
         Value logits = g.reshape(g.op("Gemm", List.of(Attribute.i("transB", 1)), flat, head),
                 g.concat(0, batch, len, g.longs(vocab)));
@@ -276,13 +290,118 @@ final class ExportGraph {
         return g.reshape(g.transpose(y, 0, 2, 1, 3), 0, 0, -1);
     }
 
-    /** {@code x·Wᵀ (+ b)} with {@code W [out, in]} stored transposed as {@code [in, out]}. */
+    /**
+     * {@code x·Wᵀ (+ b)}. A weight of a compute type is written transposed, {@code [in, out]}, for a plain
+     * {@code MatMul}; a weight in a reduced format keeps the checkpoint's {@code [out, in]} in its own type
+     * ({@link #matrix}) and multiplies the rows of {@code x} with {@code Gemm(transB = 1)}.
+     */
     private Value linear(Value x, String name, int out, int in, String bias) {
-        Value y = g.matMul(x, weight(name, Shape.of(out, in), true));
-        return bias == null ? y : g.add(y, weight(bias, Shape.of(out), false));
+        Shape shape = Shape.of(out, in);
+        if (!isReduced(tensor(name, shape))) {
+            Value y = g.matMul(x, weight(name, shape, true));
+            return bias == null ? y : g.add(y, weight(bias, Shape.of(out), false));
+        }
+        Value w = matrix(name, shape);
+        Value rows = g.reshape(x, -1, in);
+        Value y = bias == null ? g.op("Gemm", List.of(Attribute.i("transB", 1)), rows, w)
+                : g.op("Gemm", List.of(Attribute.i("transB", 1)), rows, w, weight(bias, Shape.of(out), false));
+        return g.reshape(y, g.concat(0, g.shape(x, 0, -1), g.longs(out)));
     }
 
-    private Value weight(String name, Shape expected, boolean transpose, long... reshape) {
+    /**
+     * The token embedding of {@code ids}: {@code Gather} from the table; a table in a reduced format is gathered in its
+     * own type and only the gathered rows are turned into the compute type.
+     */
+    private Value embedding(Value ids, int vocab, int d) {
+        String name = LayerStack.EMBEDDING;
+        Shape shape = Shape.of(vocab, d);
+        HostTensor t = tensor(name, shape);
+        if (!isReduced(t)) {
+            return g.op("Gather", matrix(name, shape), ids);
+        }
+        Stored s = stored(name, t);
+        return g.scoped("embedding", () -> PlumbingKernels.gather(g, s.values(), s.scales(), s.groupSize(), ids));
+    }
+
+    /** Whether a matrix weight is stored in a reduced format (bf16, f16, int8), which the file keeps. */
+    private static boolean isReduced(HostTensor t) {
+        return !t.dtype().isCompute();
+    }
+
+    /**
+     * A matrix weight {@code [out, in]} (a projection, the embedding, the head) in the compute type: a compute-type
+     * weight as an initializer of the compute type; a reduced one as initializers of its own type (and its int8 scales)
+     * followed by the nodes that widen or scale it ({@link PlumbingKernels#dequantize}).
+     */
+    private Value matrix(String name, Shape expected) {
+        HostTensor t = tensor(name, expected);
+        if (!isReduced(t)) {
+            return weight(name, expected, false);
+        }
+        return g.cached(List.of("dequantized", name), () -> {
+            Stored s = stored(name, t);
+            return g.scoped("dequantize", () -> PlumbingKernels.dequantize(g, s.values(), s.scales(), s.groupSize()));
+        });
+    }
+
+    /** A reduced-format weight as the file holds it: values in their own type, int8 scales in the compute type. */
+    private record Stored(Value values, Value scales, int groupSize) {}
+
+    private Stored stored(String name, HostTensor t) {
+        Shape shape = t.shape();
+        Value values = g.cached(List.of("stored", name),
+                () -> store(name, ElementType.stored(t.dtype()), raw(t), dimsOf(shape, false)));
+        if (t.dtype() != DType.I8) {
+            formats.add(t.dtype().label());
+            return new Stored(values, null, 0);
+        }
+        String scalesName = name + SCALES;
+        HostTensor scales = weights.get(scalesName);
+        int group = groupSize(name, shape, scales);
+        formats.add(group == 0 ? "int8" : "int8-g" + group);
+        Value sv = g.cached(List.of("scales", name),
+                () -> store(scalesName, type, encode(scales, false), dimsOf(scales.shape(), false)));
+        return new Stored(values, sv, group);
+    }
+
+    /**
+     * The group size of an int8 weight, read from the shape of its scales ({@code [out]}: 0, one scale per output
+     * channel; {@code [out, in / g]}: groups of {@code g} inputs), which are checked: a compute type, finite values.
+     */
+    private static int groupSize(String name, Shape shape, HostTensor scales) {
+        String scalesName = name + SCALES;
+        if (scales == null) {
+            throw new IllegalArgumentException("weights: tensor '" + scalesName + "' is missing; the int8 weight '"
+                    + name + "' needs its scales");
+        }
+        Shape ss = scales.shape();
+        int group = -1;
+        if (ss.equals(Shape.of(shape.dim(0)))) {
+            group = 0;
+        } else if (ss.rank() == 2 && ss.dim(0) == shape.dim(0) && shape.dim(1) % ss.dim(1) == 0) {
+            group = shape.dim(1) / ss.dim(1);
+        }
+        if (group < 0 || group != 0 && (group < Weight.MIN_GROUP || group > Weight.MAX_GROUP)) {
+            throw new IllegalArgumentException("weights: tensor '" + scalesName + "' expected shape [" + shape.dim(0)
+                    + "] (one scale per output channel) or [" + shape.dim(0) + ", in / group] with a group of "
+                    + Weight.MIN_GROUP + ".." + Weight.MAX_GROUP + " dividing in=" + shape.dim(1) + ", found " + ss);
+        }
+        if (!scales.dtype().isCompute()) {
+            throw new IllegalArgumentException("weights: tensor '" + scalesName + "' expected f32 or f64 scales, found "
+                    + scales.dtype().label());
+        }
+        for (long i = 0; i < ss.elementCount(); i++) {
+            double v = scales.getDouble(i);
+            if (!Double.isFinite(v)) {
+                throw new IllegalArgumentException("weights: tensor '" + scalesName + "' element " + i + " is " + v
+                        + "; scales must be finite");
+            }
+        }
+        return group;
+    }
+
+    /** The tensor {@code name}, checked to have shape {@code expected}. */
+    private HostTensor tensor(String name, Shape expected) {
         HostTensor t = weights.get(name);
         if (t == null) {
             throw new IllegalArgumentException("weights: tensor '" + name + "' is missing");
@@ -291,26 +410,55 @@ final class ExportGraph {
             throw new IllegalArgumentException("weights: tensor '" + name + "' expected shape " + expected
                     + ", found " + t.shape());
         }
+        return t;
+    }
+
+    /** A weight of the compute type (converted from what is stored), transposed when asked. */
+    private Value weight(String name, Shape expected, boolean transpose, long... reshape) {
+        HostTensor t = tensor(name, expected);
         return g.cached(List.of("weight", name), () -> {
+            if (expected.rank() == 2 && reshape.length == 0) {
+                formats.add(dtype.label());
+            }
             long[] dims = reshape.length > 0 ? reshape : dimsOf(expected, transpose);
-            ByteBuffer bytes = encode(t, transpose);
-            weightBytes += bytes.remaining();
-            if (external == null) {
-                return g.rawInitializer(name, type, bytes, dims);
-            }
-            long offset = externalOffset;
-            long length = bytes.remaining();
-            try {
-                WritableByteChannel ch = Channels.newChannel(external.stream());
-                while (bytes.hasRemaining()) {
-                    ch.write(bytes);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot write weight " + name + " to " + external.location(), e);
-            }
-            externalOffset += length;
-            return g.externalInitializer(name, type, external.location(), offset, length, dims);
+            return store(name, type, encode(t, transpose), dims);
         });
+    }
+
+    /** An initializer of {@code bytes}, inside the model or appended to the external data file. */
+    private Value store(String name, ElementType elementType, ByteBuffer bytes, long[] dims) {
+        weightBytes += bytes.remaining();
+        if (external == null) {
+            return g.rawInitializer(name, elementType, bytes, dims);
+        }
+        long offset = externalOffset;
+        long length = bytes.remaining();
+        try {
+            WritableByteChannel ch = Channels.newChannel(external.stream());
+            while (bytes.hasRemaining()) {
+                ch.write(bytes);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write weight " + name + " to " + external.location(), e);
+        }
+        externalOffset += length;
+        return g.externalInitializer(name, elementType, external.location(), offset, length, dims);
+    }
+
+    /** The elements of a bf16, f16 or int8 tensor as stored, little-endian, as ONNX's raw data holds them. */
+    private static ByteBuffer raw(HostTensor t) {
+        long n = t.shape().elementCount();
+        int size = t.dtype().byteSize();
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(n * size)).order(ByteOrder.LITTLE_ENDIAN);
+        MemorySegment seg = t.segment();
+        for (long i = 0; i < n; i++) {
+            if (size == 1) {
+                b.put(seg.get(ValueLayout.JAVA_BYTE, i));
+            } else {
+                b.putShort(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+            }
+        }
+        return b.flip();
     }
 
     private static long[] dimsOf(Shape s, boolean transpose) {

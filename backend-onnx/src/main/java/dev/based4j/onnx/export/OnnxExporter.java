@@ -37,6 +37,12 @@ import java.util.Objects;
  * kernel]}; the fused layer {@code kv, z, ring_k, ring_v}. They are the based4j state layouts, so a prefill on one
  * runtime can continue on another.
  *
+ * <p>The file keeps the format of the matrix weights (projections, MLP, embedding, head) it is given: a bf16 or f16
+ * tensor becomes an initializer of that type followed by a {@code Cast}; an int8 tensor, with its scales under
+ * {@code <name>.scales} ({@code [out]} or {@code [out, in / group]}), an INT8 initializer followed by
+ * {@code DequantizeLinear} (f32) or {@code Cast} and {@code Mul} (f64). Metadata {@code based4j.weights} lists the
+ * formats written.
+ *
  * <p>Opset {@value GraphBuilder#OPSET}, IR version {@value GraphBuilder#IR_VERSION}: the newest that the onnx 1.12
  * checker of Debian's {@code python3-onnx} knows. The prefill graph uses the linear-memory forms (chunked linear
  * attention, blocked window) so long prompts fit; the decode graph the one-token forms.

@@ -176,7 +176,13 @@ final class KernelRun implements AutoCloseable {
     }
 
     static OnnxJavaType javaType(DType dtype) {
-        return dtype == DType.F64 ? OnnxJavaType.DOUBLE : OnnxJavaType.FLOAT;
+        return switch (dtype) {
+            case F32 -> OnnxJavaType.FLOAT;
+            case F64 -> OnnxJavaType.DOUBLE;
+            case BF16 -> OnnxJavaType.BFLOAT16;
+            case F16 -> OnnxJavaType.FLOAT16;
+            case I8 -> OnnxJavaType.INT8;
+        };
     }
 
     @FunctionalInterface

@@ -6,15 +6,26 @@ import dev.based4j.onnx.graph.GraphBuilder;
 import dev.based4j.onnx.graph.Value;
 import dev.based4j.spi.PlumbingFamily;
 import dev.based4j.tensor.DType;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Model plumbing as ONNX graphs and subgraphs: linear layers, RMSNorm, SiLU, exact GELU, element-wise ops,
  * embedding gather, rotary embedding, head split/merge and column slices. Shapes are dynamic; the backend passes
  * tensors with their leading dimensions flattened where a kernel works on rows, and element-wise kernels see flat
  * vectors.
+ *
+ * <p>{@code linear} and {@code embedding} also take weights stored as bf16, f16 or int8 ({@link #WEIGHT_TYPES}): the
+ * graph reads them in their storage type and turns them into the compute type in front of {@code Gemm} or after
+ * {@code Gather} ({@link #dequantize}), so products and sums run in the compute type.
  */
 public final class PlumbingKernels implements PlumbingFamily<OnnxBuffer> {
+    /** The weight storage types {@code linear} and {@code embedding} take besides the compute types. */
+    public static final Set<DType> WEIGHT_TYPES =
+            Collections.unmodifiableSet(EnumSet.of(DType.BF16, DType.F16, DType.I8));
+
     private final SessionCache sessions;
 
     /** @param sessions the backend's compiled graphs */
@@ -25,13 +36,25 @@ public final class PlumbingKernels implements PlumbingFamily<OnnxBuffer> {
     @Override
     public void linear(LinearCall<OnnxBuffer> c) {
         boolean withBias = c.bias() != null;
-        KernelRun.run(sessions, key("linear", withBias, c.dtype()), () -> linear(withBias, type(c.dtype())), r -> {
-            r.in("x", c.x(), c.rows(), c.inFeatures()).in("weight", c.weight(), c.outFeatures(), c.inFeatures());
-            if (withBias) {
-                r.in("bias", c.bias(), c.outFeatures());
-            }
-            r.out("y", c.out(), c.rows(), c.outFeatures());
-        });
+        DType weightType = c.weightType();
+        int group = c.groupSize();
+        KernelRun.run(sessions, key("linear", List.of(withBias, weightType, group), c.dtype()),
+                () -> linear(withBias, type(c.dtype()), weightType, group), r -> {
+                    r.in("x", c.x(), c.rows(), c.inFeatures()).in("weight", c.weight(), c.outFeatures(),
+                            c.inFeatures());
+                    if (weightType == DType.I8) {
+                        r.in("scales", c.scales(), scaleDims(c.outFeatures(), c.inFeatures(), group));
+                    }
+                    if (withBias) {
+                        r.in("bias", c.bias(), c.outFeatures());
+                    }
+                    r.out("y", c.out(), c.rows(), c.outFeatures());
+                });
+    }
+
+    /** The dimensions of int8 scales: {@code [rows]} per row, {@code [rows, columns / group]} per group. */
+    private static long[] scaleDims(int rows, int columns, int group) {
+        return group == 0 ? new long[] {rows} : new long[] {rows, columns / group};
     }
 
     @Override
@@ -85,9 +108,16 @@ public final class PlumbingKernels implements PlumbingFamily<OnnxBuffer> {
             }
             longIds[i] = id;
         }
-        KernelRun.run(sessions, key("embedding", null, c.dtype()), () -> embedding(type(c.dtype())),
-                r -> r.in("table", c.table(), c.vocab(), c.dim()).longs("ids", longIds)
-                        .out("y", c.out(), ids.length, c.dim()));
+        DType tableType = c.tableType();
+        int group = c.groupSize();
+        KernelRun.run(sessions, key("embedding", List.of(tableType, group), c.dtype()),
+                () -> embedding(type(c.dtype()), tableType, group), r -> {
+                    r.in("table", c.table(), c.vocab(), c.dim());
+                    if (tableType == DType.I8) {
+                        r.in("scales", c.scales(), scaleDims(c.vocab(), c.dim(), group));
+                    }
+                    r.longs("ids", longIds).out("y", c.out(), ids.length, c.dim());
+                });
     }
 
     @Override
@@ -140,15 +170,72 @@ public final class PlumbingKernels implements PlumbingFamily<OnnxBuffer> {
 
     /** {@code y = x·Wᵀ (+ b)}: {@code x [R, in]}, {@code weight [out, in]}, {@code bias [out]} when {@code withBias}. */
     public static GraphBuilder linear(boolean withBias, ElementType type) {
-        GraphBuilder g = new GraphBuilder("linear[" + (withBias ? "bias, " : "") + FeatureMapKernels.label(type) + "]", type);
+        return linear(withBias, type, type == ElementType.DOUBLE ? DType.F64 : DType.F32, 0);
+    }
+
+    /**
+     * {@code y = x·Wᵀ (+ b)} with {@code weight [out, in]} stored as {@code weightType} (a compute type, bf16, f16, or
+     * int8 with input {@code scales [out]} when {@code groupSize} is 0, else {@code [out, in / groupSize]}), turned
+     * into {@code type} by {@link #dequantize} in front of the {@code Gemm}.
+     */
+    public static GraphBuilder linear(boolean withBias, ElementType type, DType weightType, int groupSize) {
+        ElementType stored = ElementType.stored(weightType);
+        GraphBuilder g = new GraphBuilder("linear[" + (withBias ? "bias, " : "") + FeatureMapKernels.label(type)
+                + (stored == type ? "" : ", " + storageLabel(weightType, groupSize) + " weights") + "]", type);
         Value x = g.input("x", "rows", "in");
-        Value w = g.input("weight", "out", "in");
+        Value w = g.input("weight", stored, "out", "in");
+        Value scales = weightType != DType.I8 ? null
+                : groupSize == 0 ? g.input("scales", "out") : g.input("scales", "out", "groups");
         Value b = withBias ? g.input("bias", "out") : null;
+        Value wc = dequantize(g, w, scales, groupSize);
         Value y = withBias
-                ? g.op("Gemm", List.of(Attribute.i("transB", 1)), x, w, b)
-                : g.op("Gemm", List.of(Attribute.i("transB", 1)), x, w);
+                ? g.op("Gemm", List.of(Attribute.i("transB", 1)), x, wc, b)
+                : g.op("Gemm", List.of(Attribute.i("transB", 1)), x, wc);
         g.output(y, "y", "rows", "out");
         return g;
+    }
+
+    private static String storageLabel(DType weightType, int groupSize) {
+        return weightType != DType.I8 ? weightType.label() : groupSize == 0 ? "int8" : "int8-g" + groupSize;
+    }
+
+    /**
+     * The values of a weight {@code [rows, columns]} in the graph's compute type: the weight itself when it is stored
+     * so; {@code Cast} for bf16 and f16 (exact: every bf16 and f16 value is a float32 and a float64);
+     * {@code values · scales} for int8, with {@code scales [rows]} (one per row: {@code groupSize} 0) or
+     * {@code [rows, columns / groupSize]}. Int8 into float32 is {@code DequantizeLinear} with per-axis scales over
+     * rows, the weights viewed as {@code [rows · groups, groupSize]} for groups (opset 17 has no block quantization,
+     * and per-axis over the finer rows is the same function); into float64, which {@code DequantizeLinear} does not
+     * produce, {@code Cast} then {@code Mul}.
+     *
+     * @param values {@code [rows, columns]} of FLOAT, DOUBLE, BFLOAT16, FLOAT16 or INT8
+     * @param scales the int8 scales in the compute type, else null
+     */
+    public static Value dequantize(GraphBuilder g, Value values, Value scales, int groupSize) {
+        ElementType type = g.computeType();
+        return switch (values.type()) {
+            case FLOAT, DOUBLE -> values.type() == type ? values : g.cast(values, type);
+            case BFLOAT16, FLOAT16 -> g.cast(values, type);
+            case INT8 -> g.scoped("dequantize", () -> {
+                if (type == ElementType.FLOAT) {
+                    if (groupSize == 0) {
+                        return g.opTyped("DequantizeLinear", type, List.of(Attribute.i("axis", 0)), values, scales);
+                    }
+                    Value runs = g.reshape(values, -1, groupSize);
+                    Value scaled = g.opTyped("DequantizeLinear", type, List.of(Attribute.i("axis", 0)), runs,
+                            g.reshape(scales, -1));
+                    return g.reshape(scaled, g.shape(values, 0));
+                }
+                Value wide = g.cast(values, type);
+                if (groupSize == 0) {
+                    return g.mul(wide, g.unsqueeze(scales, 1));
+                }
+                Value runs = g.reshape(wide, 0, -1, groupSize);
+                return g.reshape(g.mul(runs, g.unsqueeze(scales, 2)), 0, -1);
+            });
+            default -> throw new IllegalArgumentException("values: expected a float or int8 weight, got "
+                    + values.type());
+        };
     }
 
     /** RMSNorm: inputs {@code x [R, d]}, {@code weight [d]}, {@code eps [1]}. */
@@ -242,11 +329,42 @@ public final class PlumbingKernels implements PlumbingFamily<OnnxBuffer> {
 
     /** Embedding: inputs {@code table [V, d]}, {@code ids [n]} (INT64) → {@code [n, d]}. */
     public static GraphBuilder embedding(ElementType type) {
-        GraphBuilder g = new GraphBuilder("embedding[" + FeatureMapKernels.label(type) + "]", type);
-        Value table = g.input("table", "vocab", "d");
+        return embedding(type, type == ElementType.DOUBLE ? DType.F64 : DType.F32, 0);
+    }
+
+    /**
+     * Embedding from a table stored as {@code tableType} (int8 with input {@code scales [V]} or
+     * {@code [V, d / groupSize]}): the rows are gathered in their storage type and only they are turned into
+     * {@code type} ({@link #dequantize}), never the whole table.
+     */
+    public static GraphBuilder embedding(ElementType type, DType tableType, int groupSize) {
+        ElementType stored = ElementType.stored(tableType);
+        GraphBuilder g = new GraphBuilder("embedding[" + FeatureMapKernels.label(type)
+                + (stored == type ? "" : ", " + storageLabel(tableType, groupSize) + " table") + "]", type);
+        Value table = g.input("table", stored, "vocab", "d");
+        Value scales = tableType != DType.I8 ? null
+                : groupSize == 0 ? g.input("scales", "vocab") : g.input("scales", "vocab", "groups");
         Value ids = g.input("ids", ElementType.INT64, "n");
-        g.output(g.op("Gather", table, ids), "y", "n", "d");
+        g.output(gather(g, table, scales, groupSize, ids), "y", "n", "d");
         return g;
+    }
+
+    /**
+     * Rows {@code ids} (INT64, any shape) of {@code table [V, d]} in the compute type: gathered as stored, with their
+     * scales for int8, then {@link #dequantize dequantized}.
+     */
+    public static Value gather(GraphBuilder g, Value table, Value scales, int groupSize, Value ids) {
+        Value rows = g.op("Gather", table, ids);
+        if (scales == null) {
+            return dequantize(g, rows, null, 0);
+        }
+        // the helper works on [rows, columns]: flatten the id dimensions, then restore them
+        Value idShape = g.shape(ids, 0);
+        Value flatRows = g.reshape(rows, g.concat(0, g.longs(-1), g.shape(table, 1, 2)));
+        Value flatScales = groupSize == 0 ? g.reshape(g.op("Gather", scales, ids), -1)
+                : g.reshape(g.op("Gather", scales, ids), g.concat(0, g.longs(-1), g.shape(scales, 1, 2)));
+        Value values = dequantize(g, flatRows, flatScales, groupSize);
+        return g.reshape(values, g.concat(0, idShape, g.shape(table, 1, 2)));
     }
 
     /**

@@ -77,6 +77,19 @@ class OnnxCheckerTest {
         check(r.model());
     }
 
+    @ParameterizedTest(name = "{0} weights, {1}")
+    @CsvSource({"BF16, F32", "F16, F32", "INT8, F32", "INT8_GROUPS_OF_16, F32", "BF16, F64", "INT8, F64",
+        "INT8_GROUPS_OF_16, F64"})
+    void modelsWithReducedWeightsPassTheChecker(ReducedWeights format, DType dtype, @TempDir Path dir) {
+        LayerStack.Config config = OnnxExporterTest.mixedStack();
+        WeightSource weights = WeightSource.of(format.convert(LayerStack.randomWeights(config, 5)).stored());
+        for (OnnxExporter.Mode mode : OnnxExporter.Mode.values()) {
+            OnnxExporter.Result r = OnnxExporter.export(config, weights, mode, dtype,
+                    dir.resolve(format.label() + "-" + mode.name().toLowerCase(java.util.Locale.ROOT) + ".onnx"));
+            check(r.model());
+        }
+    }
+
     @Test
     void aModelWithExternalDataPassesTheChecker(@TempDir Path dir) {
         LayerStack.Config config = OnnxExporterTest.mixedStack();

@@ -289,6 +289,89 @@ class OnnxExporterTest {
     }
 
     @Nested
+    class ReducedFormats {
+        static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> formatsAndTypes() {
+            return java.util.stream.Stream.of(ReducedWeights.values()).flatMap(f -> java.util.stream.Stream.of(
+                    org.junit.jupiter.params.provider.Arguments.of(f, DType.F32),
+                    org.junit.jupiter.params.provider.Arguments.of(f, DType.F64)));
+        }
+
+        @ParameterizedTest(name = "{0} weights, {1}")
+        @org.junit.jupiter.params.provider.MethodSource("formatsAndTypes")
+        void logitsEqualTheLayerStackOnTheDequantizedWeights(ReducedWeights format, DType dtype)
+                throws OrtException {
+            LayerStack.Config config = mixedStack();
+            long seed = SEED + 10 + format.ordinal();
+            ReducedWeights.Converted w = format.convert(LayerStack.randomWeights(config, seed));
+            int batch = 2;
+            int seq = 40;
+            int[] ids = randomIds(new Random(seed), batch * seq, config.vocabSize());
+            double[] ref = referenceLogits(config, w.dequantized(), ids, batch, seq);
+            double[] out = prefillThenDecode(config, w.stored(), dtype, ids, batch, seq, 30);
+            assertThat(relativeError(out, ref)).as("exported %s logits (prefill 30, decode 10) vs layer stack (f64 "
+                    + "kernels) on the dequantized weights, %s, seed %d", format, dtype.label(), seed)
+                    .isLessThanOrEqualTo(dtype == DType.F64 ? 1e-9 : 1e-4);
+        }
+
+        @ParameterizedTest(name = "{0} weights")
+        @EnumSource(ReducedWeights.class)
+        void theFileKeepsTheFormatOfEveryMatrixWeight(ReducedWeights format) throws Exception {
+            LayerStack.Config config = mixedStack();
+            ReducedWeights.Converted w = format.convert(LayerStack.randomWeights(config, SEED));
+            ai.onnx.proto.OnnxMl.ModelProto model = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
+                    OnnxExporter.toBytes(config, WeightSource.of(w.stored()), OnnxExporter.Mode.DECODE, DType.F32));
+            Map<String, Integer> types = new HashMap<>();
+            for (ai.onnx.proto.OnnxMl.TensorProto t : model.getGraph().getInitializerList()) {
+                types.put(t.getName(), t.getDataType());
+            }
+            int expected = switch (format.type) {
+                case BF16 -> 16;
+                case F16 -> 10;
+                default -> 3;
+            };
+            for (Map.Entry<String, HostTensor> e : w.stored().entrySet()) {
+                if (e.getValue().shape().rank() == 2 && !e.getKey().endsWith(".scales")) {
+                    assertThat(types.get(e.getKey())).as("element type of initializer %s", e.getKey())
+                            .isEqualTo(expected);
+                }
+                if (e.getKey().endsWith(".scales")) {
+                    assertThat(types.get(e.getKey())).as("element type of scales %s", e.getKey()).isEqualTo(1);
+                }
+            }
+            assertThat(model.getMetadataPropsList()).anySatisfy(p -> {
+                assertThat(p.getKey()).isEqualTo("based4j.weights");
+                assertThat(p.getValue()).isEqualTo(format.label());
+            });
+        }
+
+        @Test
+        void anInt8WeightWithoutItsScalesIsNamed() {
+            LayerStack.Config config = mixedStack();
+            Map<String, HostTensor> weights = new HashMap<>(ReducedWeights.INT8.convert(
+                    LayerStack.randomWeights(config, SEED)).stored());
+            weights.remove("transformer.layers.0.mlp.fc1.weight.scales");
+            assertThatThrownBy(() -> OnnxExporter.toBytes(config, WeightSource.of(weights),
+                    OnnxExporter.Mode.PREFILL, DType.F32))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("transformer.layers.0.mlp.fc1.weight.scales");
+        }
+
+        @Test
+        void int8ScalesThatFitNoGroupAreNamedWithTheShapesTheyCouldHave() {
+            LayerStack.Config config = mixedStack();
+            Map<String, HostTensor> weights = new HashMap<>(ReducedWeights.INT8.convert(
+                    LayerStack.randomWeights(config, SEED)).stored());
+            String name = "transformer.layers.0.mlp.fc2.weight.scales";
+            int rows = weights.get(name).shape().dim(0);
+            weights.put(name, HostTensor.of(new double[rows * 3], Shape.of(rows, 3), DType.F32));
+            assertThatThrownBy(() -> OnnxExporter.toBytes(config, WeightSource.of(weights),
+                    OnnxExporter.Mode.PREFILL, DType.F32))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(name).hasMessageContaining("[" + rows + ", 3]");
+        }
+    }
+
+    @Nested
     class GoldenTinyLm {
         private static final String CASE = "/golden/lm_tiny_b2l20/";
 

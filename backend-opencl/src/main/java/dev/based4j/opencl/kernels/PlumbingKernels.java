@@ -5,8 +5,15 @@ import dev.based4j.opencl.runtime.ClContext;
 import dev.based4j.opencl.runtime.ClMemory;
 import dev.based4j.spi.PlumbingFamily;
 import dev.based4j.tensor.DType;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 
-/** Model plumbing ({@code plumbing.cl}): matrix multiply, norms, activations, element-wise ops, layout changes. */
+/**
+ * Model plumbing ({@code plumbing.cl}): matrix multiply, norms, activations, element-wise ops, layout changes.
+ * {@code linear} and {@code embedding} also read weights stored as bf16, f16 or int8 ({@link #WEIGHT_TYPES}),
+ * widening each element to the call's type where it is loaded and accumulating in that type.
+ */
 public final class PlumbingKernels implements PlumbingFamily<ClBuffer> {
     private final ClContext cl;
 
@@ -15,18 +22,32 @@ public final class PlumbingKernels implements PlumbingFamily<ClBuffer> {
         this.cl = cl;
     }
 
+    /**
+     * The weight storage formats {@code plumbing.cl} reads besides the compute types: each is a build variant of the
+     * program ({@code -DWEIGHT_BF16} ...), compiled on first use like the plain one.
+     */
+    public static final Set<DType> WEIGHT_TYPES =
+            Collections.unmodifiableSet(EnumSet.of(DType.BF16, DType.F16, DType.I8));
+
     static final String FAMILY = "plumbing";
     private static final int TILE = 16;
     private static final int NORM_GROUP = 64;
 
-    /** {@code out [rows, outDim] = x [rows, in] · weight [outDim, in]ᵀ (+ bias)}. */
-    public static void linear(ClContext cl, ClMemory x, ClMemory weight, ClMemory bias, ClMemory out, long rows,
-            int in, int outDim, DType dtype) {
+    /**
+     * {@code out [rows, outDim] = x [rows, in] · weight [outDim, in]ᵀ (+ bias)}, the weight stored as
+     * {@code weightType} ({@code dtype}, {@link DType#BF16}, {@link DType#F16}, or {@link DType#I8} with
+     * {@code scales} per output channel ({@code groupSize} 0) or per group of {@code groupSize} inputs).
+     */
+    public static void linear(ClContext cl, ClMemory x, ClMemory weight, DType weightType, ClMemory scales,
+            int groupSize, ClMemory bias, ClMemory out, long rows, int in, int outDim, DType dtype) {
         int m = Math.toIntExact(rows);
-        boolean tiled = m >= TILE && cl.maxWorkGroupSize(FAMILY, dtype, "linear_tiled") >= TILE * TILE;
-        var launch = cl.launch(FAMILY, dtype, tiled ? "linear_tiled" : "linear_rows")
+        String variant = variant(weightType, dtype);
+        boolean tiled = m >= TILE && cl.maxWorkGroupSize(FAMILY, variant, dtype, "linear_tiled") >= TILE * TILE;
+        var launch = cl.launch(FAMILY, variant, dtype, tiled ? "linear_tiled" : "linear_rows")
                 .mem(x)
                 .mem(weight)
+                .mem(scales)
+                .i(group(weightType, groupSize, in))
                 .mem(bias)
                 .mem(out)
                 .i(m)
@@ -38,6 +59,25 @@ public final class PlumbingKernels implements PlumbingFamily<ClBuffer> {
         } else {
             launch.run(new long[] {outDim, m}, null);
         }
+    }
+
+    private static String variant(DType weightType, DType dtype) {
+        if (weightType == dtype) {
+            return "";
+        }
+        return switch (weightType) {
+            case BF16 -> "-DWEIGHT_BF16=1";
+            case F16 -> "-DWEIGHT_F16=1";
+            case I8 -> "-DWEIGHT_I8=1";
+            // validated by based4j: a float weight is of the call's type
+            case F32, F64 -> throw new IllegalStateException(
+                    "weight: " + weightType.label() + " weights in a " + dtype.label() + " call");
+        };
+    }
+
+    /** Inputs per int8 scale as the kernels index them: one group of all {@code in} inputs per output channel. */
+    private static int group(DType weightType, int groupSize, int in) {
+        return weightType != DType.I8 ? 0 : groupSize == 0 ? in : groupSize;
     }
 
     /** RMSNorm over the last dimension {@code d} of {@code rows} rows. */
@@ -66,11 +106,16 @@ public final class PlumbingKernels implements PlumbingFamily<ClBuffer> {
                 .run(Sizes.roundUp(n, Sizes.ELEMENTWISE_GROUP), Sizes.ELEMENTWISE_GROUP);
     }
 
-    /** Rows {@code ids} of {@code table [vocab, d]} into {@code out [ids.length, d]}. */
-    public static void embedding(ClContext cl, ClMemory table, int[] ids, ClMemory out, int d, DType dtype) {
+    /**
+     * Rows {@code ids} of {@code table [vocab, d]}, stored as {@code tableType} (int8 with {@code scales} per row or
+     * per group of {@code groupSize} columns), into {@code out [ids.length, d]} of {@code dtype}.
+     */
+    public static void embedding(ClContext cl, ClMemory table, DType tableType, ClMemory scales, int groupSize,
+            int[] ids, ClMemory out, int d, DType dtype) {
         long n = (long) ids.length * d;
         try (ClBuffer idBuffer = cl.upload(ids)) {
-            cl.launch(FAMILY, dtype, "embedding").mem(table).mem(idBuffer).mem(out).i(ids.length).i(d)
+            cl.launch(FAMILY, variant(tableType, dtype), dtype, "embedding").mem(table).mem(scales)
+                    .i(group(tableType, groupSize, d)).mem(idBuffer).mem(out).i(ids.length).i(d)
                     .run(Sizes.roundUp(n, Sizes.ELEMENTWISE_GROUP), Sizes.ELEMENTWISE_GROUP);
         }
     }
@@ -118,7 +163,8 @@ public final class PlumbingKernels implements PlumbingFamily<ClBuffer> {
 
     @Override
     public void linear(PlumbingFamily.LinearCall<ClBuffer> c) {
-        linear(cl, c.x(), c.weight(), c.bias(), c.out(), c.rows(), c.inFeatures(), c.outFeatures(), c.dtype());
+        linear(cl, c.x(), c.weight(), c.weightType(), c.scales(), c.groupSize(), c.bias(), c.out(), c.rows(),
+                c.inFeatures(), c.outFeatures(), c.dtype());
     }
 
     @Override
@@ -148,7 +194,7 @@ public final class PlumbingKernels implements PlumbingFamily<ClBuffer> {
 
     @Override
     public void embedding(PlumbingFamily.EmbeddingCall<ClBuffer> c) {
-        embedding(cl, c.table(), c.ids(), c.out(), c.dim(), c.dtype());
+        embedding(cl, c.table(), c.tableType(), c.scales(), c.groupSize(), c.ids(), c.out(), c.dim(), c.dtype());
     }
 
     @Override

@@ -3,13 +3,47 @@
 #define TS 16
 
 /*
+ * Weight storage (a build option; none: the weights are REAL). Each element is widened to REAL where it is loaded,
+ * so products and sums run in REAL as with REAL weights:
+ *   WEIGHT_BF16  the 16 bits are the upper half of a binary32: shift them into place, no extension needed
+ *   WEIGHT_F16   IEEE binary16 read with vload_half, which is core OpenCL C (no cl_khr_fp16 needed for loads)
+ *   WEIGHT_I8    signed bytes; the scale of output channel o (scales[o]) or of its group of `group` inputs
+ *                (scales[o, k / group]) multiplies them (Weight's symmetric int8). The host passes group = K for one
+ *                scale per channel, so one index formula serves both.
+ * The scales argument is NULL and group 0 for the float formats.
+ */
+#if defined(WEIGHT_BF16)
+#define WEIGHT ushort
+#define WLOAD(w, i) ((REAL) as_float(((uint) (w)[i]) << 16))
+#elif defined(WEIGHT_F16)
+#define WEIGHT half
+#define WLOAD(w, i) ((REAL) vload_half((i), (w)))
+#elif defined(WEIGHT_I8)
+#define WEIGHT char
+#define WLOAD(w, i) ((REAL) (w)[i])
+#else
+#define WEIGHT REAL
+#define WLOAD(w, i) ((w)[i])
+#endif
+
+/* The value of weight element (o, k) of a row of K inputs: the stored element, scaled for int8. */
+#ifdef WEIGHT_I8
+#define WVALUE(w, scales, group, o, k, K) \
+    (WLOAD(w, (size_t) (o) * (K) + (k)) * (scales)[(size_t) (o) * ((K) / (group)) + (k) / (group)])
+#else
+#define WVALUE(w, scales, group, o, k, K) WLOAD(w, (size_t) (o) * (K) + (k))
+#endif
+
+/*
  * out[M, N] = X[M, K] · W[N, K]ᵀ (+ bias): both operands are K-contiguous (PyTorch's (out, in) weights). Classic
  * 16×16 tiling: each work-group stages a 16×16 tile of X and of W in local memory per step along K, so every
- * element loaded from global memory is used 16 times; the +1 column avoids local-memory bank conflicts.
+ * element loaded from global memory is used 16 times; the +1 column avoids local-memory bank conflicts. Weights are
+ * widened (and int8 scaled) as the tile is filled, so the inner loop is the same for every storage format.
  */
 __kernel __attribute__((reqd_work_group_size(TS, TS, 1)))
-void linear_tiled(__global const REAL* X, __global const REAL* W, __global const REAL* bias, __global REAL* out,
-                  const int M, const int N, const int K, const int has_bias) {
+void linear_tiled(__global const REAL* X, __global const WEIGHT* W, __global const REAL* scales, const int group,
+                  __global const REAL* bias, __global REAL* out, const int M, const int N, const int K,
+                  const int has_bias) {
     __local REAL xs[TS][TS + 1];
     __local REAL ws[TS][TS + 1];
     const int col = get_global_id(0);
@@ -20,7 +54,7 @@ void linear_tiled(__global const REAL* X, __global const REAL* W, __global const
     REAL acc = 0;
     for (int t = 0; t < K; t += TS) {
         xs[lr][lc] = (row < M && t + lc < K) ? X[(size_t) row * K + t + lc] : 0;
-        ws[lr][lc] = (wrow < N && t + lc < K) ? W[(size_t) wrow * K + t + lc] : 0;
+        ws[lr][lc] = (wrow < N && t + lc < K) ? WVALUE(W, scales, group, wrow, t + lc, K) : 0;
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int kk = 0; kk < TS; kk++) {
             acc += xs[lr][kk] * ws[lc][kk];
@@ -32,20 +66,36 @@ void linear_tiled(__global const REAL* X, __global const REAL* W, __global const
     }
 }
 
-/* The same product for a few rows (decode: M = batch): one work-item per output, no tiles to fill. */
-__kernel void linear_rows(__global const REAL* X, __global const REAL* W, __global const REAL* bias,
-                          __global REAL* out, const int M, const int N, const int K, const int has_bias) {
+/*
+ * The same product for a few rows (decode: M = batch): one work-item per output, no tiles to fill. For int8 the
+ * integer products of one scale group are summed first and scaled once per group, not once per element.
+ */
+__kernel void linear_rows(__global const REAL* X, __global const WEIGHT* W, __global const REAL* scales,
+                          const int group, __global const REAL* bias, __global REAL* out, const int M, const int N,
+                          const int K, const int has_bias) {
     const int col = get_global_id(0);
     const int row = get_global_id(1);
     if (col >= N || row >= M) {
         return;
     }
     __global const REAL* xr = X + (size_t) row * K;
-    __global const REAL* wr = W + (size_t) col * K;
+    __global const WEIGHT* wr = W + (size_t) col * K;
     REAL acc = 0;
-    for (int i = 0; i < K; i++) {
-        acc += xr[i] * wr[i];
+#ifdef WEIGHT_I8
+    const int groups = K / group;
+    __global const REAL* sr = scales + (size_t) col * groups;
+    for (int g = 0; g < groups; g++) {
+        REAL part = 0;
+        for (int i = g * group; i < (g + 1) * group; i++) {
+            part += xr[i] * WLOAD(wr, i);
+        }
+        acc += part * sr[g];
     }
+#else
+    for (int i = 0; i < K; i++) {
+        acc += xr[i] * WLOAD(wr, i);
+    }
+#endif
     out[(size_t) row * N + col] = has_bias ? acc + bias[col] : acc;
 }
 
@@ -104,16 +154,16 @@ __kernel void mul(__global const REAL* a, __global const REAL* b, __global REAL*
     }
 }
 
-/* out[i, c] = table[ids[i], c]. */
-__kernel void embedding(__global const REAL* table, __global const int* ids, __global REAL* out, const int count,
-                        const int d) {
+/* out[i, c] = table[ids[i], c], widened (and int8 scaled per row or per group of columns) to REAL. */
+__kernel void embedding(__global const WEIGHT* table, __global const REAL* scales, const int group,
+                        __global const int* ids, __global REAL* out, const int count, const int d) {
     const size_t gid = get_global_id(0);
     if (gid >= (size_t) count * d) {
         return;
     }
     const int i = (int) (gid / d);
     const int c = (int) (gid - (size_t) i * d);
-    out[gid] = table[(size_t) ids[i] * d + c];
+    out[gid] = WVALUE(table, scales, group, ids[i], c, d);
 }
 
 /*
