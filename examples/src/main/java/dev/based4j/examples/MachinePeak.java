@@ -10,11 +10,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.DoubleAdder;
 
 /**
- * The float32 FMA peak of this machine as Java reaches it, measured in under a second before {@code based4j bench}
- * times anything: every thread runs {@link VectorFma}'s register-only FMA chains; after {@value #WARM_UP_S} s of
- * warm-up (the JIT compiles and intrinsifies the vector operations), {@value #ROUNDS} rounds of about
- * {@value #ROUND_S} s each are timed, all threads together, and the fastest round counts: load from other processes
- * only ever slows a round down, so the fastest is the closest to what the cores can do.
+ * The float32 FMA peak of this machine as Java reaches it, measured in a second or two before {@code based4j bench}
+ * times anything: all threads run {@link VectorFma}'s register-only FMA chains together in rounds of about
+ * {@value #ROUND_S} s, and the fastest round counts. Rounds go on until the fastest has not improved by more than
+ * {@value #SETTLED_PERCENT} % for {@value #SETTLED_ROUNDS} rounds (at least {@value #MIN_ROUNDS} rounds, at most
+ * {@value #MAX_SECONDS} s): the first rounds run while the JIT compiles and intrinsifies the vector operations, which
+ * on a busy machine takes a while, and load from other processes only ever slows a round down, so the fastest round
+ * is the closest to what the cores can do.
  *
  * <p>No point computing on this machine's CPU cores can run faster than this: a bench point whose achieved GFLOP/s
  * exceeds it is timed wrongly (the clock was read before the device finished) or counts work it does not do, and is
@@ -22,12 +24,16 @@ import java.util.concurrent.atomic.DoubleAdder;
  * ({@link #bounds}); a GPU's throughput is not bounded by its host's.
  */
 final class MachinePeak {
-    /** Untimed seconds before the rounds. */
-    static final double WARM_UP_S = 0.3;
-    /** Seconds one timed round takes, about. */
+    /** Seconds one round takes, about. */
     static final double ROUND_S = 0.05;
-    /** Timed rounds; the fastest counts. */
-    static final int ROUNDS = 8;
+    /** Fewest rounds. */
+    static final int MIN_ROUNDS = 10;
+    /** Rounds without a gain of more than {@link #SETTLED_PERCENT} % after which the fastest counts. */
+    static final int SETTLED_ROUNDS = 6;
+    /** A gain below this many percent is no gain. */
+    static final int SETTLED_PERCENT = 2;
+    /** Seconds after which the fastest round so far counts, settled or not. */
+    static final double MAX_SECONDS = 6.0;
     /** The most threads accepted: four per processor (more only contend). */
     static final int MAX_THREADS_PER_PROCESSOR = 4;
     /** The module the loop needs. */
@@ -56,10 +62,10 @@ final class MachinePeak {
      * @param gflops floating-point operations per second of all threads together, in units of 10⁹
      * @param threads threads that ran the loop at once
      * @param lanes float lanes per vector ({@code 8} with AVX2)
-     * @param rounds timed rounds, of which the fastest counts
+     * @param rounds rounds run, of which the fastest counts
      */
     record Peak(double gflops, int threads, int lanes, int rounds) {
-        /** @return e.g. {@code 165.3 GFLOP/s (float32 FMA, 2 threads, 8 lanes, fastest of 8 rounds)} */
+        /** @return e.g. {@code 165.3 GFLOP/s (float32 FMA, 2 threads, 8 lanes, fastest of 14 rounds)} */
         String describe() {
             return String.format(Locale.ROOT, "%.1f GFLOP/s (float32 FMA, %d threads, %d lanes, fastest of %d rounds)",
                     gflops, threads, lanes, rounds);
@@ -90,37 +96,36 @@ final class MachinePeak {
             t.setDaemon(true);
             return t;
         });
+        long roundNanos = (long) (ROUND_S * 1e9);
+        long start = System.nanoTime();
         try {
-            long warmNanos = (long) (WARM_UP_S * 1e9);
-            long calls = round(pool, threads, () -> {
-                long n = 0;
-                long end = System.nanoTime() + warmNanos;
-                float s = 0;
-                while (System.nanoTime() < end) {
-                    s += loop.call();
-                    n++;
-                }
-                sink.add(s);
-                return n;
-            })[0];
-            // calls one thread made in the warm-up, scaled to one round
-            long perRound = Math.max(1, (long) (calls * ROUND_S / WARM_UP_S));
             double best = 0;
-            for (int r = 0; r < ROUNDS; r++) {
-                long[] timed = round(pool, threads, () -> {
+            int rounds = 0;
+            int sinceGain = 0;
+            while (rounds < MIN_ROUNDS
+                    || (sinceGain < SETTLED_ROUNDS && System.nanoTime() - start < (long) (MAX_SECONDS * 1e9))) {
+                long[] timed = round(pool, threads, deadline -> {
+                    long n = 0;
                     float s = 0;
-                    for (long i = 0; i < perRound; i++) {
+                    do {
                         s += loop.call();
-                    }
+                        n++;
+                    } while (System.nanoTime() < deadline);
                     sink.add(s);
-                    return perRound;
-                });
-                double seconds = timed[1] * 1e-9;
-                best = Math.max(best, threads * perRound * loop.flopsPerCall() / seconds * 1e-9);
+                    return n;
+                }, roundNanos);
+                rounds++;
+                double gflops = timed[0] * loop.flopsPerCall() / timed[1];
+                if (gflops > best * (1 + SETTLED_PERCENT / 100.0)) {
+                    sinceGain = 0;
+                } else {
+                    sinceGain++;
+                }
+                best = Math.max(best, gflops);
             }
             // published, so that the chains' results are used and the loops cannot be dropped
             result = sink.sum();
-            return Optional.of(new Peak(best, threads, loop.lanes(), ROUNDS));
+            return Optional.of(new Peak(best, threads, loop.lanes(), rounds));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
@@ -129,28 +134,29 @@ final class MachinePeak {
         }
     }
 
-    /** The work of one thread in one round; returns the calls it made. */
+    /** The work of one thread in one round: calls until {@code deadline} ({@link System#nanoTime()}). */
     private interface Work {
-        long run();
+        long run(long deadline);
     }
 
     /**
-     * Runs {@code work} on {@code threads} threads released together.
+     * Runs {@code work} on {@code threads} threads released together, each until {@code nanos} after the release.
      *
-     * @return the calls the first thread made, and the nanoseconds from the release until the last one finished
+     * @return the calls all threads made, and the nanoseconds from the release until the last one finished
      */
-    private static long[] round(ExecutorService pool, int threads, Work work) throws InterruptedException {
+    private static long[] round(ExecutorService pool, int threads, Work work, long nanos) throws InterruptedException {
         CountDownLatch ready = new CountDownLatch(threads);
         CountDownLatch go = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(threads);
         long[] calls = new long[threads];
+        long[] release = new long[1];
         for (int t = 0; t < threads; t++) {
             int index = t;
             pool.execute(() -> {
                 ready.countDown();
                 try {
                     go.await();
-                    calls[index] = work.run();
+                    calls[index] = work.run(release[0] + nanos);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
@@ -159,11 +165,15 @@ final class MachinePeak {
             });
         }
         ready.await();
-        long t0 = System.nanoTime();
+        release[0] = System.nanoTime();
         go.countDown();
         done.await();
-        long elapsed = System.nanoTime() - t0;
-        return new long[] {calls[0], elapsed};
+        long elapsed = System.nanoTime() - release[0];
+        long total = 0;
+        for (long c : calls) {
+            total += c;
+        }
+        return new long[] {total, elapsed};
     }
 
     /** @return the vector loop, when the Vector API is in the boot layer */

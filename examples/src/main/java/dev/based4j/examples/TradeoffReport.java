@@ -90,6 +90,10 @@ final class TradeoffReport {
         for (String note : notes) {
             sb.append(note).append('\n');
         }
+        if (!notes.isEmpty()) {
+            sb.append(FLAGGED).append(" not a result: faster than this machine can compute, so the timing did not wait "
+                    + "for the device or the FLOP count overstates the work\n");
+        }
         return sb.toString();
     }
 
@@ -99,9 +103,8 @@ final class TradeoffReport {
     }
 
     private static String note(Tradeoff.Measurement m) {
-        return String.format(Locale.ROOT, "%s %s %s B=%d context %d: %s; timed at %s tokens/s (median of %d); not a "
-                + "result: the timing did not wait for the device, or the FLOP count overstates the work", FLAGGED,
-                m.model(), m.phase(), m.batch(), m.context(), m.flag(), number(m.tokensPerSecond().median()),
+        return String.format(Locale.ROOT, "%s %s %s B=%d context %d: %s, timed at %s tokens/s (median of %d)",
+                FLAGGED, m.model(), m.phase(), m.batch(), m.context(), m.flag(), number(m.tokensPerSecond().median()),
                 m.repeats());
     }
 
@@ -211,6 +214,9 @@ final class TradeoffReport {
                 if (r.phase().equals(phase) && !r.flagged()) {
                     series.computeIfAbsent(r.model() + " B=" + r.batch(), k -> new ArrayList<>()).add(r);
                 }
+            }
+            if (series.isEmpty()) {
+                chart.setTitle(chart.getTitle() + ": no unflagged points");
             }
             int index = 0;
             for (Map.Entry<String, List<Tradeoff.Measurement>> e : series.entrySet()) {
