@@ -85,6 +85,7 @@ public class Stack360mDecodeBenchmark extends BackendBench {
             b.download(t, logits);
         }
         rates.add(batch, flops, bytes);
+        b.synchronize();
         return logits;
     }
 }
