@@ -35,16 +35,19 @@ import java.util.function.LongSupplier;
  *       length allocates new intermediates and can make the JIT recompile), then {@code repeats} timed ones, each
  *       from a fresh empty state (made before the clock starts), run eagerly ({@link LayerStack#hidden});</li>
  *   <li><b>decode</b>: on the state the last prefill left, the stack's decode step planned once
- *       ({@link LayerStack#planHidden}, so no step validates or allocates), untimed steps (at least
- *       {@value #DECODE_WARMUP}, more for {@value #POINT_WARMUP_S} s, at most {@value #POINT_WARMUP_STEPS}), then
- *       {@code repeats} timed runs of {@code decodeSteps} steps each. The input hidden state stays the same from step
+ *       ({@link LayerStack#planHidden}, so no step validates or allocates), untimed blocks of
+ *       {@value #WARMUP_BLOCK} steps until they run settled (below), at most {@value #POINT_WARMUP_STEPS} steps or
+ *       {@value #POINT_WARMUP_MAX_S} s, then {@code repeats} timed runs of {@code decodeSteps} steps each. The input hidden state stays the same from step
  *       to step: in a model the next input comes from the embedding of the sampled token, outside these
  *       hidden-state stacks, and feeding the output back would add a copy a model's step does not make.</li>
  * </ul>
  * Every timed region waits for the backend before its clock reads: {@link Backend#synchronize()} before the first
- * reading (so queued work is not counted) and before the second (so work still queued on a device is). Both models
- * first run untimed at every batch size, a prefill and {@value #WARMUP_S} seconds of planned decode steps, so that
- * the JIT has compiled the kernels before the first point.
+ * reading (so queued work is not counted) and before the second (so work still queued on a device is).
+ *
+ * <p>Before its first point each model runs untimed at every batch size, prefills of a short context and then
+ * blocks of planned decode steps, each until it runs settled, so that the JIT has compiled the kernels. "Settled":
+ * the block has not got faster by more than {@value #SETTLE_PERCENT} % for {@value #SETTLE_BLOCKS} blocks in a row;
+ * a fixed warm-up time is not enough on a busy machine, where the JIT's compiler threads share the cores.
  */
 final class Tradeoff {
     /** Timed repeats of every point, unless {@code --repeats} says otherwise. */
@@ -53,23 +56,22 @@ final class Tradeoff {
     static final int MAX_REPEATS = 100;
     /** Decode steps in one timed decode repeat, unless {@code --decode-steps} says otherwise. */
     static final int DEFAULT_DECODE_STEPS = 16;
-    /** Untimed decode steps of a point before the timed ones, at least. */
-    static final int DECODE_WARMUP = 2;
-    /**
-     * Untimed decode steps before the timed ones go on for this long (at most {@link #POINT_WARMUP_STEPS}): the
-     * first steps after a prefill of a new shape can run while the JIT recompiles what the prefill deoptimised.
-     */
-    static final double POINT_WARMUP_S = 0.25;
+    /** A warm-up block is settled when it has not got faster by more than this many percent ... */
+    static final int SETTLE_PERCENT = 5;
+    /** ... for this many blocks in a row. */
+    static final int SETTLE_BLOCKS = 3;
+    /** Decode steps in one untimed warm-up block. */
+    static final int WARMUP_BLOCK = 8;
     /** Most untimed decode steps per point; the attention stack's KV cache has room for them. */
     static final int POINT_WARMUP_STEPS = 256;
-    /**
-     * Warm-up before the first point, per model and batch size: decode steps until this many seconds have passed
-     * (at most {@link #WARMUP_STEPS}), so that the JIT has compiled the decode path, which a point's few timed steps
-     * would otherwise measure half-interpreted.
-     */
-    static final double WARMUP_S = 2.0;
+    /** Most seconds of a point's untimed decode steps, settled or not. */
+    static final double POINT_WARMUP_MAX_S = 3.0;
+    /** Most seconds of each part of the warm-up before a model's first point (prefills, decode steps), per batch. */
+    static final double WARMUP_MAX_S = 10.0;
     /** Most warm-up decode steps per model and batch size. */
     static final int WARMUP_STEPS = 4000;
+    /** Most warm-up prefills per model and batch size. */
+    static final int WARMUP_PREFILLS = 50;
     /** Model label of the BASED stack. */
     static final String BASED = "based";
     /** Model label of the full-attention stack. */
@@ -330,17 +332,50 @@ final class Tradeoff {
             try (Tensor x = hidden(backend, batch, context, stack.modelDim(), seed);
                     Tensor token = hidden(backend, batch, 1, stack.modelDim(), seed + 1);
                     LayerStack.State state = stack.newState(batch)) {
+                settle(backend, () -> {
+                    try (LayerStack.State fresh = stack.newState(batch)) {
+                        stack.hidden(x, fresh, false).close();
+                    }
+                }, 2, WARMUP_PREFILLS, WARMUP_MAX_S, control);
                 stack.hidden(x, state, false).close();
                 try (HiddenPlan plan = stack.planHidden(state, token, true)) {
-                    long deadline = System.nanoTime() + (long) (WARMUP_S * 1e9);
-                    for (int i = 0; i < WARMUP_STEPS && (i < DECODE_WARMUP + 2 || System.nanoTime() < deadline);
-                            i++) {
-                        control.check();
-                        plan.step();
-                    }
+                    settle(backend, () -> steps(plan, WARMUP_BLOCK), 2, WARMUP_STEPS / WARMUP_BLOCK, WARMUP_MAX_S,
+                            control);
                 }
-                backend.synchronize();
             }
+        }
+    }
+
+    /**
+     * Runs {@code block} until it is settled: its time (waited for) has not improved by more than
+     * {@value #SETTLE_PERCENT} % for {@value #SETTLE_BLOCKS} blocks in a row; at least {@code minBlocks}, at most
+     * {@code maxBlocks} or {@code maxSeconds}. None of it is a measurement.
+     *
+     * @return the blocks run
+     */
+    static int settle(Backend backend, Runnable block, int minBlocks, int maxBlocks, double maxSeconds,
+            RunControl control) {
+        long end = System.nanoTime() + (long) (maxSeconds * 1e9);
+        long best = Long.MAX_VALUE;
+        int sinceGain = 0;
+        int blocks = 0;
+        while (blocks < maxBlocks && (blocks < minBlocks || (sinceGain < SETTLE_BLOCKS && System.nanoTime() < end))) {
+            control.check();
+            backend.synchronize();
+            long t0 = System.nanoTime();
+            block.run();
+            backend.synchronize();
+            long t = System.nanoTime() - t0;
+            blocks++;
+            sinceGain = t < best * (1 - SETTLE_PERCENT / 100.0) ? 0 : sinceGain + 1;
+            best = Math.min(best, t);
+        }
+        return blocks;
+    }
+
+    private static void steps(HiddenPlan plan, int n) {
+        for (int i = 0; i < n; i++) {
+            plan.step();
         }
     }
 
@@ -383,13 +418,8 @@ final class Tradeoff {
                 double[] decodeRate = new double[repeats];
                 double[] decodeGflops = new double[repeats];
                 try (HiddenPlan plan = stack.planHidden(state, token, true)) {
-                    long deadline = System.nanoTime() + (long) (POINT_WARMUP_S * 1e9);
-                    int warm = 0;
-                    while (warm < DECODE_WARMUP || (warm < POINT_WARMUP_STEPS && System.nanoTime() < deadline)) {
-                        control.check();
-                        plan.step();
-                        warm++;
-                    }
+                    int warm = WARMUP_BLOCK * settle(backend, () -> steps(plan, WARMUP_BLOCK), 1,
+                            POINT_WARMUP_STEPS / WARMUP_BLOCK, POINT_WARMUP_MAX_S, control);
                     long position = (long) context + warm;
                     for (int r = 0; r < repeats; r++) {
                         control.check();
@@ -398,9 +428,7 @@ final class Tradeoff {
                             flops += StackFlops.of(config, batch, position + i, 1);
                         }
                         long t0 = timer.waitAndRead();
-                        for (int i = 0; i < steps; i++) {
-                            plan.step();
-                        }
+                        steps(plan, steps);
                         long t1 = timer.waitAndRead();
                         position += steps;
                         double seconds = seconds(t0, t1);

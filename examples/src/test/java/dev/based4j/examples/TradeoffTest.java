@@ -117,6 +117,19 @@ class TradeoffTest {
     }
 
     @Nested
+    class WarmUp {
+        @Test
+        void runsAtLeastTheFewestBlocksAndNeverMoreThanTheMost() {
+            try (Backend cpu = Backends.select("cpu")) {
+                int[] runs = new int[1];
+                int blocks = Tradeoff.settle(cpu, () -> runs[0]++, 5, 1000, 10, RunControl.current());
+                assertThat(blocks).as("blocks reported").isEqualTo(runs[0]).isBetween(5, 1000);
+                assertThat(Tradeoff.settle(cpu, () -> { }, 1, 1, 10, RunControl.current())).as("at most 1").isOne();
+            }
+        }
+    }
+
+    @Nested
     class Spread {
         @Test
         void isTheMiddleValueForAnOddCountAndTheMeanOfTheMiddleTwoForAnEvenOne() {
