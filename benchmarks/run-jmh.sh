@@ -82,11 +82,14 @@ for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
 done
 [ -n "$java" ] || { echo "run-jmh: needs a JDK 25 or newer (JAVA_HOME or /usr/lib/jvm)" >&2; exit 2; }
 # a backend that cannot run here is skipped with its reason (cuda without a driver); an unknown name is an error
+check_file="$(mktemp)"
 set +e
-check="$("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$jar" \
-  dev.based4j.benchmarks.BackendCheck "$backend" 2>&1)"
+"$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$jar" \
+  dev.based4j.benchmarks.BackendCheck "$backend" >"$check_file" 2>&1
 status=$?
 set -e
+check="$(grep -v '^WARNING' "$check_file" || true)"
+rm -f "$check_file"
 case "$status" in
   0) echo "run-jmh: $check" ;;
   3) echo "run-jmh: skipped: $check"; exit 0 ;;
