@@ -41,7 +41,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code @Benchmark} method's last backend event must be the wait, after at least one kernel.
  */
 class BenchmarksWaitForTheBackendTest {
-    /** The 360M-shaped stacks build 1.45 GB of weights, too much for a unit test; they are listed, not skipped silently. */
+    /** The 360M-shaped stacks build 1.45 GB of weights, too much for a unit test: listed, not skipped silently. */
     private static final Set<String> TOO_LARGE = Set.of("Stack360mDecodeBenchmark", "Stack360mPrefillBenchmark");
     private static final String SYNC = "synchronize";
     private static final String KERNEL = "kernel";
@@ -140,7 +140,7 @@ class BenchmarksWaitForTheBackendTest {
         return Enum.valueOf((Class) type, name);
     }
 
-    /** Runs the benchmark's own setup or tear-down methods of {@code level} (not the backend's, which the test owns). */
+    /** Runs the benchmark's own setup or tear-down methods of {@code level} (not the backend's: the test owns it). */
     private static void run(BackendBench bench, Class<? extends java.lang.annotation.Annotation> kind, Level level)
             throws Exception {
         for (Method m : bench.getClass().getMethods()) {

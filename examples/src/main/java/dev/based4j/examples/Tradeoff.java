@@ -37,9 +37,10 @@ import java.util.function.LongSupplier;
  *   <li><b>decode</b>: on the state the last prefill left, the stack's decode step planned once
  *       ({@link LayerStack#planHidden}, so no step validates or allocates), untimed blocks of
  *       {@value #WARMUP_BLOCK} steps until they run settled (below), at most {@value #POINT_WARMUP_STEPS} steps or
- *       {@value #POINT_WARMUP_MAX_S} s, then {@code repeats} timed runs of {@code decodeSteps} steps each. The input hidden state stays the same from step
- *       to step: in a model the next input comes from the embedding of the sampled token, outside these
- *       hidden-state stacks, and feeding the output back would add a copy a model's step does not make.</li>
+ *       {@value #POINT_WARMUP_MAX_S} s, then {@code repeats} timed runs of {@code decodeSteps} steps each. The
+ *       input hidden state stays the same from step to step: in a model the next input comes from the embedding of
+ *       the sampled token, outside these hidden-state stacks, and feeding the output back would add a copy a
+ *       model's step does not make.</li>
  * </ul>
  * Every timed region waits for the backend before its clock reads: {@link Backend#synchronize()} before the first
  * reading (so queued work is not counted) and before the second (so work still queued on a device is).

@@ -58,7 +58,8 @@ class TradeoffTest {
 
         @SuppressWarnings("unchecked")
         private static <T> T logging(Class<?> family, Object real, List<String> events) {
-            return (T) Proxy.newProxyInstance(family.getClassLoader(), new Class<?>[] {family}, (proxy, method, args) -> {
+            Class<?>[] interfaces = {family};
+            return (T) Proxy.newProxyInstance(family.getClassLoader(), interfaces, (proxy, method, args) -> {
                 if (method.getDeclaringClass() == Object.class) {
                     return method.invoke(real, args);
                 }
