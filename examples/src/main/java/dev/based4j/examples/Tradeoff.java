@@ -36,8 +36,8 @@ import java.util.function.LongSupplier;
  *       from a fresh empty state (made before the clock starts), run eagerly ({@link LayerStack#hidden});</li>
  *   <li><b>decode</b>: on the state the last prefill left, the stack's decode step planned once
  *       ({@link LayerStack#planHidden}, so no step validates or allocates), untimed blocks of
- *       {@value #WARMUP_BLOCK} steps until they run settled (below), at most {@value #POINT_WARMUP_STEPS} steps or
- *       {@value #POINT_WARMUP_MAX_S} s, then {@code repeats} timed runs of {@code decodeSteps} steps each. The
+ *       {@value #WARMUP_BLOCK} steps for at least {@value #POINT_WARMUP_MIN_S} s and until they run settled (below),
+ *       at most {@value #POINT_WARMUP_STEPS} steps or {@value #POINT_WARMUP_MAX_S} s, then {@code repeats} timed runs of {@code decodeSteps} steps each. The
  *       input hidden state stays the same from step to step: in a model the next input comes from the embedding of
  *       the sampled token, outside these hidden-state stacks, and feeding the output back would add a copy a
  *       model's step does not make.</li>
@@ -46,7 +46,8 @@ import java.util.function.LongSupplier;
  * reading (so queued work is not counted) and before the second (so work still queued on a device is).
  *
  * <p>Before its first point each model runs untimed at every batch size, prefills of a short context and then
- * blocks of planned decode steps, each until it runs settled, so that the JIT has compiled the kernels. "Settled":
+ * blocks of planned decode steps, each for at least {@value #WARMUP_MIN_S} s and until it runs settled, so that the
+ * JIT has compiled the kernels. "Settled":
  * the block has not got faster by more than {@value #SETTLE_PERCENT} % for {@value #SETTLE_BLOCKS} blocks in a row;
  * a fixed warm-up time is not enough on a busy machine, where the JIT's compiler threads share the cores.
  */
@@ -65,9 +66,16 @@ final class Tradeoff {
     static final int WARMUP_BLOCK = 8;
     /** Most untimed decode steps per point; the attention stack's KV cache has room for them. */
     static final int POINT_WARMUP_STEPS = 256;
+    /**
+     * Fewest seconds of a point's untimed decode steps (unless {@link #POINT_WARMUP_STEPS} come first): the first
+     * steps after a prefill of a new shape can run while the JIT recompiles what the prefill deoptimised.
+     */
+    static final double POINT_WARMUP_MIN_S = 0.25;
     /** Most seconds of a point's untimed decode steps, settled or not. */
     static final double POINT_WARMUP_MAX_S = 3.0;
-    /** Most seconds of each part of the warm-up before a model's first point (prefills, decode steps), per batch. */
+    /** Fewest seconds of each part of the warm-up before a model's first point (prefills, decode steps), per batch. */
+    static final double WARMUP_MIN_S = 2.0;
+    /** Most seconds of each part of the warm-up before a model's first point, settled or not. */
     static final double WARMUP_MAX_S = 10.0;
     /** Most warm-up decode steps per model and batch size. */
     static final int WARMUP_STEPS = 4000;
@@ -337,11 +345,11 @@ final class Tradeoff {
                     try (LayerStack.State fresh = stack.newState(batch)) {
                         stack.hidden(x, fresh, false).close();
                     }
-                }, 2, WARMUP_PREFILLS, WARMUP_MAX_S, control);
+                }, 2, WARMUP_PREFILLS, WARMUP_MIN_S, WARMUP_MAX_S, control);
                 stack.hidden(x, state, false).close();
                 try (HiddenPlan plan = stack.planHidden(state, token, true)) {
-                    settle(backend, () -> steps(plan, WARMUP_BLOCK), 2, WARMUP_STEPS / WARMUP_BLOCK, WARMUP_MAX_S,
-                            control);
+                    settle(backend, () -> steps(plan, WARMUP_BLOCK), 2, WARMUP_STEPS / WARMUP_BLOCK, WARMUP_MIN_S,
+                            WARMUP_MAX_S, control);
                 }
             }
         }
@@ -349,18 +357,21 @@ final class Tradeoff {
 
     /**
      * Runs {@code block} until it is settled: its time (waited for) has not improved by more than
-     * {@value #SETTLE_PERCENT} % for {@value #SETTLE_BLOCKS} blocks in a row; at least {@code minBlocks}, at most
-     * {@code maxBlocks} or {@code maxSeconds}. None of it is a measurement.
+     * {@value #SETTLE_PERCENT} % for {@value #SETTLE_BLOCKS} blocks in a row; at least {@code minBlocks} and
+     * {@code minSeconds}, at most {@code maxBlocks} or {@code maxSeconds}. None of it is a measurement.
      *
      * @return the blocks run
      */
-    static int settle(Backend backend, Runnable block, int minBlocks, int maxBlocks, double maxSeconds,
-            RunControl control) {
-        long end = System.nanoTime() + (long) (maxSeconds * 1e9);
+    static int settle(Backend backend, Runnable block, int minBlocks, int maxBlocks, double minSeconds,
+            double maxSeconds, RunControl control) {
+        long start = System.nanoTime();
+        long least = start + (long) (minSeconds * 1e9);
+        long end = start + (long) (maxSeconds * 1e9);
         long best = Long.MAX_VALUE;
         int sinceGain = 0;
         int blocks = 0;
-        while (blocks < maxBlocks && (blocks < minBlocks || (sinceGain < SETTLE_BLOCKS && System.nanoTime() < end))) {
+        while (blocks < maxBlocks && (blocks < minBlocks || System.nanoTime() < least
+                || (sinceGain < SETTLE_BLOCKS && System.nanoTime() < end))) {
             control.check();
             backend.synchronize();
             long t0 = System.nanoTime();
@@ -420,7 +431,7 @@ final class Tradeoff {
                 double[] decodeGflops = new double[repeats];
                 try (HiddenPlan plan = stack.planHidden(state, token, true)) {
                     int warm = WARMUP_BLOCK * settle(backend, () -> steps(plan, WARMUP_BLOCK), 1,
-                            POINT_WARMUP_STEPS / WARMUP_BLOCK, POINT_WARMUP_MAX_S, control);
+                            POINT_WARMUP_STEPS / WARMUP_BLOCK, POINT_WARMUP_MIN_S, POINT_WARMUP_MAX_S, control);
                     long position = (long) context + warm;
                     for (int r = 0; r < repeats; r++) {
                         control.check();

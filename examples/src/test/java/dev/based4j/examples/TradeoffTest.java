@@ -120,12 +120,13 @@ class TradeoffTest {
     @Nested
     class WarmUp {
         @Test
-        void runsAtLeastTheFewestBlocksAndNeverMoreThanTheMost() {
+        void runsAtLeastTheFewestBlocksAndNeverMoreThanTheMostEvenBeforeItsLeastTime() {
             try (Backend cpu = Backends.select("cpu")) {
                 int[] runs = new int[1];
-                int blocks = Tradeoff.settle(cpu, () -> runs[0]++, 5, 1000, 10, RunControl.current());
+                int blocks = Tradeoff.settle(cpu, () -> runs[0]++, 5, 1000, 0, 10, RunControl.current());
                 assertThat(blocks).as("blocks reported").isEqualTo(runs[0]).isBetween(5, 1000);
-                assertThat(Tradeoff.settle(cpu, () -> { }, 1, 1, 10, RunControl.current())).as("at most 1").isOne();
+                assertThat(Tradeoff.settle(cpu, () -> { }, 1, 1, 10, 10, RunControl.current())).as("at most 1")
+                        .isOne();
             }
         }
     }
