@@ -13,8 +13,9 @@
 module dev.based4j.benchmarks {
     requires dev.based4j.api;
     requires dev.based4j.model;
-    // the CPU backend's thread setting is a benchmark parameter
+    // the CPU backend's and ONNX Runtime's thread settings are a benchmark parameter
     requires dev.based4j.cpu;
+    requires dev.based4j.onnx;
     requires jmh.core;
     requires jdk.incubator.vector;
 

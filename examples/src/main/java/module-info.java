@@ -12,7 +12,13 @@ module dev.based4j.examples {
     requires com.fasterxml.jackson.databind;
     requires org.knowm.xchart;
     requires java.management;
+    // the chart's colours (java.awt.Color)
+    requires java.desktop;
     requires jdk.management;
+    // MachinePeak's FMA loop; optional: without the module the peak is not measured, and says so
+    requires static jdk.incubator.vector;
+    // MachinePeak reads the OpenCL device's type (a CPU device is bounded by this machine's peak)
+    requires static dev.based4j.opencl;
 
     opens dev.based4j.examples to info.picocli;
     exports dev.based4j.examples;

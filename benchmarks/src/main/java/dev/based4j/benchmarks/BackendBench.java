@@ -2,6 +2,7 @@ package dev.based4j.benchmarks;
 
 import dev.based4j.Backends;
 import dev.based4j.cpu.CpuSettings;
+import dev.based4j.onnx.OnnxSettings;
 import dev.based4j.Backend;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
@@ -18,10 +19,14 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * What every backend benchmark shares: the backend, chosen by name ({@code -p backend=opencl}), and for the CPU
- * backend its worker threads ({@code -p threads=1,2}; 0 = one per processor). The backend is created once per
- * trial (fork) and closed after it; subclasses allocate their tensors in their own trial setup, which JMH runs
- * after this one.
+ * What every backend benchmark shares: the backend, chosen by name ({@code -p backend=opencl}: {@code cpu},
+ * {@code opencl}, {@code onnx}, {@code cuda}, all in {@code benchmarks.jar}), and for the CPU backend and ONNX Runtime
+ * their worker threads ({@code -p threads=1,2}). The backend is created once per trial (fork) and closed after it;
+ * subclasses allocate their tensors in their own trial setup, which JMH runs after this one.
+ *
+ * <p>Every benchmark method ends with {@link Backend#synchronize()}: a device backend (OpenCL, CUDA) only enqueues a
+ * kernel, and without the wait JMH would time how fast kernels are enqueued, not run. On the CPU backend the wait
+ * returns at once.
  */
 @State(Scope.Benchmark)
 public abstract class BackendBench {
@@ -30,8 +35,9 @@ public abstract class BackendBench {
     public String backend;
 
     /**
-     * Worker threads of the CPU backend ({@link CpuSettings#THREADS}); other backends ignore it. Set as the
-     * system property before the backend is created, which is how the setting reaches a backend created by name.
+     * Worker threads of the CPU backend ({@link CpuSettings#THREADS}; 0 = one per processor) and intra-op threads of
+     * ONNX Runtime's sessions ({@link OnnxSettings#THREADS}; 0 = ONNX Runtime's default); other backends ignore it.
+     * Set as system properties before the backend is created, which is how settings reach a backend created by name.
      */
     @Param("2")
     public int threads;
@@ -43,6 +49,7 @@ public abstract class BackendBench {
     @Setup(Level.Trial)
     public void openBackend() {
         System.setProperty(CpuSettings.THREADS.property(), Integer.toString(threads));
+        System.setProperty(OnnxSettings.THREADS.property(), Integer.toString(threads));
         b = Backends.select(backend);
     }
 

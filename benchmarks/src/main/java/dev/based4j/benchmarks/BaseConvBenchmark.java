@@ -74,6 +74,7 @@ public class BaseConvBenchmark extends BackendBench {
         b.causalConv(prompt, weight, state, promptOut);
         double tokens = (double) batch * seq;
         rates.add(tokens, Flops.conv((long) tokens, channels, kernelSize), 2.0 * tokens * channels * Float.BYTES);
+        b.synchronize();
         return promptOut;
     }
 
@@ -83,6 +84,7 @@ public class BaseConvBenchmark extends BackendBench {
         b.causalConv(token, weight, state, tokenOut);
         rates.add(batch, Flops.conv(batch, channels, kernelSize),
                 (2.0 * batch * channels + (double) batch * channels * kernelSize) * Float.BYTES);
+        b.synchronize();
         return tokenOut;
     }
 }

@@ -89,6 +89,7 @@ public class FullAttentionDecodeBenchmark extends BackendBench {
     public Tensor decode(Rates rates) {
         b.slidingWindowDecode(spec, q, k, v, state, out);
         rates.add(batch, flops, bytes);
+        b.synchronize();
         return out;
     }
 }

@@ -91,6 +91,7 @@ public class FusedDecodeBenchmark extends BackendBench {
     public Tensor decode(Rates rates) {
         b.basedAttentionDecode(spec, q, k, v, state, out);
         rates.add(batch, flops, bytes);
+        b.synchronize();
         return out;
     }
 }

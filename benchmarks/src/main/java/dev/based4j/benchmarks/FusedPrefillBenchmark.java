@@ -92,6 +92,7 @@ public class FusedPrefillBenchmark extends BackendBench {
     public Tensor prefill(Rates rates) {
         b.basedAttentionPrefill(spec, q, k, v, state, out);
         rates.add((double) batch * seq, flops, 0);
+        b.synchronize();
         return out;
     }
 }

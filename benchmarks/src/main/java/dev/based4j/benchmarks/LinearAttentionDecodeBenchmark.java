@@ -88,6 +88,7 @@ public class LinearAttentionDecodeBenchmark extends BackendBench {
     public Tensor decode(Rates rates) {
         b.linearAttentionDecode(spec, q, k, v, state, out);
         rates.add(batch, flops, bytes);
+        b.synchronize();
         return out;
     }
 }

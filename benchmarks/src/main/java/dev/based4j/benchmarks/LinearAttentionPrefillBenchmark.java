@@ -98,6 +98,7 @@ public class LinearAttentionPrefillBenchmark extends BackendBench {
     public Tensor prefill(Rates rates) {
         b.linearAttentionPrefill(spec, q, k, v, state, out);
         rates.add((double) batch * seq, flops, 0);
+        b.synchronize();
         return out;
     }
 }

@@ -63,6 +63,7 @@ public class MatmulBenchmark extends BackendBench {
     public Tensor linear(Rates rates) {
         b.linear(x, weight, null, y);
         rates.add(rows, Flops.linear(rows, in, out), ((double) in * out + (double) rows * (in + out)) * Float.BYTES);
+        b.synchronize();
         return y;
     }
 }

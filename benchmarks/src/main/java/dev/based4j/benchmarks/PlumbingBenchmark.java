@@ -77,6 +77,7 @@ public class PlumbingBenchmark extends BackendBench {
     public Tensor featureMap(Rates rates) {
         b.featureMap(taylor, qk, features);
         rates.add(seq, 0, (double) HEADS * seq * (F + taylor.outputDim()) * Float.BYTES);
+        b.synchronize();
         return features;
     }
 
@@ -85,6 +86,7 @@ public class PlumbingBenchmark extends BackendBench {
     public Tensor rmsNorm(Rates rates) {
         b.rmsNorm(hidden, normWeight, 1e-5, normOut);
         rates.add(seq, 0, 2.0 * seq * D_MODEL * Float.BYTES);
+        b.synchronize();
         return normOut;
     }
 
@@ -93,6 +95,7 @@ public class PlumbingBenchmark extends BackendBench {
     public Tensor silu(Rates rates) {
         b.silu(wide, wideOut);
         rates.add(seq, 0, 2.0 * seq * HIDDEN * Float.BYTES);
+        b.synchronize();
         return wideOut;
     }
 
@@ -101,6 +104,7 @@ public class PlumbingBenchmark extends BackendBench {
     public Tensor rotary(Rates rates) {
         b.rotary(heads, 0, HEAD_DIM, 10000.0, headsOut);
         rates.add(seq, 0, 2.0 * HEADS * seq * HEAD_DIM * Float.BYTES);
+        b.synchronize();
         return headsOut;
     }
 }

@@ -90,6 +90,7 @@ public class SlidingWindowPrefillBenchmark extends BackendBench {
     public Tensor prefill(Rates rates) {
         b.slidingWindowPrefill(spec, q, k, v, state, out);
         rates.add((double) batch * seq, flops, 0);
+        b.synchronize();
         return out;
     }
 }

@@ -124,6 +124,7 @@ public class Stack360mDecodeBenchmark extends BackendBench {
             b.download(t, logits);
         }
         rates.add(batch, flops, bytes);
+        b.synchronize();
         return logits;
     }
 }

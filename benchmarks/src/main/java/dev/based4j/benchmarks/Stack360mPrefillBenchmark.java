@@ -77,6 +77,7 @@ public class Stack360mPrefillBenchmark extends BackendBench {
     @Benchmark
     public void prefill(Rates rates) {
         try (Tensor h = model.stack().hidden(x, state, false)) {
+            b.synchronize();
             rates.add((double) batch * seq, flops, 0);
         }
     }

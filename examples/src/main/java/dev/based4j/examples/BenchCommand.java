@@ -15,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -29,8 +31,12 @@ import picocli.CommandLine.Spec;
 /**
  * {@code based4j bench}: the recall–throughput tradeoff on one backend ({@link Tradeoff}): prefill and decode
  * tokens/s of a BASED layer stack and of the same width with full softmax attention, as the context grows, for
- * batch 1 and 8. A progress bar while it runs, a table at the end, optionally JSON, CSV and a PNG chart. Kernel
- * by kernel figures come from the JMH benchmarks (module {@code benchmarks}, {@code docs/performance.md}).
+ * batch 1 and 8. Every point is warmed at its own shape and timed {@code --repeats} times (the median, the fastest and
+ * the slowest repeat are reported), each timing waiting for the backend ({@link Backend#synchronize()}). Before the
+ * first point the machine's float32 FMA peak is measured ({@link MachinePeak}); on a backend that computes on the
+ * host's cores, a point faster than that peak is flagged rather than reported. A progress bar while it runs, a table
+ * at the end, optionally JSON, CSV and a PNG chart. Kernel by kernel figures come from the JMH benchmarks (module
+ * {@code benchmarks}, {@code docs/performance.md}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Prefill and decode tokens/s of a BASED layer stack and of the same width with full softmax "
@@ -63,9 +69,14 @@ final class BenchCommand implements Callable<Integer> {
             description = "Batch sizes (default: ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
-    @Option(names = "--decode-steps", paramLabel = "N", defaultValue = "64",
-            description = "Most timed decode steps per point (the median counts); fewer when they take over a second "
-                    + "(default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "" + Tradeoff.DEFAULT_REPEATS,
+            description = "Timed repeats of every point, after an untimed run at the point's own shape; the median, "
+                    + "fastest and slowest are reported (1.." + Tradeoff.MAX_REPEATS + ", default: ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Option(names = "--decode-steps", paramLabel = "N", defaultValue = "" + Tradeoff.DEFAULT_DECODE_STEPS,
+            description = "Decode steps in one timed decode repeat (1.." + BenchCommand.MAX_DECODE_STEPS
+                    + ", default: ${DEFAULT-VALUE}).")
     int decodeSteps;
 
     @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "f32",
@@ -96,8 +107,8 @@ final class BenchCommand implements Callable<Integer> {
     static final int MAX_CONTEXT = 1 << 20;
     /** Largest batch accepted. */
     static final int MAX_BATCH = 4096;
-    /** Most timed decode steps per point accepted (a point's timed decode stops after a second anyway). */
-    static final int MAX_DECODE_STEPS = 1 << 20;
+    /** Most decode steps in one timed repeat. */
+    static final int MAX_DECODE_STEPS = 1 << 16;
 
     @Override
     public Integer call() {
@@ -120,9 +131,11 @@ final class BenchCommand implements Callable<Integer> {
                 throw new Based4j.UserError("--batches: expected values in 1.." + MAX_BATCH + ", got " + b);
             }
         }
-        if (decodeSteps < Tradeoff.MIN_DECODE_STEPS || decodeSteps > MAX_DECODE_STEPS) {
-            throw new Based4j.UserError("--decode-steps: expected " + Tradeoff.MIN_DECODE_STEPS + ".."
-                    + MAX_DECODE_STEPS + ", got " + decodeSteps);
+        if (repeats < 1 || repeats > Tradeoff.MAX_REPEATS) {
+            throw new Based4j.UserError("--repeats: expected 1.." + Tradeoff.MAX_REPEATS + ", got " + repeats);
+        }
+        if (decodeSteps < 1 || decodeSteps > MAX_DECODE_STEPS) {
+            throw new Based4j.UserError("--decode-steps: expected 1.." + MAX_DECODE_STEPS + ", got " + decodeSteps);
         }
         if (chart != null && !chart.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
             throw new Based4j.UserError("--chart: expected a .png file, got " + chart);
@@ -144,8 +157,12 @@ final class BenchCommand implements Callable<Integer> {
         RunControl control = RunControl.current();
         timeLimit.applyTo(control);
         System.setProperty("java.awt.headless", "true");
+        Tradeoff.Sweep sweep = new Tradeoff.Sweep(shape, chosenModels, sortedContexts, sortedBatches, repeats,
+                decodeSteps, seed, weights);
         try (Backend b = backend == null ? Backends.select() : Backends.select(backend)) {
             Map<String, Object> machine = machine(b, shape);
+            machine.put("repeats", repeats);
+            machine.put("decode_steps_per_repeat", decodeSteps);
             machine.put("weights", weights.label());
             out.printf("backend   %s on %s%s%n", b.name(), b.device(), weights.isReduced() ? ", " + weights.label()
                     + " weights" : "");
@@ -154,24 +171,26 @@ final class BenchCommand implements Callable<Integer> {
                     shape.modelDim() / shape.attentionHeads());
             out.printf("load      %.2f (1-minute average at start; measurements on a loaded machine are slower)%n",
                     (double) machine.get("load_average"));
+            out.printf("timing    %d timed repeats per point after an untimed one at its shape (median, fastest and "
+                    + "slowest reported); decode repeats of %d planned steps; the backend is synchronized before "
+                    + "every clock reading%n", repeats, decodeSteps);
             out.flush();
-            List<Tradeoff.Measurement> records = new ArrayList<>();
-            int points = chosenModels.size() * sortedContexts.size() * sortedBatches.size();
+            OptionalDouble peak = peak(b, machine, out);
+            List<Tradeoff.Measurement> measured = new ArrayList<>();
             RunControl.Stopped stopped = null;
             try {
                 if (noProgress) {
-                    Tradeoff.run(b, shape, weights, chosenModels, sortedContexts, sortedBatches, decodeSteps, seed,
-                            collecting(quiet(), records), control);
+                    Tradeoff.run(b, sweep, collecting(quiet(), measured), control);
                 } else {
                     try (Progress progress = new Progress(err)) {
-                        Tradeoff.run(b, shape, weights, chosenModels, sortedContexts, sortedBatches, decodeSteps,
-                                seed, collecting(progress, records), control);
+                        Tradeoff.run(b, sweep, collecting(progress, measured), control);
                     }
                 }
             } catch (RunControl.Stopped e) {
                 stopped = e;
             }
             out.println();
+            List<Tradeoff.Measurement> records = checked(measured, peak, machine, out);
             if (!records.isEmpty()) {
                 out.print(TradeoffReport.table(records));
                 if (json != null) {
@@ -190,11 +209,41 @@ final class BenchCommand implements Callable<Integer> {
             }
             out.flush();
             if (stopped != null) {
-                throw control.stopped("after " + records.size() / 2 + " of " + points + " points"
+                throw control.stopped("after " + records.size() / 2 + " of " + sweep.points() + " points"
                         + (records.isEmpty() ? "" : " (the table and files hold those)"));
             }
             return 0;
         }
+    }
+
+    /**
+     * Measures the machine's FMA peak ({@link MachinePeak}) on every processor the JVM may use (no backend on this
+     * machine's cores can use more), records it in {@code machine} and prints it.
+     *
+     * @return the peak points are checked against: empty when it could not be measured or does not bound the backend
+     */
+    private static OptionalDouble peak(Backend b, Map<String, Object> machine, PrintWriter out) {
+        int threads = Runtime.getRuntime().availableProcessors();
+        Optional<MachinePeak.Peak> measured = MachinePeak.measure(threads);
+        boolean bounds = MachinePeak.bounds(b);
+        machine.put("fma_peak_gflops", measured.map(MachinePeak.Peak::gflops).orElse(null));
+        machine.put("fma_peak_threads", measured.map(MachinePeak.Peak::threads).orElse(null));
+        machine.put("fma_peak_lanes", measured.map(MachinePeak.Peak::lanes).orElse(null));
+        String check;
+        if (measured.isEmpty()) {
+            check = "not measured (" + MachinePeak.VECTOR_MODULE + " is not in the boot layer: run the JVM with "
+                    + "--add-modules " + MachinePeak.VECTOR_MODULE + "); points are not checked";
+        } else if (!bounds) {
+            check = measured.get().describe() + "; not applied: backend " + b.name()
+                    + " does not compute on this machine's CPU cores";
+        } else {
+            check = measured.get().describe() + "; a point above it is flagged, not reported (the peak is measured "
+                    + "again first)";
+        }
+        machine.put("fma_peak_check", check);
+        out.println("peak      " + check);
+        out.flush();
+        return measured.isPresent() && bounds ? OptionalDouble.of(measured.get().gflops()) : OptionalDouble.empty();
     }
 
     /**
@@ -217,10 +266,11 @@ final class BenchCommand implements Callable<Integer> {
                     MemoryBudget.Need.offHeap("prefill activations",
                             StackMemory.prefillActivations(shape.based(), batch, context, DType.F32)),
                     MemoryBudget.Need.offHeap("decode state", StackMemory.state(shape.based(), batch, DType.F32)),
-                    MemoryBudget.Need.heap("decode step times", MemoryBudget.times(2, decodeSteps, 8))));
+                    MemoryBudget.Need.heap("repeat times", MemoryBudget.times(4, repeats, 8))));
         }
         if (chosen.contains(Tradeoff.ATTENTION)) {
-            var attention = shape.attention(context + Tradeoff.POINT_WARMUP_STEPS + decodeSteps);
+            int kvTokens = context + Tradeoff.decodeTokens(repeats, decodeSteps);
+            var attention = shape.attention(kvTokens);
             budget.check(setting, List.of(
                     MemoryBudget.Need.offHeap("based weights", chosen.contains(Tradeoff.BASED) ? basedWeights : 0),
                     MemoryBudget.Need.offHeap("attention weights", StackMemory.weights(attention, DType.F32, weights)),
@@ -229,9 +279,9 @@ final class BenchCommand implements Callable<Integer> {
                     MemoryBudget.Need.offHeap("prefill activations",
                             StackMemory.prefillActivations(attention, batch, context, DType.F32)),
                     MemoryBudget.Need.offHeap("KV cache of " + attention.mixers().size() + " layers x "
-                            + (context + Tradeoff.POINT_WARMUP_STEPS + decodeSteps) + " tokens",
+                            + kvTokens + " tokens",
                             StackMemory.state(attention, batch, DType.F32)),
-                    MemoryBudget.Need.heap("decode step times", MemoryBudget.times(2, decodeSteps, 8))));
+                    MemoryBudget.Need.heap("repeat times", MemoryBudget.times(4, repeats, 8))));
         }
     }
 
@@ -255,6 +305,32 @@ final class BenchCommand implements Callable<Integer> {
                 inner.done(prefill, decode);
             }
         };
+    }
+
+    /**
+     * Flags the measurements faster than the peak. When one is, the peak is measured once more before it is flagged
+     * and the higher of the two counts: a peak measured while the machine was busier than during the points must not
+     * turn results into flags. The second measurement is recorded in {@code machine} and printed.
+     *
+     * @return the measurements, those faster than the peak flagged
+     */
+    private static List<Tradeoff.Measurement> checked(List<Tradeoff.Measurement> measured, OptionalDouble peak,
+            Map<String, Object> machine, PrintWriter out) {
+        if (peak.isEmpty()) {
+            return measured;
+        }
+        double first = peak.getAsDouble();
+        double limit = first;
+        if (measured.stream().anyMatch(m -> m.gflops().max() > first)) {
+            Optional<MachinePeak.Peak> again = MachinePeak.measure(Runtime.getRuntime().availableProcessors());
+            if (again.isPresent()) {
+                machine.put("fma_peak_gflops_remeasured", again.get().gflops());
+                out.println("peak      measured again, as a point exceeded it: " + again.get().describe());
+                limit = Math.max(limit, again.get().gflops());
+            }
+        }
+        double bound = limit;
+        return measured.stream().map(m -> m.checkedAgainst(bound)).toList();
     }
 
     private static String describe(Tradeoff.Size shape) {
