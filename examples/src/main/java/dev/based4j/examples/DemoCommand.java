@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
  * weights (BaseConv, linear attention and sliding-window layers interleaved as in the released models), prefills
  * a long prompt, samples tokens with the state carried over from prefill, and reports tokens/s. It then
  * shows that the carried state is exact: the logits of the first decoded token equal those of a fresh prefill of
- * the prompt plus that token.
+ * the prompt plus that token. Unless {@code --no-warm-up}, a {@link WarmUp} on a scratch state runs (and is timed)
+ * before the first timed call, so that the cold figures show the calls after it rather than the JIT's compilation.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Prefill a long prompt and decode tokens through a small BASED layer stack with seeded weights.")
@@ -56,6 +57,13 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed of weights and prompt (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--warm-up", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Before the timed calls, prefill up to " + WarmUp.MAX_PREFILL_TOKENS + " tokens and run up to "
+                    + WarmUp.MAX_DECODE_STEPS + " planned decode steps on a scratch state, so that the JIT has compiled"
+                    + " the kernels they run; its time is printed (default: on; --no-warm-up times the run's very"
+                    + " first calls).")
+    boolean warmUp;
 
     static final int D_MODEL = 256;
     static final int HEADS = 4;
@@ -102,6 +110,11 @@ final class DemoCommand implements Callable<Integer> {
                                     StackMemory.weights(config, dtype)) + " in " + dtype.label() + ")" : "");
             out.printf("model     %d layers, d_model %d, %d heads; %s%n", LAYERS, D_MODEL, HEADS, describe(config));
             out.printf("          seeded random weights (seed %d), vocabulary %d%n", seed, VOCAB);
+            if (warmUp) {
+                WarmUp.Result w = WarmUp.run(stack, Math.min(promptTokens, WarmUp.MAX_PREFILL_TOKENS),
+                        Math.min(decodeTokens, WarmUp.MAX_DECODE_STEPS), control);
+                out.printf("warm-up   %s%n", w.describe());
+            }
 
             int[] generated = new int[decodeTokens];
             double[] firstDecodeLogits = null;
@@ -143,8 +156,10 @@ final class DemoCommand implements Callable<Integer> {
             double decodeSeconds = java.util.Arrays.stream(stepSeconds).sum();
             int cold = Math.min(COLD_STEPS, decodeTokens);
             double coldMs = 1e3 * java.util.Arrays.stream(stepSeconds, 0, cold).sum() / cold;
-            out.printf("prefill   %d tokens: cold (the run's first call) %.3f s, %,.0f tokens/s; warm %.3f s, %,.0f"
-                    + " tokens/s (cold = %.0f%% of warm)%n", promptTokens, prefillCold, promptTokens / prefillCold,
+            out.printf("prefill   %d tokens: cold (%s) %.3f s, %,.0f tokens/s; warm %.3f s, %,.0f"
+                    + " tokens/s (cold = %.0f%% of warm)%n", promptTokens,
+                    warmUp ? "the first call after the warm-up" : "the run's first call", prefillCold,
+                    promptTokens / prefillCold,
                     prefillWarm, promptTokens / prefillWarm, 100 * prefillWarm / prefillCold);
             if (decodeTokens > cold) {
                 double warmMs = 1e3 * java.util.Arrays.stream(stepSeconds, cold, decodeTokens).sum() / (decodeTokens - cold);

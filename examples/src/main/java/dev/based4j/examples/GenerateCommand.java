@@ -120,6 +120,12 @@ final class GenerateCommand implements Callable<Integer> {
                     + "so this limit is the command line's, not the model's (default ${DEFAULT-VALUE}).")
     int maxContext;
 
+    @Option(names = "--warm-up", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Before the prompt, prefill up to " + Generator.PREFILL_CHUNK + " tokens and run up to "
+                    + WarmUp.MAX_DECODE_STEPS + " planned decode steps on a scratch state, so that the JIT has compiled"
+                    + " the kernels generation runs; its time goes to standard error (default: on).")
+    boolean warmUp;
+
     @Mixin
     TimeLimit timeLimit;
 
@@ -172,6 +178,12 @@ final class GenerateCommand implements Callable<Integer> {
                 model.config().eosTokenId().ifPresent(stops::add);
             }
             GenerationOptions options = new GenerationOptions(maxTokens, temperature, topK, topP, seed, stops);
+            if (warmUp) {
+                WarmUp.Result w = WarmUp.run(model, Math.min(ids.length, Generator.PREFILL_CHUNK),
+                        Math.min(maxTokens - 1, WarmUp.MAX_DECODE_STEPS), control);
+                err.println("warm-up: " + w.describe());
+                err.flush();
+            }
             boolean ids2 = printIds || tokenizer == null;
             TextTokenizer.StreamingDecoder decoder = tokenizer == null ? null : tokenizer.streamingDecoder();
             if (decoder != null && prompt.text != null) {

@@ -42,6 +42,25 @@ class CommandLineTest {
                 .contains("generate  tiny seeded BASED model");
     }
 
+    @Test
+    void demoWarmsUpOnAScratchStateFirstAndTheWarmUpChangesNoTokenAndNoFigureOfTheCheck() {
+        Run warm = run("demo", "--backend", "cpu", "--prompt-tokens", "40", "--decode-tokens", "3");
+        Run cold = run("demo", "--backend", "cpu", "--prompt-tokens", "40", "--decode-tokens", "3", "--no-warm-up");
+        assertThat(warm.status()).as(warm.err()).isZero();
+        assertThat(cold.status()).as(cold.err()).isZero();
+        assertThat(warm.out()).containsPattern("warm-up   prefill 40 tokens and 3 planned decode steps on a scratch"
+                + " state: \\d+\\.\\d\\d s").contains("cold (the first call after the warm-up)");
+        assertThat(cold.out()).doesNotContain("warm-up").contains("cold (the run's first call)");
+        assertThat(lineStartingWith(warm.out(), "tokens")).isEqualTo(lineStartingWith(cold.out(), "tokens"));
+        assertThat(lineStartingWith(warm.out(), "carried")).isEqualTo(lineStartingWith(cold.out(), "carried"));
+        assertThat(lineStartingWith(warm.out(), "generate")).isEqualTo(lineStartingWith(cold.out(), "generate"));
+    }
+
+    private static String lineStartingWith(String text, String prefix) {
+        return text.lines().filter(l -> l.startsWith(prefix)).findFirst()
+                .orElseThrow(() -> new AssertionError("no line starting with '" + prefix + "' in:\n" + text));
+    }
+
     @Nested
     class Conformance {
         @Test

@@ -40,6 +40,8 @@ class PluginTemplateIT {
         b.environment().remove("BASED4J_PLUGINS");
         b.environment().remove("BASED4J_BACKEND");
         b.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        // no warm-start cache: its training run would take most of the test's time and test nothing here
+        b.environment().put("BASED4J_AOT", "0");
         b.environment().putAll(env);
         Process p = b.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
