@@ -113,7 +113,7 @@ final class DemoCommand implements Callable<Integer> {
             if (warmUp) {
                 WarmUp.Result w = WarmUp.run(stack, Math.min(promptTokens, WarmUp.MAX_PREFILL_TOKENS),
                         Math.min(decodeTokens, WarmUp.MAX_DECODE_STEPS), control);
-                out.printf("warm-up   %s%n", w.describe());
+                out.printf("warm-up   %s (before the first timed call; --no-warm-up skips it)%n", w.describe());
             }
 
             int[] generated = new int[decodeTokens];

@@ -120,10 +120,12 @@ final class GenerateCommand implements Callable<Integer> {
                     + "so this limit is the command line's, not the model's (default ${DEFAULT-VALUE}).")
     int maxContext;
 
-    @Option(names = "--warm-up", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(names = "--warm-up", negatable = true, defaultValue = "false", fallbackValue = "true",
             description = "Before the prompt, prefill up to " + Generator.PREFILL_CHUNK + " tokens and run up to "
                     + WarmUp.MAX_DECODE_STEPS + " planned decode steps on a scratch state, so that the JIT has compiled"
-                    + " the kernels generation runs; its time goes to standard error (default: on).")
+                    + " the kernels before the prompt's prefill and the streamed tokens. It adds its own compute (more"
+                    + " for a larger model) and does not make the run shorter; its time goes to standard error"
+                    + " (default: off).")
     boolean warmUp;
 
     @Mixin
@@ -181,7 +183,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (warmUp) {
                 WarmUp.Result w = WarmUp.run(model, Math.min(ids.length, Generator.PREFILL_CHUNK),
                         Math.min(maxTokens - 1, WarmUp.MAX_DECODE_STEPS), control);
-                err.println("warm-up: " + w.describe());
+                err.println("warm-up: " + w.describe() + " (before the prompt)");
                 err.flush();
             }
             boolean ids2 = printIds || tokenizer == null;

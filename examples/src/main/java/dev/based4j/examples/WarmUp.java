@@ -43,11 +43,11 @@ final class WarmUp {
      * @param seconds wall time of the whole warm-up, queued device work included
      */
     record Result(int prefillTokens, int decodeSteps, double seconds) {
-        /** @return one line for the command's output, e.g. "prefill 512 tokens and 8 planned decode steps ..." */
+        /** @return what ran and its time, e.g. "prefill 512 tokens and 8 planned decode steps on a scratch state: 3.36 s" */
         String describe() {
             return String.format(Locale.ROOT, "prefill %d token%s and %d planned decode step%s on a scratch state:"
-                    + " %.2f s (before the first call; --no-warm-up skips it)", prefillTokens,
-                    prefillTokens == 1 ? "" : "s", decodeSteps, decodeSteps == 1 ? "" : "s", seconds);
+                    + " %.2f s", prefillTokens, prefillTokens == 1 ? "" : "s", decodeSteps, decodeSteps == 1 ? "" : "s",
+                    seconds);
         }
     }
 

@@ -49,7 +49,8 @@ class CommandLineTest {
         assertThat(warm.status()).as(warm.err()).isZero();
         assertThat(cold.status()).as(cold.err()).isZero();
         assertThat(warm.out()).containsPattern("warm-up   prefill 40 tokens and 3 planned decode steps on a scratch"
-                + " state: \\d+\\.\\d\\d s").contains("cold (the first call after the warm-up)");
+                + " state: \\d+\\.\\d\\d s \\(before the first timed call; --no-warm-up skips it\\)")
+                .contains("cold (the first call after the warm-up)");
         assertThat(cold.out()).doesNotContain("warm-up").contains("cold (the run's first call)");
         assertThat(lineStartingWith(warm.out(), "tokens")).isEqualTo(lineStartingWith(cold.out(), "tokens"));
         assertThat(lineStartingWith(warm.out(), "carried")).isEqualTo(lineStartingWith(cold.out(), "carried"));

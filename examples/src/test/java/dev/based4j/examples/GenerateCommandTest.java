@@ -60,16 +60,17 @@ class GenerateCommandTest {
     }
 
     @Test
-    void theWarmUpRunsBeforeThePromptOnAScratchStateAndChangesNoSampledToken() {
+    void anAskedForWarmUpRunsBeforeThePromptOnAScratchStateAndChangesNoSampledToken() {
         String[] args = {"generate", "--tiny-seed", "7", "--prompt-ids", "3,1,4,1,5", "--max-tokens", "12",
                 "--temperature", "0.9", "--top-k", "30", "--seed", "4", "--backend", "cpu"};
-        Run warm = run(args);
-        String[] noWarmUp = Arrays.copyOf(args, args.length + 1);
-        noWarmUp[args.length] = "--no-warm-up";
-        Run cold = run(noWarmUp);
+        Run cold = run(args);
+        String[] withWarmUp = Arrays.copyOf(args, args.length + 1);
+        withWarmUp[args.length] = "--warm-up";
+        Run warm = run(withWarmUp);
         assertThat(warm.status()).as(warm.err()).isZero();
         assertThat(cold.status()).as(cold.err()).isZero();
-        assertThat(warm.err()).contains("warm-up: prefill 5 tokens and 8 planned decode steps on a scratch state: ");
+        assertThat(warm.err()).contains("warm-up: prefill 5 tokens and 8 planned decode steps on a scratch state: ")
+                .contains(" s (before the prompt)");
         assertThat(cold.err()).doesNotContain("warm-up");
         assertThat(warm.out()).isEqualTo(cold.out()).isNotBlank();
     }
