@@ -16,27 +16,57 @@ final class RandomStackWeights implements WeightSource {
     private final LayerStack.Config config;
     private final long seed;
     private final long[] blockSeeds;
-    private final HostTensor finalNorm;
+    private HostTensor finalNorm;
     private int cachedBlock = -1;
     private Map<String, HostTensor> cached;
+
+    /** SplittableRandom's seed increment: {@code n} draws from a seed {@code s} leave it at {@code s + n·GAMMA}. */
+    private static final long GAMMA = 0x9e3779b97f4a7c15L;
+    /** Whether this JDK's generator advances as above (checked once); otherwise the draws are made and dropped. */
+    private static final boolean JUMPS = jumpsMatchDraws();
 
     RandomStackWeights(LayerStack.Config config, long seed) {
         this.config = config;
         this.seed = seed;
-        SplittableRandom r = new SplittableRandom(seed);
+        this.blockSeeds = new long[config.mixers().size()];
+    }
+
+    /**
+     * The generator after the tables' draws, where the block seeds and the final norm come from; made when first
+     * needed, so that a model too large for its memory budget is refused before anything is drawn.
+     */
+    private void drawBlockSeeds() {
+        if (finalNorm != null) {
+            return;
+        }
         long table = (long) config.vocabSize() * config.modelDim();
-        skip(r, config.vocabSize() == 0 ? 0 : config.tiedHead() ? table : 2 * table);
-        blockSeeds = new long[config.mixers().size()];
+        SplittableRandom r = skipped(seed, config.vocabSize() == 0 ? 0 : config.tiedHead() ? table : 2 * table);
         for (int i = 0; i < blockSeeds.length; i++) {
             blockSeeds[i] = r.nextLong();
         }
         finalNorm = LayerSupport.nearOne(r, Shape.of(config.modelDim()));
     }
 
+    /** @return {@code new SplittableRandom(seed)} after {@code draws} values were drawn from it */
+    private static SplittableRandom skipped(long seed, long draws) {
+        if (JUMPS) {
+            return new SplittableRandom(seed + draws * GAMMA);
+        }
+        SplittableRandom r = new SplittableRandom(seed);
+        skip(r, draws);
+        return r;
+    }
+
     private static void skip(SplittableRandom r, long draws) {
         for (long i = 0; i < draws; i++) {
             r.nextDouble();
         }
+    }
+
+    private static boolean jumpsMatchDraws() {
+        SplittableRandom drawn = new SplittableRandom(42);
+        skip(drawn, 1001);
+        return drawn.nextLong() == new SplittableRandom(42 + 1001 * GAMMA).nextLong();
     }
 
     @Override
@@ -47,11 +77,10 @@ final class RandomStackWeights implements WeightSource {
             return LayerSupport.uniform(new SplittableRandom(seed), table, Math.sqrt(3));
         }
         if (config.vocabSize() > 0 && !config.tiedHead() && name.equals(LayerStack.HEAD)) {
-            SplittableRandom r = new SplittableRandom(seed);
-            skip(r, table.elementCount());
-            return LayerSupport.uniform(r, table, 1.0 / Math.sqrt(d));
+            return LayerSupport.uniform(skipped(seed, table.elementCount()), table, 1.0 / Math.sqrt(d));
         }
         if (name.equals(LayerStack.FINAL_NORM)) {
+            drawBlockSeeds();
             return finalNorm;
         }
         if (name.startsWith(LayerStack.LAYER_PREFIX)) {
@@ -64,6 +93,7 @@ final class RandomStackWeights implements WeightSource {
                 block = -1;
             }
             if (block >= 0 && block < blockSeeds.length) {
+                drawBlockSeeds();
                 if (block != cachedBlock) {
                     cached = null;
                     cached = Block.randomWeights(config.mixers().get(block), config.mlp(), blockSeeds[block]);

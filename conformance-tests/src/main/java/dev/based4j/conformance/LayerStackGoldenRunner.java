@@ -85,6 +85,13 @@ public final class LayerStackGoldenRunner implements GoldenModelRunner {
                 throw new GoldenFormatException("golden case '" + golden.name() + "': config.layer_types: expected a"
                         + " non-empty list of layer types");
             }
+            JsonNode layers = cfg.get("n_layer");
+            if (layers != null && !layers.isNull() && (!layers.isIntegralNumber() || !layers.canConvertToInt()
+                    || layers.asInt() != types.size())) {
+                throw new GoldenFormatException("golden case '" + golden.name() + "': config.n_layer: expected an"
+                        + " integer in [1, " + Integer.MAX_VALUE + "] equal to the " + types.size() + " entries of"
+                        + " layer_types, got " + layers + " (" + golden.location() + ")");
+            }
             List<MixerConfig> mixers = new ArrayList<>();
             for (JsonNode type : types) {
                 mixers.add(switch (type.asText()) {

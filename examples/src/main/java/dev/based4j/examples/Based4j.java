@@ -264,6 +264,27 @@ public final class Based4j {
         return message;
     }
 
+    /**
+     * The value of a {@code --dtype} option: a type the kernels compute in (f32 or f64). bf16, f16 and int8 are ways
+     * to store weights, asked for with {@code --weights}.
+     *
+     * @throws UserError naming the option and the value otherwise
+     */
+    static DType computeType(String value) {
+        DType t;
+        try {
+            t = DType.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--dtype: expected f32 or f64, got '" + value + "'");
+        }
+        if (!t.isCompute()) {
+            throw new UserError("--dtype: expected f32 or f64, got " + t.label() + " (" + t.label()
+                    + " is a weight format: --weights " + (t == DType.I8 ? "int8" : t.label()) + " stores the matrices"
+                    + " in it where the command takes --weights)");
+        }
+        return t;
+    }
+
     /** A problem with what the user asked for; printed as one line, exit status 2. */
     static final class UserError extends RuntimeException {
         private static final long serialVersionUID = 1L;

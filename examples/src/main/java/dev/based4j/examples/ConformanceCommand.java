@@ -79,7 +79,7 @@ final class ConformanceCommand implements Callable<Integer> {
                 .bundledGolden(!noBundledGolden)
                 .goldenFolders(golden);
         if (dtype != null) {
-            builder.precisions(EnumSet.of(DType.parse(dtype)));
+            builder.precisions(EnumSet.of(Based4j.computeType(dtype)));
         }
         ConformanceRunner runner;
         try {

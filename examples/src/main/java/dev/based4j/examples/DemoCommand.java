@@ -87,7 +87,7 @@ final class DemoCommand implements Callable<Integer> {
         if (decodeTokens < 1 || decodeTokens > 1 << 16) {
             throw new Based4j.UserError("--decode-tokens: expected 1..65536, got " + decodeTokens);
         }
-        DType dtype = DType.parse(dtypeName);
+        DType dtype = Based4j.computeType(dtypeName);
         WeightFormat given = GenerateCommand.weightFormat(weightsName, dtype);
         WeightFormat format = given != null ? given : WeightFormat.of(dtype);
         LayerStack.Config config = stackConfig();

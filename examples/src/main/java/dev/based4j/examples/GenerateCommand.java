@@ -144,7 +144,7 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         RunControl control = RunControl.current();
-        DType dtype = DType.parse(dtypeName);
+        DType dtype = Based4j.computeType(dtypeName);
         WeightFormat format = weightFormat(weightsName, dtype);
         if (source.model != null && !Files.isDirectory(source.model)) {
             throw new Based4j.UserError("--model: " + source.model + " is not a directory");

@@ -99,7 +99,7 @@ final class RecallCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         CapacityConfig config = new CapacityConfig(vocab, seqLen, pairs, valueDim, examples, seeds, seed,
-                DType.parse(dtype), batch,
+                Based4j.computeType(dtype), batch,
                 lookbacks == null ? CapacityConfig.defaultMixers(seqLen)
                         : CapacityConfig.defaultMixers(seqLen, lookbacks));
         // the files are written after the whole experiment: a folder that cannot take them is refused now

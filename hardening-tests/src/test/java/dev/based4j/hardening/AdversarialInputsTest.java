@@ -620,7 +620,7 @@ class AdversarialInputsTest {
             cases.add(refused("snapshot-position-beyond-2-53", IllegalArgumentException.class,
                     dir -> new StateSnapshot(StateSnapshot.Kind.CONV, StateFormat.MAX_POSITION + 1, List.of(),
                             List.of()), "position: expected 0..9007199254740992"));
-            cases.add(refused("decode-past-the-largest-position", IllegalStateException.class, dir -> {
+            cases.add(refused("decode-past-the-largest-position", IllegalArgumentException.class, dir -> {
                 try (Backend b = Backends.select("cpu");
                         LinearAttentionState fresh = LinearAttentionState.zeros(b, 1, 1, 73, 4, DType.F32)) {
                     StateSnapshot s = fresh.snapshot();

@@ -270,6 +270,7 @@ class CommandLineFuzzTest {
             Path folder = java.nio.file.Files.createDirectories(dir.resolve("a-folder"));
             Path file = java.nio.file.Files.writeString(dir.resolve("a-file"), "x");
             Path nanModel = CraftedFiles.checkpointWithNanIn(dir.resolve("nan-model"), 2);
+            Path overflowModel = CraftedFiles.checkpointThatOverflowsIn(dir.resolve("overflow-model"), 2);
             Path textModel = CraftedFiles.checkpointWithTokenizer(dir.resolve("text-model"));
             Path int32Golden = CraftedFiles.goldenCaseWithTensorAsTokenIds(dir.resolve("golden-int32"));
             Path shortGolden = CraftedFiles.goldenCaseWithTruncatedOutput(dir.resolve("golden-short"));
@@ -346,6 +347,9 @@ class CommandLineFuzzTest {
                     "bytes"));
             c.add(new Case("message", "checkpoint with a NaN weight in block 2", List.of("generate", "--model",
                     nanModel.toString(), "--prompt-ids", "1,2,3", "--backend", "cpu"), Map.of(),
+                    usage, false, List.of("transformer.layers.2.mlp.fc2.weight", "is NaN", "weights must be finite")));
+            c.add(new Case("message", "checkpoint whose finite weights overflow in block 2", List.of("generate",
+                    "--model", overflowModel.toString(), "--prompt-ids", "1,2,3", "--backend", "cpu"), Map.of(),
                     Based4j.CHECK_FAILED, false, List.of("not finite", "block 2 (sliding window")));
             c.add(Case.refused("message", "time limit that is not a duration", usage, List.of("generate", "--tiny-seed",
                     "1", "--prompt-ids", "1", "--time-limit", "soon"), "--time-limit", "soon"));

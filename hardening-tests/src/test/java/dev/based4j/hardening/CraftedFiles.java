@@ -29,6 +29,21 @@ final class CraftedFiles {
     }
 
     /**
+     * The tiny model with seeded weights and, in the MLP of block {@code layer}, a row of finite weights so large
+     * (±3·10³⁸) that its output overflows float32: the loader takes it, the run's output is not finite.
+     */
+    static Path checkpointThatOverflowsIn(Path dir, int layer) {
+        BasedConfig config = BasedConfig.tiny();
+        Map<String, HostTensor> w = new LinkedHashMap<>(LayerStack.randomWeights(BasedModel.stackConfig(config), 11));
+        HostTensor fc1 = w.get(LayerStack.LAYER_PREFIX + layer + ".mlp.fc1.weight");
+        for (long i = 0; i < fc1.shape().dim(1); i++) {
+            fc1.setDouble(i, i % 2 == 0 ? 3e38 : -3e38);
+        }
+        Checkpoint.write(dir, config, w, StoredType.F32, 1);
+        return dir;
+    }
+
+    /**
      * The tiny model widened to GPT-2's 256 byte tokens plus two, with a byte-level {@code vocab.json} and a
      * {@code merges.txt} of one merge, so that text prompts work.
      */
