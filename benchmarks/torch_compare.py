@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch comparison for based4j's JMH benchmarks (issue 3).
+"""PyTorch comparison for based4j's JMH benchmarks.
 
 Runs the BASED authors' math in plain torch ops on the CPU at the shapes of the JMH benchmarks (H = 16 heads,
 Taylor feature dim f = 16 -> 273 features, value dim 64, F32), prints tokens/s for each, and, given a JMH JSON

@@ -1,5 +1,5 @@
 /*
- * The hand-written C anchors of issue 3, measured on the machine at hand: one fused BASED linear-attention decode
+ * The hand-written C anchors of the performance targets, measured on the machine at hand: one fused BASED linear-attention decode
  * step (H heads, Taylor f = 16 -> D = 273 features, dv = 64, F32, update and read-out in one pass over each state
  * row) and the FMA peak of one core, so that the JMH figures of based4j can be read as ratios to what plain C gets
  * out of the same CPU. A measurement tool, not part of the build or of CI.

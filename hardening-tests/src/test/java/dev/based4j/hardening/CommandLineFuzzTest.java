@@ -427,7 +427,13 @@ class CommandLineFuzzTest {
                 assertThat(out.length()).as("tokens streamed before the interrupt").isGreaterThan(9);
                 long t0 = System.nanoTime();
                 new ProcessBuilder("/bin/kill", "-INT", Long.toString(p.pid())).start().waitFor();
-                assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("exited after SIGINT").isTrue();
+                if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                    // what every thread of the process that did not stop is doing, for the failure message
+                    Process dump = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd")
+                            .toString(), Long.toString(p.pid()), "Thread.print").redirectErrorStream(true).start();
+                    String threads = dump.waitFor(20, TimeUnit.SECONDS) ? read(dump.getInputStream()) : "(no dump)";
+                    org.junit.jupiter.api.Assertions.fail("still running 60 s after SIGINT; its threads:\n" + threads);
+                }
                 double seconds = (System.nanoTime() - t0) * 1e-9;
                 reader.join(10_000);
                 String e = err.get(10, TimeUnit.SECONDS);

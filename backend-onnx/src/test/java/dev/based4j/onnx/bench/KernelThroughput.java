@@ -22,7 +22,7 @@ import java.util.SplittableRandom;
 
 /**
  * A small throughput harness (not a test, not JMH): F32 kernel time of the {@code onnx} backend against the
- * {@code cpu} backend at the shapes of issue 3 ({@code B ∈ {1, 8}, H = 16, f = 16, dv = 64, N ∈ {512, 2048}},
+ * {@code cpu} backend at the benchmark shapes ({@code B ∈ {1, 8}, H = 16, f = 16, dv = 64, N ∈ {512, 2048}},
  * window lookback 64). Each kernel is warmed up, then timed over at least {@code minSeconds} and three calls;
  * the median call time is reported. Prints a Markdown table; {@code docs/performance-onnx.md} has the numbers.
  *
