@@ -2,8 +2,9 @@ package dev.based4j;
 
 /**
  * A backend's count of the native memory its tensors hold, from {@link Backend#allocations()}. States are made of
- * tensors, so they are counted too. A backend built on {@link dev.based4j.spi.AbstractBackend} keeps this count for every
- * {@link dev.based4j.spi.AbstractTensor}; other backends report {@link #untracked()}.
+ * tensors, so they are counted too. Every backend made from a {@link dev.based4j.spi.Engine} keeps this count for every
+ * allocation of its {@link dev.based4j.spi.Memory}; other implementations of {@link Backend} report
+ * {@link #untracked()}.
  *
  * @param tracked whether the backend counts at all; the other fields are 0 when it does not
  * @param liveHandles tensors allocated and not yet freed

@@ -20,7 +20,6 @@ import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
 import dev.based4j.tensor.Tensor;
 import dev.based4j.tensor.Weight;
-import java.util.List;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -47,11 +46,8 @@ public final class KernelBackend<B> implements Backend {
     private final StateBackups<B> backups;
     private final CallChecks<B> checks;
     private final PlumbingChecks<B> plumbingChecks;
-    /** The steps being recorded for execution plans, by the thread that records each. */
-    private final java.util.concurrent.ConcurrentHashMap<Thread, Capture> captures =
-            new java.util.concurrent.ConcurrentHashMap<>();
-    /** How many steps are being recorded: 0 lets every call skip the lookup. */
-    private volatile int recordings;
+    private final PlanRecorder plans;
+    private final StateCalls<B> stateCalls;
 
     /** Use {@link Engine#open(String)}. */
     public KernelBackend(String name, Engine<B> engine) {
@@ -63,6 +59,8 @@ public final class KernelBackend<B> implements Backend {
         this.backups = engine.statesSurviveFailures() ? null : new StateBackups<>(engine, ledger);
         this.checks = new CallChecks<>(this);
         this.plumbingChecks = new PlumbingChecks<>(checks);
+        this.plans = new PlanRecorder(name);
+        this.stateCalls = new StateCalls<>(backups);
     }
 
     AllocationLedger ledger() {
@@ -71,39 +69,15 @@ public final class KernelBackend<B> implements Backend {
 
     /** @return the capture the current thread records into, or null */
     private Capture recording() {
-        return recordings == 0 ? null : captures.get(Thread.currentThread());
+        return plans.current();
     }
 
     /**
-     * Records what {@code step} does on this backend, on this thread, for replay; {@code step} runs once, for real.
-     * Threads record plans of their own at the same time; each records only its own calls.
-     *
-     * @throws IllegalStateException when this thread is already recording on this backend (a plan made while
-     *     recording another)
+     * Records what {@code step} does on this backend, on this thread, for replay ({@link PlanRecorder#record});
+     * {@code step} runs once, for real.
      */
     Capture capture(Runnable step) {
-        Thread self = Thread.currentThread();
-        Capture c = new Capture(self);
-        synchronized (this) {
-            if (captures.putIfAbsent(self, c) != null) {
-                throw new IllegalStateException("backend: " + name + " is already recording a plan on thread '"
-                        + self.getName() + "'; a plan cannot be made while another is being recorded");
-            }
-            recordings++;
-        }
-        try {
-            step.run();
-        } catch (RuntimeException | Error e) {
-            release(c);
-            throw e;
-        } finally {
-            c.stop();
-            synchronized (this) {
-                captures.remove(self);
-                recordings--;
-            }
-        }
-        return c;
+        return plans.record(step);
     }
 
     /**
@@ -123,9 +97,7 @@ public final class KernelBackend<B> implements Backend {
 
     /** Frees what a capture (or the plan made from it) owns. */
     void release(Capture c) {
-        for (DeviceTensor<?> t : c.owned()) {
-            t.release();
-        }
+        PlanRecorder.release(c);
     }
 
     /** @return the engine this backend runs */
@@ -395,60 +367,13 @@ public final class KernelBackend<B> implements Backend {
         }
     }
 
-    /**
-     * Claims the call's tensors and the state's for writing, runs the kernel (backed up when
-     * the engine asks for it) and advances the state by {@code tokens} after success.
-     */
-    private <C> void onState(RecurrentState state, Consumer<WriteClaims> claim, String operation, long tokens, C call,
-            UnaryOperator<C> rebind, Consumer<C> kernel) {
-        List<Tensor> parts = tensorsOf(state);
-        try (WriteClaims claims = new WriteClaims()) {
-            claim.accept(claims);
-            for (int i = 0; i < parts.size(); i++) {
-                claims.write(stateNames(state).get(i), parts.get(i));
-            }
-            runOnState(parts, operation, tokens, state, () -> kernel.accept(call));
-        }
-        Capture c = recording();
-        if (c != null) {
-            c.state(state);
-            c.record(delta -> runOnState(parts, operation, tokens, state, () -> kernel.accept(rebind.apply(call))));
-        }
-    }
-
-    /** Runs a state kernel, backed up when the engine asks for it, and advances the state after success. */
-    private void runOnState(List<Tensor> parts, String operation, long tokens, RecurrentState state, Runnable kernel) {
-        if (backups == null) {
-            kernel.run();
-        } else {
-            @SuppressWarnings("unchecked")
-            List<DeviceTensor<B>> live = parts.stream().map(t -> (DeviceTensor<B>) t).toList();
-            backups.guard(live, operation, kernel);
-        }
-        StatePositions.advance(state, tokens);
-    }
-
     private static Consumer<WriteClaims> qkv(Tensor q, Tensor k, Tensor v, Tensor out) {
         return c -> c.read("q", q).read("k", k).read("v", v).write("out", out);
     }
 
-    private static List<Tensor> tensorsOf(RecurrentState state) {
-        return switch (state) {
-            case LinearAttentionState s -> List.of(s.kv(), s.z());
-            case WindowState s -> List.of(s.keys(), s.values());
-            case BasedAttentionState s -> List.of(s.far().kv(), s.far().z(), s.near().keys(), s.near().values());
-            case ConvState s -> List.of(s.window());
-        };
-    }
-
-    private static List<String> stateNames(RecurrentState state) {
-        return switch (state) {
-            case LinearAttentionState s -> List.of("state.kv", "state.z");
-            case WindowState s -> List.of("state.keys", "state.values");
-            case BasedAttentionState s -> List.of("state.far.kv", "state.far.z", "state.near.keys",
-                    "state.near.values");
-            case ConvState s -> List.of("state.window");
-        };
+    private <C> void onState(RecurrentState state, Consumer<WriteClaims> claim, String operation, long tokens, C call,
+            UnaryOperator<C> rebind, Consumer<C> kernel) {
+        stateCalls.run(state, claim, operation, tokens, call, rebind, kernel, recording());
     }
 
     // ---------------------------------------------------------------- plumbing

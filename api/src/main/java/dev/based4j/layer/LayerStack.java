@@ -1,12 +1,8 @@
 package dev.based4j.layer;
 
 import dev.based4j.Backend;
-import dev.based4j.state.BasedAttentionState;
-import dev.based4j.state.ConvState;
-import dev.based4j.state.LinearAttentionState;
 import dev.based4j.state.RecurrentState;
 import dev.based4j.state.StateSnapshot;
-import dev.based4j.state.WindowState;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
@@ -15,10 +11,8 @@ import dev.based4j.tensor.Weight;
 import dev.based4j.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * A stack of {@link Block}s with a final RMSNorm, optionally between a token embedding and a language-model head
@@ -209,23 +203,7 @@ public final class LayerStack implements AutoCloseable {
      *     N(0, 1)-like (U(−√3, √3)) so that the residual stream starts at unit scale
      */
     public static Map<String, HostTensor> randomWeights(Config config, long seed) {
-        LayerSupport.config(config);
-        Map<String, HostTensor> w = new LinkedHashMap<>();
-        SplittableRandom r = new SplittableRandom(seed);
-        int d = config.modelDim();
-        if (config.vocabSize() > 0) {
-            w.put(EMBEDDING, LayerSupport.uniform(r, Shape.of(config.vocabSize(), d), Math.sqrt(3)));
-            if (!config.tiedHead()) {
-                w.put(HEAD, LayerSupport.uniform(r, Shape.of(config.vocabSize(), d), 1.0 / Math.sqrt(d)));
-            }
-        }
-        for (int i = 0; i < config.mixers().size(); i++) {
-            String prefix = LAYER_PREFIX + i + ".";
-            Block.randomWeights(config.mixers().get(i), config.mlp(), r.nextLong())
-                    .forEach((k, v) -> w.put(prefix + k, v));
-        }
-        w.put(FINAL_NORM, LayerSupport.nearOne(r, Shape.of(d)));
-        return w;
+        return RandomStackWeights.all(LayerSupport.config(config), seed);
     }
 
     /**
@@ -349,15 +327,7 @@ public final class LayerStack implements AutoCloseable {
     public Tensor prefillLast(int[] ids, int batch, int seq, State state) {
         LayerSupport.open(closed, "layer stack");
         StackSteps.checkTokens(this, ids, batch, seq);
-        Backend b = backend();
-        int d = modelDim();
-        try (Tensor x = b.embedding(embedding, ids, batch, seq, dtype());
-                Tensor h = hidden(x, state, false);
-                Tensor flat = b.view(h, Shape.of(batch, seq * d));
-                Tensor lastFlat = b.slice(flat, (seq - 1) * d, seq * d);
-                Tensor last = b.view(lastFlat, Shape.of(batch, 1, d))) {
-            return b.linear(last, head, null);
-        }
+        return StackSteps.prefillLast(this, embedding, head, ids, batch, seq, state);
     }
 
     /**
@@ -374,25 +344,7 @@ public final class LayerStack implements AutoCloseable {
     public Tensor decode(int[] ids, List<State> states) {
         LayerSupport.open(closed, "layer stack");
         StackSteps.checkRows(this, ids, states);
-        Backend b = backend();
-        int n = ids.length;
-        Tensor residual = b.embedding(embedding, ids, n, 1, dtype());
-        try {
-            for (int i = 0; i < blocks.size(); i++) {
-                List<RecurrentState> layer = new ArrayList<>(n);
-                for (State st : states) {
-                    layer.add(st.layer(i));
-                }
-                Tensor next = blocks.get(i).decodeRows(residual, layer);
-                residual.close();
-                residual = next;
-            }
-            try (Tensor h = finalNorm.forward(residual)) {
-                return b.linear(h, head, null);
-            }
-        } finally {
-            residual.close();
-        }
+        return StackSteps.decodeRows(this, embedding, finalNorm, head, ids, states);
     }
 
     /**
@@ -542,41 +494,7 @@ public final class LayerStack implements AutoCloseable {
                 throw new IllegalArgumentException("snapshots: expected " + stack.blocks.size()
                         + " layer states, got " + (snapshots == null ? "null" : snapshots.size()));
             }
-            List<RecurrentState> states = new ArrayList<>();
-            try {
-                for (int i = 0; i < snapshots.size(); i++) {
-                    StateSnapshot s = snapshots.get(i);
-                    StateSnapshot.Kind expected = kindOf(stack.blocks.get(i).mixer());
-                    if (expected != null && s.kind() != expected) {
-                        throw new IllegalArgumentException("snapshots: layer " + i + " holds a " + s.kind().label()
-                                + " state, expected " + expected.label());
-                    }
-                    states.add(restoreOne(stack.backend(), s, stack.dtype()));
-                }
-                return new State(states);
-            } catch (RuntimeException | Error e) {
-                LayerSupport.closeAll(states);
-                throw e;
-            }
-        }
-
-        private static StateSnapshot.Kind kindOf(Mixer m) {
-            return switch (m) {
-                case LinearAttentionLayer l -> StateSnapshot.Kind.LINEAR_ATTENTION;
-                case SlidingWindowLayer s -> StateSnapshot.Kind.WINDOW;
-                case BaseConvLayer c -> StateSnapshot.Kind.CONV;
-                case BasedAttentionLayer b -> StateSnapshot.Kind.BASED_ATTENTION;
-                default -> null;
-            };
-        }
-
-        private static RecurrentState restoreOne(Backend backend, StateSnapshot s, DType dtype) {
-            return switch (s.kind()) {
-                case LINEAR_ATTENTION -> LinearAttentionState.restore(backend, s, dtype);
-                case WINDOW -> WindowState.restore(backend, s, dtype);
-                case BASED_ATTENTION -> BasedAttentionState.restore(backend, s, dtype);
-                case CONV -> ConvState.restore(backend, s, dtype);
-            };
+            return new State(StackStates.restore(stack, snapshots));
         }
 
         /** Frees every layer's state. Idempotent. */

@@ -2,6 +2,7 @@ package dev.based4j.layer;
 
 import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Shape;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -19,6 +20,26 @@ final class RandomStackWeights implements WeightSource {
     private HostTensor finalNorm;
     private int cachedBlock = -1;
     private Map<String, HostTensor> cached;
+
+    /** {@link LayerStack#randomWeights}: every tensor at once, drawn in order from one generator. */
+    static Map<String, HostTensor> all(LayerStack.Config config, long seed) {
+        Map<String, HostTensor> w = new LinkedHashMap<>();
+        SplittableRandom r = new SplittableRandom(seed);
+        int d = config.modelDim();
+        if (config.vocabSize() > 0) {
+            w.put(LayerStack.EMBEDDING, LayerSupport.uniform(r, Shape.of(config.vocabSize(), d), Math.sqrt(3)));
+            if (!config.tiedHead()) {
+                w.put(LayerStack.HEAD, LayerSupport.uniform(r, Shape.of(config.vocabSize(), d), 1.0 / Math.sqrt(d)));
+            }
+        }
+        for (int i = 0; i < config.mixers().size(); i++) {
+            String prefix = LayerStack.LAYER_PREFIX + i + ".";
+            Block.randomWeights(config.mixers().get(i), config.mlp(), r.nextLong())
+                    .forEach((k, v) -> w.put(prefix + k, v));
+        }
+        w.put(LayerStack.FINAL_NORM, LayerSupport.nearOne(r, Shape.of(d)));
+        return w;
+    }
 
     /** SplittableRandom's seed increment: {@code n} draws from a seed {@code s} leave it at {@code s + n·GAMMA}. */
     private static final long GAMMA = 0x9e3779b97f4a7c15L;

@@ -1,9 +1,14 @@
 package dev.based4j.layer;
 
+import dev.based4j.Backend;
 import dev.based4j.state.RecurrentState;
+import dev.based4j.tensor.Shape;
+import dev.based4j.tensor.Tensor;
+import dev.based4j.tensor.Weight;
+import java.util.ArrayList;
 import java.util.List;
 
-/** Checks of the steps that run independent sequences together. */
+/** The token steps of a {@link LayerStack} beyond one batch's prefill and decode, and the checks of their inputs. */
 final class StackSteps {
     private StackSteps() {}
 
@@ -59,6 +64,45 @@ final class StackSteps {
         if (ids == null || ids.length != states.size()) {
             throw new IllegalArgumentException("ids: expected one token id per state (" + states.size() + "), got "
                     + (ids == null ? "null" : ids.length));
+        }
+    }
+
+    /** {@link LayerStack#prefillLast}, its arguments checked: the head on each sequence's last position only. */
+    static Tensor prefillLast(LayerStack stack, Weight embedding, Weight head, int[] ids, int batch, int seq,
+            LayerStack.State state) {
+        Backend b = stack.backend();
+        int d = stack.modelDim();
+        try (Tensor x = b.embedding(embedding, ids, batch, seq, stack.dtype());
+                Tensor h = stack.hidden(x, state, false);
+                Tensor flat = b.view(h, Shape.of(batch, seq * d));
+                Tensor lastFlat = b.slice(flat, (seq - 1) * d, seq * d);
+                Tensor last = b.view(lastFlat, Shape.of(batch, 1, d))) {
+            return b.linear(last, head, null);
+        }
+    }
+
+    /** {@link LayerStack#decode(int[], List)}, its arguments checked: one step of independent sequences. */
+    static Tensor decodeRows(LayerStack stack, Weight embedding, RmsNorm finalNorm, Weight head, int[] ids,
+            List<LayerStack.State> states) {
+        Backend b = stack.backend();
+        int n = ids.length;
+        List<Block> blocks = stack.blocks();
+        Tensor residual = b.embedding(embedding, ids, n, 1, stack.dtype());
+        try {
+            for (int i = 0; i < blocks.size(); i++) {
+                List<RecurrentState> layer = new ArrayList<>(n);
+                for (LayerStack.State st : states) {
+                    layer.add(st.layer(i));
+                }
+                Tensor next = blocks.get(i).decodeRows(residual, layer);
+                residual.close();
+                residual = next;
+            }
+            try (Tensor h = finalNorm.forward(residual)) {
+                return b.linear(h, head, null);
+            }
+        } finally {
+            residual.close();
         }
     }
 }

@@ -246,7 +246,8 @@ final class Tradeoff {
      *
      * @param phase {@link #PREFILL} or {@link #DECODE}
      * @param repeats timed repeats behind the spreads
-     * @param flag why the point is not a result (faster than the machine can compute, {@link MachinePeak}), or null
+     * @param flag why the point is not a result (faster than the machine can compute, {@link MachinePeak}, or refused
+     *     by the backend), or null
      */
     record Measurement(String backend, String model, String phase, int batch, int context, int repeats,
             Spread tokensPerSecond, Spread gflops, String flag) {
@@ -311,8 +312,8 @@ final class Tradeoff {
                 for (int context : sweep.contexts()) {
                     for (int batch : batches) {
                         listener.point(BASED, context, batch);
-                        out.addAll(point(backend, BASED, based, size.based(), context, batch, sweep, timer,
-                                listener, control));
+                        out.addAll(pointOrRefusal(backend, BASED, context, batch, listener, () -> point(backend,
+                                BASED, based, size.based(), context, batch, sweep, timer, listener, control)));
                     }
                 }
             }
@@ -327,8 +328,9 @@ final class Tradeoff {
                     try (LayerStack attention = LayerStack.random(backend, DType.F32, sweep.weights(), config, sweep.seed())) {
                         for (int batch : batches) {
                             listener.point(ATTENTION, context, batch);
-                            out.addAll(point(backend, ATTENTION, attention, config, context, batch, sweep, timer,
-                                    listener, control));
+                            out.addAll(pointOrRefusal(backend, ATTENTION, context, batch, listener, () -> point(
+                                    backend, ATTENTION, attention, config, context, batch, sweep, timer, listener,
+                                    control)));
                         }
                     }
                 }
@@ -399,6 +401,25 @@ final class Tradeoff {
     private static void steps(HiddenPlan plan, int n) {
         for (int i = 0; i < n; i++) {
             plan.step();
+        }
+    }
+
+    /**
+     * Runs a point; a point the backend refuses (a call beyond what it can allocate, an operation it does not
+     * support) becomes two flagged measurements with its reason, and the run goes on with the next point.
+     */
+    private static List<Measurement> pointOrRefusal(Backend backend, String model, int context, int batch,
+            Listener listener, java.util.function.Supplier<List<Measurement>> point) {
+        try {
+            return point.get();
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            String flag = "refused by the backend: " + e.getMessage();
+            Spread none = new Spread(0, 0, 0);
+            Measurement prefill = new Measurement(backend.name(), model, "prefill", batch, context, 0, none, none,
+                    flag);
+            Measurement decode = new Measurement(backend.name(), model, "decode", batch, context, 0, none, none, flag);
+            listener.done(prefill, decode);
+            return List.of(prefill, decode);
         }
     }
 

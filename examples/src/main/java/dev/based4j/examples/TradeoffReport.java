@@ -103,6 +103,10 @@ final class TradeoffReport {
     }
 
     private static String note(Tradeoff.Measurement m) {
+        if (m.repeats() == 0) {
+            return String.format(Locale.ROOT, "%s %s %s B=%d context %d: %s", FLAGGED, m.model(), m.phase(),
+                    m.batch(), m.context(), m.flag());
+        }
         return String.format(Locale.ROOT, "%s %s %s B=%d context %d: %s, timed at %s tokens/s (median of %d)",
                 FLAGGED, m.model(), m.phase(), m.batch(), m.context(), m.flag(), number(m.tokensPerSecond().median()),
                 m.repeats());

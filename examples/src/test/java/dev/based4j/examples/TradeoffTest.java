@@ -115,6 +115,42 @@ class TradeoffTest {
             }
             assertThat(records).hasSize(8).allSatisfy(m -> assertThat(m.repeats()).isEqualTo(repeats));
         }
+
+        @Test
+        @SuppressWarnings("unchecked")
+        void aPointTheBackendRefusesIsFlaggedWithTheReasonAndTheRunGoesOn() {
+            try (Backend cpu = Backends.select("cpu")) {
+                Engine<Object> engine = (Engine<Object>) Engine.behind(cpu);
+                SlidingWindowFamily<Object> real = engine.slidingWindow().orElseThrow();
+                Class<?>[] interfaces = {SlidingWindowFamily.class};
+                // refuses prefills of more than 40 tokens, as a backend refuses what it cannot allocate
+                SlidingWindowFamily<Object> refusing = (SlidingWindowFamily<Object>) Proxy.newProxyInstance(
+                        SlidingWindowFamily.class.getClassLoader(), interfaces, (proxy, method, args) -> {
+                            if (method.getName().equals("prefill")
+                                    && ((SlidingWindowFamily.Call<?>) args[0]).seq() > 40) {
+                                throw new IllegalArgumentException("q: 48 tokens are more than this test allows");
+                            }
+                            try {
+                                return method.invoke(real, args);
+                            } catch (InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        });
+                Tradeoff.Sweep sweep = new Tradeoff.Sweep(Tradeoff.Size.named("small"), List.of(Tradeoff.BASED),
+                        List.of(24, 48), List.of(1), 2, 2, 11);
+                try (Backend backend = engine.toBuilder().onClose(null).slidingWindow(refusing).build().open("cpu")) {
+                    List<Tradeoff.Measurement> records = Tradeoff.run(backend, sweep, QUIET, RunControl.current());
+                    assertThat(records).hasSize(4);
+                    assertThat(records.subList(0, 2)).allSatisfy(m -> assertThat(m.flagged()).isFalse());
+                    assertThat(records.subList(2, 4)).allSatisfy(m -> {
+                        assertThat(m.context()).isEqualTo(48);
+                        assertThat(m.flag()).isEqualTo("refused by the backend: q: 48 tokens are more than this test"
+                                + " allows");
+                        assertThat(m.repeats()).isZero();
+                    });
+                }
+            }
+        }
     }
 
     @Nested

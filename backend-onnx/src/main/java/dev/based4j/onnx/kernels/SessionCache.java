@@ -161,6 +161,12 @@ public final class SessionCache implements AutoCloseable {
             if (threads > 0) {
                 options.setIntraOpNumThreads(threads);
             }
+            // no CPU arena and no memory patterns: both keep, per session, the memory of the largest run it has made
+            // (a session serves every shape of its graph), and up to MAX_SESSIONS sessions each holding the scores
+            // of their largest prefill add up to more than the machine has; freed after each run, a run's memory is
+            // bounded by what ScratchBudget lets it allocate
+            options.setCPUArenaAllocator(false);
+            options.setMemoryPatternOptimization(false);
             if (provider == ExecutionProvider.CUDA) {
                 // no "session.disable_cpu_ep_fallback": ONNX Runtime itself places the int64 shape arithmetic
                 // (Shape -> Gather/Concat/Range chains) on the CPU in every CUDA model, and that option refuses any

@@ -1,0 +1,56 @@
+package dev.based4j.layer;
+
+import dev.based4j.Backend;
+import dev.based4j.state.BasedAttentionState;
+import dev.based4j.state.ConvState;
+import dev.based4j.state.LinearAttentionState;
+import dev.based4j.state.RecurrentState;
+import dev.based4j.state.StateSnapshot;
+import dev.based4j.state.WindowState;
+import dev.based4j.tensor.DType;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Layer states restored from snapshots for {@link LayerStack.State#restore}: each of the kind its block needs. */
+final class StackStates {
+    private StackStates() {}
+
+    /** @param snapshots one per block of {@code stack}, counted by the caller */
+    static List<RecurrentState> restore(LayerStack stack, List<StateSnapshot> snapshots) {
+        List<RecurrentState> states = new ArrayList<>();
+        try {
+            for (int i = 0; i < snapshots.size(); i++) {
+                StateSnapshot s = snapshots.get(i);
+                StateSnapshot.Kind expected = kindOf(stack.blocks().get(i).mixer());
+                if (expected != null && s.kind() != expected) {
+                    throw new IllegalArgumentException("snapshots: layer " + i + " holds a " + s.kind().label()
+                            + " state, expected " + expected.label());
+                }
+                states.add(restoreOne(stack.backend(), s, stack.dtype()));
+            }
+            return states;
+        } catch (RuntimeException | Error e) {
+            LayerSupport.closeAll(states);
+            throw e;
+        }
+    }
+
+    private static StateSnapshot.Kind kindOf(Mixer m) {
+        return switch (m) {
+            case LinearAttentionLayer l -> StateSnapshot.Kind.LINEAR_ATTENTION;
+            case SlidingWindowLayer s -> StateSnapshot.Kind.WINDOW;
+            case BaseConvLayer c -> StateSnapshot.Kind.CONV;
+            case BasedAttentionLayer b -> StateSnapshot.Kind.BASED_ATTENTION;
+            default -> null;
+        };
+    }
+
+    private static RecurrentState restoreOne(Backend backend, StateSnapshot s, DType dtype) {
+        return switch (s.kind()) {
+            case LINEAR_ATTENTION -> LinearAttentionState.restore(backend, s, dtype);
+            case WINDOW -> WindowState.restore(backend, s, dtype);
+            case BASED_ATTENTION -> BasedAttentionState.restore(backend, s, dtype);
+            case CONV -> ConvState.restore(backend, s, dtype);
+        };
+    }
+}
