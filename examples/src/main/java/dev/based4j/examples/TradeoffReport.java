@@ -90,7 +90,7 @@ final class TradeoffReport {
         for (String note : notes) {
             sb.append(note).append('\n');
         }
-        if (!notes.isEmpty()) {
+        if (records.stream().anyMatch(m -> m.flagged() && m.repeats() > 0)) {
             sb.append(FLAGGED).append(" not a result: faster than this machine can compute, so the timing did not wait "
                     + "for the device or the FLOP count overstates the work\n");
         }

@@ -214,4 +214,48 @@ class GenerateCommandTest {
             }
         }
     }
+
+    @Test
+    void bf16AndInt8WeightsRunACheckpointAndSaySo() {
+        Checkpoint.write(dir, BasedConfig.tiny(), tinyWeights(5), StoredType.F32, 1);
+        for (String format : new String[] {"bf16", "int8"}) {
+            Run r = run("generate", "--model", dir.toString(), "--prompt-ids", "1,5,9", "--print-ids", "--max-tokens",
+                    "4", "--weights", format, "--backend", "cpu");
+            assertThat(r.status()).as(r.err()).isZero();
+            assertThat(r.out().strip()).as("%s ids", format).matches("\\d+(,\\d+){3}");
+            assertThat(r.err()).contains(", f32, " + format + " weights on cpu)");
+        }
+    }
+
+    @Test
+    void anUnknownWeightFormatIsOneLineNamingTheOption() {
+        Run r = run("generate", "--tiny-seed", "1", "--prompt-ids", "1,2", "--weights", "q4", "--backend", "cpu");
+        assertThat(r.status()).isEqualTo(Based4j.USAGE);
+        assertThat(r.err().strip()).startsWith("based4j: --weights: expected one of f32, f64, bf16, f16, int8")
+                .endsWith("got q4 (--dtype f32)");
+        Run f64 = run("generate", "--tiny-seed", "1", "--prompt-ids", "1,2", "--weights", "f32", "--dtype", "f64",
+                "--backend", "cpu");
+        assertThat(f64.status()).isEqualTo(Based4j.USAGE);
+        assertThat(f64.err()).contains("--weights: f32 weights need f32 activations");
+    }
+
+    @Test
+    void aConvertedInt8CheckpointGeneratesWhatQuantizingOnLoadGenerates() {
+        Path f32 = dir.resolve("f32");
+        Path int8 = dir.resolve("int8");
+        Checkpoint.write(f32, BasedConfig.tiny(), tinyWeights(6), StoredType.F32, 1);
+        Run convert = run("convert", "--model", f32.toString(), "--weights", "int8", "--out", int8.toString());
+        assertThat(convert.status()).as(convert.err()).isZero();
+        assertThat(convert.out()).contains("int8 weights");
+        Run onLoad = run("generate", "--model", f32.toString(), "--weights", "int8", "--prompt-ids", "4,2",
+                "--max-tokens", "8", "--backend", "cpu");
+        Run saved = run("generate", "--model", int8.toString(), "--prompt-ids", "4,2", "--max-tokens", "8",
+                "--backend", "cpu");
+        assertThat(saved.status()).as(saved.err()).isZero();
+        assertThat(saved.err()).contains("int8 weights on cpu");
+        assertThat(saved.out()).isEqualTo(onLoad.out());
+        Run again = run("convert", "--model", f32.toString(), "--weights", "bf16", "--out", int8.toString());
+        assertThat(again.status()).isEqualTo(Based4j.USAGE);
+        assertThat(again.err()).contains("is not an empty directory");
+    }
 }

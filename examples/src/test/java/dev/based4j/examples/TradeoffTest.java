@@ -229,6 +229,16 @@ class TradeoffTest {
         }
 
         @Test
+        void theTableGivesARefusedPointItsReasonAndNoTimingFootnote() {
+            Tradeoff.Spread none = new Tradeoff.Spread(0, 0, 0);
+            Tradeoff.Measurement refused = new Tradeoff.Measurement("onnx", Tradeoff.ATTENTION, Tradeoff.PREFILL, 8,
+                    16384, 0, none, none, "refused by the backend: q: too large");
+            String table = TradeoffReport.table(List.of(refused));
+            assertThat(table).contains("! attention prefill B=8 context 16384: refused by the backend: q: too large\n")
+                    .doesNotContain("timed at").doesNotContain("faster than this machine");
+        }
+
+        @Test
         void jsonAndCsvKeepTheFiguresWithTheFlagBesideThem(@TempDir Path dir) throws Exception {
             Tradeoff.Measurement flagged = point(900, 970).checkedAgainst(430);
             Path json = dir.resolve("b.json");
