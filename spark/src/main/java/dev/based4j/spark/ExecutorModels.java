@@ -45,7 +45,7 @@ final class ExecutorModels {
         Path folder = resolve(spec.path());
         Backend backend = spec.backend() == null ? Backends.select() : Backends.select(spec.backend());
         try {
-            BasedModel model = BasedModel.load(folder, backend, spec.weightFormat());
+            BasedModel model = BasedModel.load(folder, backend, spec.weightFormat(), spec.storedWeights());
             try {
                 TextTokenizer tokenizer = TextTokenizer.isPresent(folder) ? TextTokenizer.load(folder) : null;
                 return new LoadedModel(spec, folder, backend, model, tokenizer);

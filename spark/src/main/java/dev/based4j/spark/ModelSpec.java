@@ -1,6 +1,7 @@
 package dev.based4j.spark;
 
 import dev.based4j.tensor.DType;
+import dev.based4j.tensor.WeightFormat;
 import java.io.Serializable;
 import java.util.Objects;
 
@@ -28,10 +29,13 @@ import java.util.Objects;
  * @param backend the based4j backend by name ({@code cpu}, {@code cuda}, ...), or null for the executor's default
  *     ({@code based4j.backend} property, {@code BASED4J_BACKEND} variable, else the usable backend of highest
  *     priority, exactly as {@code Backends.select()})
- * @param weightFormat element type of weights and activations on the backend: {@link DType#F32} (default) or
- *     {@link DType#F64}, the reference precision
+ * @param weightFormat element type of activations, states and sums on the backend, and of the weights unless
+ *     {@code weights} says otherwise: {@link DType#F32} (default) or {@link DType#F64}, the reference precision
+ * @param weights how the matrices are stored, as {@link WeightFormat#parse} reads it ({@code bf16}, {@code f16},
+ *     {@code int8}, {@code int8-g64}, ...), or null for {@code weightFormat} (a quantized checkpoint then loads in its
+ *     own format)
  */
-public record ModelSpec(String path, String backend, DType weightFormat) implements Serializable {
+public record ModelSpec(String path, String backend, DType weightFormat, String weights) implements Serializable {
     /** The path of a model whose files were shipped one by one with the job ({@code spark-submit --files}). */
     public static final String SHIPPED_FILES = ".";
 
@@ -39,7 +43,7 @@ public record ModelSpec(String path, String backend, DType weightFormat) impleme
      * Validates the fields.
      *
      * @throws IllegalArgumentException naming the field when {@code path} is blank, {@code backend} is blank but not
-     *     null, or {@code weightFormat} is null
+     *     null, {@code weightFormat} is not f32 or f64, or {@code weights} is not a weight format that fits it
      */
     public ModelSpec {
         if (path == null || path.isBlank()) {
@@ -50,24 +54,39 @@ public record ModelSpec(String path, String backend, DType weightFormat) impleme
             throw new IllegalArgumentException("backend: expected a backend name or null for the default, got a blank"
                     + " string");
         }
-        if (weightFormat == null) {
-            throw new IllegalArgumentException("weightFormat: expected f32 or f64, got null");
+        if (weightFormat == null || !weightFormat.isCompute()) {
+            throw new IllegalArgumentException("weightFormat: expected f32 or f64, got "
+                    + (weightFormat == null ? "null" : weightFormat.label())
+                    + (weightFormat == null ? "" : " (bf16, f16 and int8 are formats of the stored weights: withWeights)"));
         }
+        if (weights != null) {
+            try {
+                WeightFormat.parse(weights).requireFits(weightFormat);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("weights: " + e.getMessage() + " (weightFormat "
+                        + weightFormat.label() + ")", e);
+            }
+        }
+    }
+
+    /** @return how the matrices are stored: {@code weights} parsed, or null for the checkpoint's own choice */
+    public WeightFormat storedWeights() {
+        return weights == null ? null : WeightFormat.parse(weights);
     }
 
     /** @return the folder at {@code path}, on the executors' default backend, in F32 */
     public static ModelSpec at(String path) {
-        return new ModelSpec(path, null, DType.F32);
+        return new ModelSpec(path, null, DType.F32, null);
     }
 
     /** @return a copy on the backend named {@code name} (null: the executor's default) */
     public ModelSpec onBackend(String name) {
-        return new ModelSpec(path, name, weightFormat);
+        return new ModelSpec(path, name, weightFormat, weights);
     }
 
     /** @return a copy whose weights and activations are {@code format} */
     public ModelSpec withWeightFormat(DType format) {
-        return new ModelSpec(path, backend, format);
+        return new ModelSpec(path, backend, format, weights);
     }
 
     /**
@@ -75,15 +94,32 @@ public record ModelSpec(String path, String backend, DType weightFormat) impleme
      * @throws IllegalArgumentException naming the value when it is neither
      */
     public ModelSpec withWeightFormat(String format) {
+        DType t;
         try {
-            return new ModelSpec(path, backend, DType.parse(format));
+            t = DType.parse(format);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("weightFormat: expected f32 or f64, got " + format, e);
         }
+        if (!t.isCompute()) {
+            throw new IllegalArgumentException("weightFormat: expected f32 or f64, got " + format);
+        }
+        return new ModelSpec(path, backend, t, weights);
+    }
+
+    /**
+     * @return a copy whose matrices (projections, MLP, embedding and tied head) are stored as {@code format}:
+     *     {@code bf16}, {@code f16}, {@code int8} (one scale per row) or {@code int8-g<N>} (per group of N inputs),
+     *     converted one tensor at a time as the executor loads the model; activations and sums stay
+     *     {@link #weightFormat}
+     * @throws IllegalArgumentException naming the value when it is not a weight format that fits the compute type
+     */
+    public ModelSpec withWeights(String format) {
+        return new ModelSpec(path, backend, weightFormat, format == null ? null : format.strip());
     }
 
     @Override
     public String toString() {
-        return path + " (" + (backend == null ? "default backend" : backend) + ", " + weightFormat.label() + ")";
+        return path + " (" + (backend == null ? "default backend" : backend) + ", " + weightFormat.label()
+                + (weights == null ? "" : ", " + weights + " weights") + ")";
     }
 }

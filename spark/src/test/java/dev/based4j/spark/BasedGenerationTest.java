@@ -10,6 +10,7 @@ import dev.based4j.model.GenerationOptions;
 import dev.based4j.model.Generator;
 import dev.based4j.model.TextTokenizer;
 import dev.based4j.tensor.DType;
+import dev.based4j.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -246,6 +247,10 @@ class BasedGenerationTest {
             assertThatThrownBy(() -> SAMPLED.withBatchSize(0)).hasMessage("batchSize: expected >= 1 rows, got 0");
             assertThatThrownBy(() -> F32.withWeightFormat("bf16")).hasMessage(
                     "weightFormat: expected f32 or f64, got bf16");
+            assertThatThrownBy(() -> F32.withWeights("q4")).hasMessageStartingWith("weights: ")
+                    .hasMessageContaining("q4").hasMessageEndingWith("(weightFormat f32)");
+            assertThat(F32.withWeights("int8-g32").storedWeights()).isEqualTo(WeightFormat.int8(32));
+            assertThat(F32.withWeights("bf16").toString()).endsWith("(cpu, f32, bf16 weights)");
         }
 
         @Test

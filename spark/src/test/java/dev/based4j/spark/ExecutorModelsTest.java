@@ -25,6 +25,15 @@ class ExecutorModelsTest {
     }
 
     @Test
+    void storedWeightsLoadInTheirFormatAsAModelOfTheirOwn() {
+        LoadedModel int8 = ExecutorModels.get(SPEC.withWeights("int8"));
+        assertThat(int8).isNotSameAs(ExecutorModels.get(SPEC));
+        assertThat(int8.model().weightFormat().label()).isEqualTo("int8");
+        assertThat(int8.model().dtype().label()).isEqualTo("f32");
+        assertThat(int8.model().weightBytes()).isLessThan(ExecutorModels.get(SPEC).model().weightBytes() / 3);
+    }
+
+    @Test
     void aFailedLoadIsNotRememberedSoARetryLoadsAgain() {
         ModelSpec unknownBackend = SPEC.onBackend("no-such-backend");
         assertThatThrownBy(() -> ExecutorModels.get(unknownBackend)).hasMessageContaining("no-such-backend");
