@@ -2,6 +2,7 @@ package dev.based4j.benchmarks;
 
 import dev.based4j.model.BasedConfig;
 import dev.based4j.model.BasedModel;
+import dev.based4j.layer.DecodePlan;
 import dev.based4j.layer.LayerStack;
 import dev.based4j.tensor.DType;
 import dev.based4j.tensor.HostTensor;
@@ -33,7 +34,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * with its scales: {@link BasedModel#weightBytes()}), so it reads as the achieved weight-streaming rate; the bound is
  * the weight bytes over the machine's read bandwidth ({@code benchmarks/c/bandwidth_anchor.c}, or
  * {@link TriadBenchmark}). {@code -p weights=f32,bf16,f16,int8} stores the matrices in each format; the setup prints
- * the resident memory after the load against the weight bytes.
+ * the resident memory after the load against the weight bytes. {@code -p planned=true} (the default) decodes through a
+ * {@link DecodePlan}, as {@code Generator} does; {@code false} calls {@link BasedModel#decode} eagerly (validation and
+ * allocation every step).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -51,11 +54,15 @@ public class Stack360mDecodeBenchmark extends BackendBench {
     /** How the matrices are stored: f32, bf16, f16, int8 or int8-g&lt;N&gt; ({@link WeightFormat#parse}). */
     @Param("f32")
     public String weights;
+    /** Whether each step replays a plan ({@link BasedModel#planDecode}) or runs eagerly. */
+    @Param("true")
+    public boolean planned;
 
     private static final int PROMPT = 16;
 
     private BasedModel model;
     private LayerStack.State state;
+    private DecodePlan plan;
     private int[] ids;
     private HostTensor logits;
     private double flops;
@@ -80,6 +87,7 @@ public class Stack360mDecodeBenchmark extends BackendBench {
             // only the state it leaves is needed
         }
         ids = r.ints(batch, 0, vocab).toArray();
+        plan = planned ? model.planDecode(state) : null;
         logits = HostTensor.allocate(Shape.of(batch, 1, vocab), DType.F32);
         flops = Flops.stack(BasedModel.stackConfig(config), batch, PROMPT, 1, 64, true);
         bytes = model.weightBytes();
@@ -114,14 +122,18 @@ public class Stack360mDecodeBenchmark extends BackendBench {
     /** Frees the model and the state. */
     @TearDown(Level.Trial)
     public void free() {
-        closeAll(state, model);
+        closeAll(plan, state, model);
     }
 
     /** One token per sequence, logits to the host. */
     @Benchmark
     public HostTensor decode(Rates rates) {
-        try (Tensor t = model.decode(ids, state)) {
-            b.download(t, logits);
+        if (plan != null) {
+            b.download(plan.step(ids), logits);
+        } else {
+            try (Tensor t = model.decode(ids, state)) {
+                b.download(t, logits);
+            }
         }
         rates.add(batch, flops, bytes);
         b.synchronize();
