@@ -325,7 +325,7 @@ public final class VectorF32Kernels implements F32Kernels {
         int i = 0;
         for (; i + LANES <= n; i += LANES) {
             FloatVector v = FloatVector.fromArray(SPECIES, x, offset + i);
-            v.div(v.neg().lanewise(VectorOperators.EXP).add(one)).intoArray(x, offset + i);
+            v.div(VectorExp.exp(v.neg()).add(one)).intoArray(x, offset + i);
         }
         for (; i < n; i++) {
             float v = x[offset + i];
@@ -758,7 +758,7 @@ public final class VectorF32Kernels implements F32Kernels {
         FloatVector acc = FloatVector.zero(SPECIES);
         int i = 0;
         for (; i + LANES <= n; i += LANES) {
-            FloatVector e = FloatVector.fromArray(SPECIES, x, offset + i).sub(sv).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorExp.exp(FloatVector.fromArray(SPECIES, x, offset + i).sub(sv));
             e.intoArray(x, offset + i);
             acc = acc.add(e);
         }
