@@ -143,32 +143,7 @@ public final class LayerStack implements AutoCloseable {
         if (tied) {
             head = embedding;
         }
-        if (blocks == null || blocks.isEmpty()) {
-            throw new IllegalArgumentException("blocks: expected at least one block, got " + blocks);
-        }
-        if (finalNorm == null) {
-            throw new IllegalArgumentException("finalNorm: expected an RmsNorm, got null");
-        }
-        Block first = blocks.get(0);
-        int d = first.modelDim();
-        for (int i = 0; i < blocks.size(); i++) {
-            Block b = blocks.get(i);
-            if (b == null || b.modelDim() != d || b.backend() != first.backend() || b.dtype() != first.dtype()) {
-                throw new IllegalArgumentException("blocks: block " + i + " (" + b + ") does not match block 0 ("
-                        + first + ") in width, backend or type");
-            }
-        }
-        if (finalNorm.config().dim() != d || finalNorm.backend() != first.backend()
-                || finalNorm.dtype() != first.dtype()) {
-            throw new IllegalArgumentException("finalNorm: expected width " + d + ", backend " + first.backend().name()
-                    + " and dtype " + first.dtype().label() + ", got " + finalNorm);
-        }
-        StackAssembly.checkTable("embedding", embedding, d, first);
-        StackAssembly.checkTable("head", head, d, first);
-        if (embedding != null && head != null && !embedding.shape().equals(head.shape())) {
-            throw new IllegalArgumentException("head: expected shape " + embedding.shape() + " like the embedding, got "
-                    + head.shape());
-        }
+        StackAssembly.checkParts(embedding, blocks, finalNorm, head);
         this.embedding = embedding;
         this.blocks = List.copyOf(blocks);
         this.finalNorm = finalNorm;
@@ -400,23 +375,7 @@ public final class LayerStack implements AutoCloseable {
     }
 
     void checkState(State state) {
-        if (state == null) {
-            throw new IllegalArgumentException("state: expected the stack's State, got null");
-        }
-        if (state.layers.size() != blocks.size()) {
-            throw new IllegalArgumentException("state: expected " + blocks.size() + " layer states, got "
-                    + state.layers.size());
-        }
-        long first = state.layers.get(0).position();
-        for (int i = 1; i < state.layers.size(); i++) {
-            long p = state.layers.get(i).position();
-            if (p != first) {
-                // a step failed part-way: the layers before the failure advanced, the others did not
-                throw new IllegalStateException("state: layer 0 is at position " + first + " but layer " + i
-                        + " at " + p + "; a step failed part-way through the stack, so the state is inconsistent."
-                        + " Restore it from a snapshot or start a new one");
-            }
-        }
+        StackStates.check(this, state);
     }
 
     /** Frees every weight. Idempotent. */

@@ -57,6 +57,36 @@ final class StackAssembly {
         }
     }
 
+    /** Checks the parts of a {@link LayerStack}: blocks of one width, backend and type, a norm and tables to match. */
+    static void checkParts(Weight embedding, List<Block> blocks, RmsNorm finalNorm, Weight head) {
+        if (blocks == null || blocks.isEmpty()) {
+            throw new IllegalArgumentException("blocks: expected at least one block, got " + blocks);
+        }
+        if (finalNorm == null) {
+            throw new IllegalArgumentException("finalNorm: expected an RmsNorm, got null");
+        }
+        Block first = blocks.get(0);
+        int d = first.modelDim();
+        for (int i = 0; i < blocks.size(); i++) {
+            Block b = blocks.get(i);
+            if (b == null || b.modelDim() != d || b.backend() != first.backend() || b.dtype() != first.dtype()) {
+                throw new IllegalArgumentException("blocks: block " + i + " (" + b + ") does not match block 0 ("
+                        + first + ") in width, backend or type");
+            }
+        }
+        if (finalNorm.config().dim() != d || finalNorm.backend() != first.backend()
+                || finalNorm.dtype() != first.dtype()) {
+            throw new IllegalArgumentException("finalNorm: expected width " + d + ", backend " + first.backend().name()
+                    + " and dtype " + first.dtype().label() + ", got " + finalNorm);
+        }
+        checkTable("embedding", embedding, d, first);
+        checkTable("head", head, d, first);
+        if (embedding != null && head != null && !embedding.shape().equals(head.shape())) {
+            throw new IllegalArgumentException("head: expected shape " + embedding.shape() + " like the embedding, got "
+                    + head.shape());
+        }
+    }
+
     /** Checks a table (embedding or head) against the first block: its width, backend and types. */
     static void checkTable(String name, Weight w, int d, Block first) {
         if (w == null) {

@@ -53,4 +53,25 @@ final class StackStates {
             case CONV -> ConvState.restore(backend, s, dtype);
         };
     }
+
+    /** The state must be one of {@code stack}: a layer state per block, all at one position. */
+    static void check(LayerStack stack, LayerStack.State state) {
+        if (state == null) {
+            throw new IllegalArgumentException("state: expected the stack's State, got null");
+        }
+        if (state.layers().size() != stack.blocks().size()) {
+            throw new IllegalArgumentException("state: expected " + stack.blocks().size() + " layer states, got "
+                    + state.layers().size());
+        }
+        long first = state.layers().get(0).position();
+        for (int i = 1; i < state.layers().size(); i++) {
+            long p = state.layers().get(i).position();
+            if (p != first) {
+                // a step failed part-way: the layers before the failure advanced, the others did not
+                throw new IllegalStateException("state: layer 0 is at position " + first + " but layer " + i
+                        + " at " + p + "; a step failed part-way through the stack, so the state is inconsistent."
+                        + " Restore it from a snapshot or start a new one");
+            }
+        }
+    }
 }
