@@ -102,7 +102,7 @@ public final class MqarGenerator {
 
     /**
      * {@code count} distinct indices drawn one after another, each with probability proportional to its weight
-     * among the indices not drawn yet (successive sampling, the distribution of numpy's
+     * among the indices not chosen yet (successive sampling, the distribution of numpy's
      * {@code choice(replace=False, p=...)}).
      */
     static int[] sampleWeightedWithoutReplacement(SplittableRandom random, double[] weights, int count) {

@@ -147,7 +147,7 @@ public final class SessionCache implements AutoCloseable {
     }
 
     /**
-     * Compiles a graph into a session that is not cached (the cache's own path; tests check its error path).
+     * Compiles a graph into a session outside the cache (the cache's own path; tests check its error path).
      *
      * @throws OnnxKernelException naming the graph, with ONNX Runtime's message, when the session cannot be created
      */
