@@ -105,6 +105,24 @@ class BasedModelTest {
     }
 
     @Test
+    void lastLogitsAreEachSequencesLastPositionOfThePrefill() {
+        try (BasedModel m = BasedModel.fromWeights(cpu, golden.config, WeightSource.of(golden.weights), DType.F64);
+                LayerStack.State st = m.newState(golden.batch);
+                Tensor logits = m.prefill(golden.ids, golden.batch, golden.seq, st)) {
+            float[][] last = m.lastLogits(logits);
+            double[] all = cpu.download(logits).toDoubleArray();
+            int v = logits.shape().dim(2);
+            assertThat(last).hasNumberOfRows(golden.batch);
+            for (int b = 0; b < golden.batch; b++) {
+                for (int i = 0; i < v; i++) {
+                    assertThat(last[b][i]).isEqualTo((float) all[((b * golden.seq) + golden.seq - 1) * v + i]);
+                }
+            }
+            assertThatThrownBy(() -> m.lastLogits(null)).hasMessage("logits: expected [batch, seq, vocab], got null");
+        }
+    }
+
+    @Test
     void theGoldenCaseConfigIsTheConfigJsonOfTheReleasedLayout() {
         assertThat(golden.config).isEqualTo(BasedConfig.tiny());
         assertThat(BasedConfig.parse(golden.config.toJson())).isEqualTo(golden.config);

@@ -446,6 +446,33 @@ public final class BasedModel implements AutoCloseable {
         return stack.backend();
     }
 
+    /**
+     * Downloads the logits of each sequence's last position, as sampling needs them.
+     *
+     * @param logits {@code [batch, seq, vocab]} as {@link #prefill}, {@link #decode} or a {@link DecodePlan} return
+     *     them, on this model's backend
+     * @return {@code batch} rows of {@code vocab} floats
+     * @throws IllegalArgumentException naming {@code logits} when it is not of rank 3
+     */
+    public float[][] lastLogits(Tensor logits) {
+        if (logits == null || logits.shape().rank() != 3) {
+            throw new IllegalArgumentException("logits: expected [batch, seq, vocab], got "
+                    + (logits == null ? "null" : logits.shape()));
+        }
+        int batch = logits.shape().dim(0);
+        int seq = logits.shape().dim(1);
+        int v = logits.shape().dim(2);
+        HostTensor host = backend().download(logits);
+        float[][] out = new float[batch][v];
+        for (int b = 0; b < batch; b++) {
+            long base = ((long) b * seq + seq - 1) * v;
+            for (int i = 0; i < v; i++) {
+                out[b][i] = (float) host.getDouble(base + i);
+            }
+        }
+        return out;
+    }
+
     /** @return the element type of activations, states, norms and sums */
     public DType dtype() {
         return stack.dtype();

@@ -2,7 +2,6 @@ package dev.based4j.model;
 
 import dev.based4j.layer.DecodePlan;
 import dev.based4j.layer.LayerStack;
-import dev.based4j.tensor.HostTensor;
 import dev.based4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -224,7 +223,7 @@ public final class Generator {
                         g.plan = model.planDecode(g.state);
                     }
                     // the plan owns its logits: valid until its next step, never closed here
-                    float[][] rows = rows(g.plan.step(next), g.members.size(), 1);
+                    float[][] rows = model.lastLogits(g.plan.step(next));
                     requireFinite(rows, g, prompts, output);
                     decodeTokens += g.members.size();
                     for (int j = 0; j < next.length; j++) {
@@ -306,7 +305,7 @@ public final class Generator {
             }
             try (Tensor logits = model.prefillLast(ids, b, len, g.state)) {
                 if (from + len == length) {
-                    last = rows(logits, b, 1);
+                    last = model.lastLogits(logits);
                 }
             }
         }
@@ -349,19 +348,5 @@ public final class Generator {
                 }
             }
         }
-    }
-
-    /** The last position's logits of each sequence of {@code logits [batch, seq, V]}. */
-    private float[][] rows(Tensor logits, int batch, int seq) {
-        HostTensor host = model.backend().download(logits);
-        int v = logits.shape().dim(2);
-        float[][] out = new float[batch][v];
-        for (int b = 0; b < batch; b++) {
-            long base = ((long) b * seq + seq - 1) * v;
-            for (int i = 0; i < v; i++) {
-                out[b][i] = (float) host.getDouble(base + i);
-            }
-        }
-        return out;
     }
 }

@@ -104,7 +104,7 @@ final class BatchDecode {
                     }
                     float[][] rows;
                     try (Tensor logits = model.decode(next, g.state)) {
-                        rows = lastRows(model, logits, next.length, 1);
+                        rows = model.lastLogits(logits);
                     }
                     for (int j = 0; j < next.length; j++) {
                         int m = g.members.get(j);
@@ -221,7 +221,7 @@ final class BatchDecode {
             int len = Math.min(Generator.PREFILL_CHUNK, length - from);
             try (Tensor logits = model.prefill(chunk(prompts, g.members, from, len), b, len, g.state)) {
                 if (from + len == length) {
-                    last = lastRows(model, logits, b, len);
+                    last = model.lastLogits(logits);
                 }
             }
         }
@@ -234,20 +234,6 @@ final class BatchDecode {
             System.arraycopy(prompts.get(members.get(j)), from, ids, j * len, len);
         }
         return ids;
-    }
-
-    /** The last position's logits of each sequence of {@code logits [batch, seq, V]}. */
-    private static float[][] lastRows(BasedModel model, Tensor logits, int batch, int seq) {
-        HostTensor host = model.backend().download(logits);
-        int v = logits.shape().dim(2);
-        float[][] out = new float[batch][v];
-        for (int b = 0; b < batch; b++) {
-            long base = ((long) b * seq + seq - 1) * v;
-            for (int i = 0; i < v; i++) {
-                out[b][i] = (float) host.getDouble(base + i);
-            }
-        }
-        return out;
     }
 
     private static double logSumExp(HostTensor logits, long base, int vocab) {
