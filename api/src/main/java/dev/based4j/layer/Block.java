@@ -201,14 +201,7 @@ public final class Block implements AutoCloseable {
                 Tensor h = decode ? mixer.decode(h1, state) : mixer.prefill(h1, state)) {
             afterMixer = b.add(residual, h);
         }
-        if (mlp == null) {
-            return afterMixer;
-        }
-        try (Tensor r = afterMixer;
-                Tensor h2 = norm2.forward(r);
-                Tensor m = mlp.forward(h2)) {
-            return b.add(r, m);
-        }
+        return withMlp(afterMixer);
     }
 
     /**
@@ -236,13 +229,18 @@ public final class Block implements AutoCloseable {
             }
             afterMixer = b.add(residual, h);
         }
+        return withMlp(afterMixer);
+    }
+
+    /** The block's second half on the stream after its mixer: {@code x + mlp(norm2(x))}; takes {@code afterMixer}. */
+    private Tensor withMlp(Tensor afterMixer) {
         if (mlp == null) {
             return afterMixer;
         }
         try (Tensor r = afterMixer;
                 Tensor h2 = norm2.forward(r);
                 Tensor m = mlp.forward(h2)) {
-            return b.add(r, m);
+            return backend().add(r, m);
         }
     }
 
